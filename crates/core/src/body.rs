@@ -1,0 +1,405 @@
+//! Typed event bodies. A body is parsed into these types only after it has
+//! passed its kind's JSON schema, so a parse failure here is a bug in the
+//! schema/type pairing, reported as a schema error all the same.
+
+use crate::ids::{DistrictCode, Hash32};
+use crate::kind::{EventKind, Role};
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A document reference such as 昆财社〔2022〕34号.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    /// Document number.
+    pub number: String,
+    /// Title.
+    pub title: String,
+}
+
+/// `ledger_opened`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LedgerOpened {
+    /// The ledger's name.
+    pub name: String,
+    /// The operator's public key (hex).
+    pub operator_key: String,
+    /// Always `CNY`.
+    pub currency: String,
+    /// Offset of local deadlines, `+08:00`.
+    pub utc_offset: String,
+}
+
+/// `actor_enrolled`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ActorEnrolled {
+    /// The new actor's id.
+    pub actor: String,
+    /// Its role.
+    pub role: Role,
+    /// Its public key (hex).
+    pub key: String,
+    /// Its district, for district actors.
+    pub district: Option<DistrictCode>,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// `actor_revoked`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ActorRevoked {
+    /// The actor revoked.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A participating district.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramDistrict {
+    /// GB/T 2260 code.
+    pub code: DistrictCode,
+    /// Name, e.g. 禄劝县.
+    pub name: String,
+}
+
+/// Quantified targets.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Targets {
+    /// Trainees to train, at least.
+    pub trainees_min: u64,
+    /// Satisfaction score to reach, at least (e.g. "80.00").
+    pub satisfaction_min: String,
+    /// Cost per trainee not to exceed.
+    pub cost_per_trainee_max_cny: Option<Money>,
+}
+
+/// Local due dates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// Training ledgers (台账), e.g. 2022-10-30.
+    pub training_ledger_due_local: String,
+    /// Fund-use reports, e.g. 2022-11-30.
+    pub fund_use_report_due_local: String,
+}
+
+/// A node of the indicator tree.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Code, e.g. `A`, `B1`, `C1.2.3`.
+    pub code: String,
+    /// Name, e.g. 项目决策.
+    pub name: String,
+    /// Weight (full marks), e.g. "20.00".
+    pub weight: String,
+    /// For leaves derived from ledger facts: the figure that scores it.
+    pub measure: Option<Measure>,
+    /// Sub-indicators.
+    #[serde(default)]
+    pub children: Vec<Indicator>,
+}
+
+/// Figures from which an indicator is scored automatically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Spent ÷ budget: full marks at 100 %.
+    ExecutionRate,
+    /// Distinct trainees ÷ target.
+    TraineesAgainstTarget,
+    /// Share of district deadlines met on time.
+    Timeliness,
+    /// Survey score ÷ target.
+    SatisfactionAgainstTarget,
+    /// Standard ÷ actual cost per trainee.
+    CostPerTrainee,
+}
+
+/// The evaluation framework.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvaluationFramework {
+    /// Level-1 indicators.
+    pub indicators: Vec<Indicator>,
+}
+
+/// `program_opened`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProgramOpened {
+    /// Program id.
+    pub program: String,
+    /// Fiscal year.
+    pub fiscal_year: i32,
+    /// Name.
+    pub name: String,
+    /// Funding documents.
+    pub funding_documents: Vec<DocumentRef>,
+    /// Participating districts.
+    pub districts: Vec<ProgramDistrict>,
+    /// Targets.
+    pub targets: Targets,
+    /// Deadlines.
+    pub deadlines: Deadlines,
+    /// The indicator tree, if declared.
+    pub evaluation_framework: Option<EvaluationFramework>,
+}
+
+/// `budget_approved` and `funds_received` share this shape.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProgramAmount {
+    /// Program id.
+    pub program: String,
+    /// Amount.
+    pub amount_cny: Money,
+}
+
+/// `allocation_made` and `expenditure_reported`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DistrictAmount {
+    /// Program id.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// Amount.
+    pub amount_cny: Money,
+}
+
+/// One trainee on a roster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Trainee {
+    /// Keyed digest of the ID number.
+    pub person_digest: Hash32,
+    /// Masked name.
+    pub name_masked: String,
+    /// 1–7.
+    pub disability_category: u8,
+    /// 1–4.
+    pub disability_level: u8,
+    /// Signed and thumb-printed.
+    pub signed: bool,
+}
+
+/// The training session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    /// Title.
+    pub title: String,
+    /// First day.
+    pub start_date: String,
+    /// Last day.
+    pub end_date: String,
+}
+
+/// `roster_filed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RosterFiled {
+    /// Program id.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// Township.
+    pub township: String,
+    /// Session.
+    pub session: Session,
+    /// Trainees.
+    pub trainees: Vec<Trainee>,
+    /// The seven documents' digests (null = missing).
+    pub documents: BTreeMap<String, Option<Hash32>>,
+}
+
+impl RosterFiled {
+    /// True when all seven documents are present.
+    pub fn documents_complete(&self) -> bool {
+        self.documents.len() == 7 && self.documents.values().all(Option::is_some)
+    }
+}
+
+/// `fund_use_reported`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FundUseReported {
+    /// Program id.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// Spent as reported.
+    pub spent_cny: Money,
+    /// Trainees as reported.
+    pub trainees_reported: u64,
+}
+
+/// `settlement_filed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SettlementFiled {
+    /// Program id.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// Pre-allocated.
+    pub allocated_cny: Money,
+    /// Spent.
+    pub spent_cny: Money,
+    /// allocated − spent.
+    pub surplus_cny: Money,
+}
+
+/// `offset_applied`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OffsetApplied {
+    /// The settled program.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// The surplus offset (negative: a deficit).
+    pub surplus_cny: Money,
+    /// Next year's program.
+    pub into_program: String,
+}
+
+/// An answer option.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SurveyOption {
+    /// A letter.
+    pub code: String,
+    /// Label, e.g. 非常满意.
+    pub label: String,
+    /// Points per answer.
+    pub points: u32,
+}
+
+/// A survey question.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SurveyQuestion {
+    /// Number.
+    pub number: u32,
+    /// Text.
+    pub text: String,
+    /// Respondents per option code.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// `survey_recorded`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SurveyRecorded {
+    /// Program id.
+    pub program: String,
+    /// Survey id.
+    pub survey: String,
+    /// Title.
+    pub title: String,
+    /// Respondents.
+    pub respondents: u64,
+    /// Options and points.
+    pub options: Vec<SurveyOption>,
+    /// Questions and counts.
+    pub questions: Vec<SurveyQuestion>,
+}
+
+/// `indicator_scored`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndicatorScored {
+    /// Program id.
+    pub program: String,
+    /// Indicator code.
+    pub indicator: String,
+    /// Score.
+    pub score: String,
+    /// Why.
+    pub rationale: String,
+}
+
+/// `spot_check_recorded`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpotCheckRecorded {
+    /// Program id.
+    pub program: String,
+    /// Districts sampled.
+    pub districts_sampled: Vec<DistrictCode>,
+    /// Findings.
+    pub findings: String,
+}
+
+/// `event_reversed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventReversed {
+    /// The event reversed.
+    pub event_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A typed body.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub enum Body {
+    LedgerOpened(LedgerOpened),
+    ActorEnrolled(ActorEnrolled),
+    ActorRevoked(ActorRevoked),
+    ProgramOpened(Box<ProgramOpened>),
+    BudgetApproved(ProgramAmount),
+    FundsReceived(ProgramAmount),
+    AllocationMade(DistrictAmount),
+    RosterFiled(Box<RosterFiled>),
+    ExpenditureReported(DistrictAmount),
+    FundUseReported(FundUseReported),
+    SettlementFiled(SettlementFiled),
+    OffsetApplied(OffsetApplied),
+    SurveyRecorded(Box<SurveyRecorded>),
+    IndicatorScored(IndicatorScored),
+    SpotCheckRecorded(SpotCheckRecorded),
+    EventReversed(EventReversed),
+}
+
+impl Body {
+    /// Parses a schema-valid body of `kind`.
+    pub fn parse(kind: EventKind, body: &Value) -> Result<Body, serde_json::Error> {
+        use serde_json::from_value as v;
+        let b = body.clone();
+        Ok(match kind {
+            EventKind::LedgerOpened => Body::LedgerOpened(v(b)?),
+            EventKind::ActorEnrolled => Body::ActorEnrolled(v(b)?),
+            EventKind::ActorRevoked => Body::ActorRevoked(v(b)?),
+            EventKind::ProgramOpened => Body::ProgramOpened(Box::new(v(b)?)),
+            EventKind::BudgetApproved => Body::BudgetApproved(v(b)?),
+            EventKind::FundsReceived => Body::FundsReceived(v(b)?),
+            EventKind::AllocationMade => Body::AllocationMade(v(b)?),
+            EventKind::RosterFiled => Body::RosterFiled(Box::new(v(b)?)),
+            EventKind::ExpenditureReported => Body::ExpenditureReported(v(b)?),
+            EventKind::FundUseReported => Body::FundUseReported(v(b)?),
+            EventKind::SettlementFiled => Body::SettlementFiled(v(b)?),
+            EventKind::OffsetApplied => Body::OffsetApplied(v(b)?),
+            EventKind::SurveyRecorded => Body::SurveyRecorded(Box::new(v(b)?)),
+            EventKind::IndicatorScored => Body::IndicatorScored(v(b)?),
+            EventKind::SpotCheckRecorded => Body::SpotCheckRecorded(v(b)?),
+            EventKind::EventReversed => Body::EventReversed(v(b)?),
+        })
+    }
+
+    /// The district a district-filed body is for.
+    pub fn district(&self) -> Option<DistrictCode> {
+        match self {
+            Body::RosterFiled(b) => Some(b.district_code),
+            Body::ExpenditureReported(b) | Body::AllocationMade(b) => Some(b.district_code),
+            Body::FundUseReported(b) => Some(b.district_code),
+            Body::SettlementFiled(b) => Some(b.district_code),
+            Body::OffsetApplied(b) => Some(b.district_code),
+            _ => None,
+        }
+    }
+
+    /// The program a body belongs to.
+    pub fn program(&self) -> Option<&str> {
+        match self {
+            Body::ProgramOpened(b) => Some(&b.program),
+            Body::BudgetApproved(b) | Body::FundsReceived(b) => Some(&b.program),
+            Body::AllocationMade(b) | Body::ExpenditureReported(b) => Some(&b.program),
+            Body::RosterFiled(b) => Some(&b.program),
+            Body::FundUseReported(b) => Some(&b.program),
+            Body::SettlementFiled(b) => Some(&b.program),
+            Body::OffsetApplied(b) => Some(&b.program),
+            Body::SurveyRecorded(b) => Some(&b.program),
+            Body::IndicatorScored(b) => Some(&b.program),
+            Body::SpotCheckRecorded(b) => Some(&b.program),
+            _ => None,
+        }
+    }
+}

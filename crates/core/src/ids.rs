@@ -1,0 +1,273 @@
+//! Identifiers and timestamps whose preconditions live in their types.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// Longest event id, actor id or program id.
+pub const ID_CHARS_MAX: usize = 64;
+
+/// A malformed identifier or timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IdError(pub String);
+
+/// True for 1–64 characters of `[A-Za-z0-9._:-]`.
+pub fn is_valid_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= ID_CHARS_MAX
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// A 32-byte BLAKE3 digest, written as 64 lowercase hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash32(pub [u8; 32]);
+
+impl Hash32 {
+    /// The `prev` of record 0: 64 `0` characters.
+    pub const ZERO: Hash32 = Hash32([0; 32]);
+
+    /// Parses 64 lowercase hex characters.
+    pub fn parse(text: &str) -> Result<Hash32, IdError> {
+        parse_lower_hex::<32>(text).map(Hash32).ok_or_else(|| {
+            IdError(format!(
+                "must be 64 lowercase hex characters, got {:?}",
+                truncate(text)
+            ))
+        })
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+impl fmt::Debug for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash32({})", self.to_hex())
+    }
+}
+impl Serialize for Hash32 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+impl<'de> Deserialize<'de> for Hash32 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Hash32, D::Error> {
+        let text = String::deserialize(d)?;
+        Hash32::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses exactly `N` bytes of lowercase hex.
+pub fn parse_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
+/// The first 80 characters of `text`, for error messages.
+pub fn truncate(text: &str) -> String {
+    text.chars().take(80).collect()
+}
+
+/// A six-digit administrative division code (GB/T 2260), e.g. `530103`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DistrictCode([u8; 6]);
+
+impl DistrictCode {
+    /// Parses six ASCII digits.
+    pub fn parse(text: &str) -> Result<DistrictCode, IdError> {
+        let bytes = text.as_bytes();
+        if bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit) {
+            let mut code = [0u8; 6];
+            code.copy_from_slice(bytes);
+            Ok(DistrictCode(code))
+        } else {
+            Err(IdError(format!(
+                "a district code is six digits (GB/T 2260), got {:?}",
+                truncate(text)
+            )))
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("district codes are ASCII digits")
+    }
+}
+
+impl fmt::Display for DistrictCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl fmt::Debug for DistrictCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DistrictCode({})", self.as_str())
+    }
+}
+impl Serialize for DistrictCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for DistrictCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DistrictCode, D::Error> {
+        let text = String::deserialize(d)?;
+        DistrictCode::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A point in time as the ledger writes it: RFC 3339, whole seconds, an
+/// explicit `±HH:MM` offset (`2022-10-28T16:05:00+08:00`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timestamp(DateTime<FixedOffset>);
+
+impl Timestamp {
+    /// Parses the strict form `YYYY-MM-DDTHH:MM:SS±HH:MM`.
+    pub fn parse(text: &str) -> Result<Timestamp, IdError> {
+        let err = || {
+            IdError(format!(
+                "a time is RFC 3339 with whole seconds and an explicit offset such as \"2022-10-28T16:05:00+08:00\", got {:?}",
+                truncate(text)
+            ))
+        };
+        let b = text.as_bytes();
+        let shape_ok = b.len() == 25
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b'T'
+            && b[13] == b':'
+            && b[16] == b':'
+            && (b[19] == b'+' || b[19] == b'-')
+            && b[22] == b':';
+        if !shape_ok {
+            return Err(err());
+        }
+        DateTime::parse_from_rfc3339(text)
+            .map(Timestamp)
+            .map_err(|_| err())
+    }
+
+    /// Wraps a chrono time, dropping sub-second precision.
+    pub fn from_datetime(at: DateTime<FixedOffset>) -> Timestamp {
+        use chrono::Timelike;
+        Timestamp(at.with_nanosecond(0).expect("zero nanoseconds is valid"))
+    }
+
+    /// The chrono time.
+    pub fn datetime(&self) -> DateTime<FixedOffset> {
+        self.0
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(&self) -> i64 {
+        self.0.timestamp()
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+    }
+}
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses a `±HH:MM` offset.
+pub fn parse_utc_offset(text: &str) -> Result<FixedOffset, IdError> {
+    let err = || IdError(format!("a UTC offset is \"±HH:MM\", got {:?}", truncate(text)));
+    let b = text.as_bytes();
+    if b.len() != 6 || b[3] != b':' || !(b[0] == b'+' || b[0] == b'-') {
+        return Err(err());
+    }
+    let hours: i32 = text[1..3].parse().map_err(|_| err())?;
+    let minutes: i32 = text[4..6].parse().map_err(|_| err())?;
+    if hours > 14 || minutes > 59 {
+        return Err(err());
+    }
+    let seconds = (hours * 3600 + minutes * 60) * if b[0] == b'-' { -1 } else { 1 };
+    FixedOffset::east_opt(seconds).ok_or_else(err)
+}
+
+/// Parses a `YYYY-MM-DD` local date.
+pub fn parse_date(text: &str) -> Result<NaiveDate, IdError> {
+    if text.len() != 10 {
+        return Err(IdError(format!(
+            "a date is \"YYYY-MM-DD\", got {:?}",
+            truncate(text)
+        )));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| IdError(format!("a date is \"YYYY-MM-DD\", got {:?}", truncate(text))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_strict() {
+        let ok = Timestamp::parse("2022-10-28T16:05:00+08:00").unwrap();
+        assert_eq!(ok.to_string(), "2022-10-28T16:05:00+08:00");
+        for bad in [
+            "2022-10-28T16:05:00Z",
+            "2022-10-28T16:05:00.5+08:00",
+            "2022-10-28 16:05:00+08:00",
+            "2022-13-28T16:05:00+08:00",
+            "2022-10-28T16:05:00+0800",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_codes_and_hashes() {
+        assert!(is_valid_id("kunming-2022.budget:1_a"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id(&"a".repeat(65)));
+        assert!(DistrictCode::parse("530103").is_ok());
+        assert!(DistrictCode::parse("53010").is_err());
+        assert!(Hash32::parse(&"0".repeat(64)).is_ok());
+        assert!(Hash32::parse(&"A".repeat(64)).is_err());
+        assert_eq!(parse_utc_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
+    }
+}

@@ -1,0 +1,154 @@
+//! RFC 8785 (JSON Canonicalization Scheme) for ledger data.
+//!
+//! Ledger data holds no JSON floats, so the one hard part of JCS — number
+//! serialisation — reduces to integers, which are written in plain decimal.
+//! A non-integer number, or an integer of magnitude 2^53 or more, is refused:
+//! it cannot appear in a valid record. Object members are sorted by their
+//! names' UTF-16 code units; strings are escaped exactly as ECMAScript's
+//! `JSON.stringify` does; there is no whitespace.
+
+use serde_json::Value;
+
+/// The largest integer magnitude that JCS (IEEE 754 doubles) represents exactly, plus one.
+pub const INTEGER_LIMIT: u64 = 1 << 53;
+
+/// A value that has no canonical form in ledger data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field {path}: {problem}")]
+pub struct JcsError {
+    /// Dotted path to the value, e.g. `event.body.amount_cny`.
+    pub path: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// The canonical bytes of `value`.
+pub fn canonical_bytes(value: &Value) -> Result<Vec<u8>, JcsError> {
+    let mut out = Vec::with_capacity(256);
+    write_value(value, &mut out, &mut String::new())?;
+    Ok(out)
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<(), JcsError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => {
+            let text = if let Some(u) = number.as_u64().filter(|u| *u < INTEGER_LIMIT) {
+                u.to_string()
+            } else if let Some(i) = number
+                .as_i64()
+                .filter(|i| i.unsigned_abs() < INTEGER_LIMIT)
+            {
+                i.to_string()
+            } else {
+                return Err(JcsError {
+                    path: display_path(path),
+                    problem: format!(
+                        "numbers must be integers below 2^53 (money is a string such as \"30000.00\"), got {number}"
+                    ),
+                });
+            };
+            out.extend_from_slice(text.as_bytes());
+        }
+        Value::String(text) => write_string(text, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                let len = path.len();
+                path.push_str(&format!("[{index}]"));
+                write_value(item, out, path)?;
+                path.truncate(len);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            let mut names: Vec<&String> = members.keys().collect();
+            names.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            out.push(b'{');
+            for (index, name) in names.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_string(name, out);
+                out.push(b':');
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                write_value(&members[name], out, path)?;
+                path.truncate(len);
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() {
+        "(top level)".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\u{08}' => out.extend_from_slice(b"\\b"),
+            '\u{0c}' => out.extend_from_slice(b"\\f"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(value: Value, expect: &str) {
+        let got = String::from_utf8(canonical_bytes(&value).unwrap()).unwrap();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn sorts_escapes_and_strips_whitespace() {
+        check(json!({"b": 1, "a": [true, null, "x"]}), r#"{"a":[true,null,"x"],"b":1}"#);
+        check(json!("\u{1}\n\"\\é€"), "\"\\u0001\\n\\\"\\\\é€\"");
+        check(json!(-9007199254740991i64), "-9007199254740991");
+        // RFC 8785 §3.2.3: sorting is by UTF-16 code units, so U+1F600 (a
+        // surrogate pair, 0xD83D...) sorts before U+FB33 (0xFB33).
+        check(json!({"\u{fb33}": 1, "\u{1f600}": 2}), "{\"\u{1f600}\":2,\"\u{fb33}\":1}");
+        // "\u{7f}" is not a control character for JSON: left literal.
+        check(json!("\u{7f}"), "\"\u{7f}\"");
+    }
+
+    #[test]
+    fn refuses_floats_and_huge_integers() {
+        let err = canonical_bytes(&json!({"body": {"amount_cny": 1.5}})).unwrap_err();
+        assert_eq!(err.path, "body.amount_cny");
+        assert!(canonical_bytes(&json!(9007199254740992u64)).is_err());
+        let parsed: Value = serde_json::from_str(r#"{"x": 1e3}"#).unwrap();
+        assert!(canonical_bytes(&parsed).is_err());
+    }
+}

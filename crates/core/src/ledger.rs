@@ -1,0 +1,638 @@
+//! The chain state machine: what the ledger knows after each record, and the
+//! one `decide` step that both append and verify use to accept a record.
+//!
+//! [`Ledger::append_event`] seals a signed event into the next record;
+//! [`Ledger::verify_line`] checks a record read from an export or a store.
+//! Both go through [`Ledger::decide_event`], so a record is valid on disk
+//! exactly when it would have been accepted at append. Accepting a record
+//! folds it into the state ([`Ledger::apply`]), which holds no checks.
+//!
+//! The state is made of persistent maps: cloning a [`Ledger`] is O(1), so a
+//! batch is decided on a clone and the clone kept only if every event passes.
+
+use crate::body::Body;
+use crate::books::Books;
+use crate::crypto::{domain_hash, PublicKey, EVENT_DOMAIN, RECORD_DOMAIN};
+use crate::ids::{is_valid_id, parse_utc_offset, truncate, DistrictCode, Hash32, Timestamp};
+use crate::jcs::canonical_bytes;
+use crate::kind::{EventKind, Role};
+use crate::limits::{BODY_BYTES_MAX, RECORD_BYTES_MAX};
+use crate::privacy::find_clear_identifier;
+use crate::schema::validate_body;
+use crate::Rejection;
+use chrono::FixedOffset;
+use serde_json::{Map, Value};
+
+/// An enrolled actor.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// Actor id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Signing key.
+    pub key: PublicKey,
+    /// District, for district actors.
+    pub district: Option<DistrictCode>,
+    /// Display name.
+    pub name: Option<String>,
+    /// The seq of the `actor_revoked` that revoked it.
+    pub revoked_at_seq: Option<u64>,
+}
+
+/// What the ledger remembers of each event.
+#[derive(Clone, Debug)]
+pub struct EventEntry {
+    /// Where it is.
+    pub seq: u64,
+    /// Its event hash (identical retries have the same one).
+    pub event_hash: Hash32,
+    /// Who asserted it.
+    pub actor: String,
+    /// What it is.
+    pub kind: EventKind,
+    /// The id of the `event_reversed` that reversed it.
+    pub reversed_by: Option<String>,
+}
+
+/// A record that passed every check, ready to store.
+#[derive(Clone, Debug)]
+pub struct SealedRecord {
+    /// Its seq.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: Hash32,
+    /// The event's id.
+    pub event_id: String,
+    /// The canonical (RFC 8785) bytes: one export line without the newline.
+    pub bytes: Vec<u8>,
+}
+
+/// An event that passed every check but is not yet sealed into a record.
+struct DecidedEvent {
+    event_hash: Hash32,
+    kind: EventKind,
+    id: String,
+    actor: String,
+    at: Timestamp,
+    body: Body,
+}
+
+/// The outcome of offering an event to the ledger.
+#[derive(Clone, Debug)]
+pub enum Appended {
+    /// A new record.
+    New(SealedRecord),
+    /// An identical event is already in the ledger at this seq: nothing appended.
+    Exists(u64),
+}
+
+/// The state of a ledger after some prefix of its records.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    size: u64,
+    head: Hash32,
+    ledger_id: Option<Hash32>,
+    name: String,
+    utc_offset: FixedOffset,
+    operator: Option<String>,
+    last_recorded_at: Option<Timestamp>,
+    actors: imbl::HashMap<String, Actor>,
+    events: imbl::HashMap<String, EventEntry>,
+    books: Books,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger::new()
+    }
+}
+
+impl Ledger {
+    /// An empty ledger: the next record is record 0, `ledger_opened`.
+    pub fn new() -> Ledger {
+        Ledger {
+            size: 0,
+            head: Hash32::ZERO,
+            ledger_id: None,
+            name: String::new(),
+            utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
+            operator: None,
+            last_recorded_at: None,
+            actors: imbl::HashMap::new(),
+            events: imbl::HashMap::new(),
+            books: Books::default(),
+        }
+    }
+
+    /// Number of records.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// Hash of the last record (64 zeros when empty).
+    pub fn head(&self) -> Hash32 {
+        self.head
+    }
+    /// Hash of record 0, the ledger's identity.
+    pub fn ledger_id(&self) -> Option<Hash32> {
+        self.ledger_id
+    }
+    /// The ledger's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Offset of local deadlines.
+    pub fn utc_offset(&self) -> FixedOffset {
+        self.utc_offset
+    }
+    /// The operator's actor id.
+    pub fn operator(&self) -> Option<&Actor> {
+        self.operator.as_ref().and_then(|id| self.actors.get(id))
+    }
+    /// `recorded_at` of the last record.
+    pub fn last_recorded_at(&self) -> Option<Timestamp> {
+        self.last_recorded_at
+    }
+    /// An enrolled actor.
+    pub fn actor(&self, id: &str) -> Option<&Actor> {
+        self.actors.get(id)
+    }
+    /// All enrolled actors.
+    pub fn actors(&self) -> impl Iterator<Item = &Actor> {
+        self.actors.values()
+    }
+    /// What the ledger knows of an event id.
+    pub fn event(&self, id: &str) -> Option<&EventEntry> {
+        self.events.get(id)
+    }
+    /// The programs and their figures.
+    pub fn books(&self) -> &Books {
+        &self.books
+    }
+
+    /// Offers a signed event for the next record, stamped `recorded_at`.
+    ///
+    /// An id already in the ledger with the same event hash answers
+    /// [`Appended::Exists`]; with another hash, a conflict. On success the
+    /// record is folded into `self`; on error `self` is unchanged.
+    pub fn append_event(
+        &mut self,
+        event: &Value,
+        sig: &str,
+        recorded_at: Timestamp,
+    ) -> Result<Appended, Rejection> {
+        if let Some(seq) = self.existing(event)? {
+            return Ok(Appended::Exists(seq));
+        }
+        if let Some(last) = self.last_recorded_at {
+            if recorded_at < last {
+                return Err(Rejection::chain(format!(
+                    "recorded_at {recorded_at} would be earlier than the last record's {last}; the ledger's time never decreases"
+                )));
+            }
+        }
+        let decided = self.decide_event(event, sig)?;
+        let mut record = Map::new();
+        record.insert("v".into(), Value::from(1));
+        record.insert("seq".into(), Value::from(self.size));
+        record.insert("prev".into(), Value::from(self.head.to_hex()));
+        record.insert("recorded_at".into(), Value::from(recorded_at.to_string()));
+        record.insert("event".into(), event.clone());
+        record.insert("sig".into(), Value::from(sig));
+        let mut record = Value::Object(record);
+        let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).map_err(Rejection::from)?);
+        record
+            .as_object_mut()
+            .expect("record is an object")
+            .insert("hash".into(), Value::from(hash.to_hex()));
+        let bytes = canonical_bytes(&record).map_err(Rejection::from)?;
+        if bytes.len() > RECORD_BYTES_MAX {
+            return Err(Rejection::too_large(format!(
+                "the record would be {} bytes, more than the limit of {RECORD_BYTES_MAX}",
+                bytes.len()
+            )));
+        }
+        let sealed = SealedRecord {
+            seq: self.size,
+            hash,
+            event_id: decided.id.clone(),
+            bytes,
+        };
+        self.apply(decided, hash, recorded_at);
+        Ok(Appended::New(sealed))
+    }
+
+    /// The seq of an identical event already in the ledger, or a conflict.
+    fn existing(&self, event: &Value) -> Result<Option<u64>, Rejection> {
+        let Some(id) = event.get("id").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let Some(entry) = self.events.get(id) else {
+            return Ok(None);
+        };
+        let hash = domain_hash(EVENT_DOMAIN, &canonical_bytes(event).map_err(Rejection::from)?);
+        if hash == entry.event_hash {
+            Ok(Some(entry.seq))
+        } else {
+            Err(Rejection::conflict(format!(
+                "event id {id:?} is already in the ledger at seq {} with other content; a correction needs a new id",
+                entry.seq
+            ))
+            .with_field("event.id"))
+        }
+    }
+
+    /// Checks one record (an export line, without its newline) as the next
+    /// record, and folds it in. On error `self` is unchanged.
+    pub fn verify_line(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
+        if line.len() > RECORD_BYTES_MAX {
+            return Err(Rejection::too_large(format!(
+                "the record is {} bytes, more than the limit of {RECORD_BYTES_MAX}",
+                line.len()
+            )));
+        }
+        let record: Value = serde_json::from_slice(line)
+            .map_err(|e| Rejection::malformed(format!("the record is not valid JSON: {e}")))?;
+        let canonical = canonical_bytes(&record).map_err(Rejection::from)?;
+        if canonical != line {
+            return Err(Rejection::malformed(
+                "the record is not in canonical form (RFC 8785): its bytes were altered".to_string(),
+            ));
+        }
+        self.verify_record(&record)
+    }
+
+    /// Checks a parsed record as the next record and folds it in.
+    pub fn verify_record(&mut self, record: &Value) -> Result<Hash32, Rejection> {
+        let members = record
+            .as_object()
+            .ok_or_else(|| Rejection::malformed("a record is a JSON object".to_string()))?;
+        const MEMBERS: [&str; 7] = ["v", "seq", "prev", "recorded_at", "event", "sig", "hash"];
+        if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(Rejection::malformed(format!("unknown record member {extra:?}")).with_field(extra));
+        }
+        if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
+            return Err(Rejection::malformed(format!("missing record member {missing:?}")).with_field(missing));
+        }
+        if members["v"] != Value::from(1) {
+            return Err(Rejection::malformed(format!("unknown format version {}", members["v"])).with_field("v"));
+        }
+        if members["seq"].as_u64() != Some(self.size) {
+            return Err(Rejection::chain(format!(
+                "seq is {}, expected {}: a record is missing, duplicated or out of order",
+                members["seq"], self.size
+            ))
+            .with_field("seq"));
+        }
+        let prev = members["prev"].as_str().and_then(|p| Hash32::parse(p).ok());
+        if prev != Some(self.head) {
+            return Err(Rejection::chain(format!(
+                "prev does not match the hash of the record before it ({})",
+                self.head
+            ))
+            .with_field("prev"));
+        }
+        let recorded_at = members["recorded_at"]
+            .as_str()
+            .ok_or_else(|| Rejection::malformed("recorded_at is a string".to_string()))
+            .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
+            .map_err(|r| r.with_field("recorded_at"))?;
+        if let Some(last) = self.last_recorded_at {
+            if recorded_at < last {
+                return Err(Rejection::chain(format!(
+                    "recorded_at {recorded_at} is earlier than the previous record's {last}"
+                ))
+                .with_field("recorded_at"));
+            }
+        }
+        let claimed = members["hash"]
+            .as_str()
+            .and_then(|h| Hash32::parse(h).ok())
+            .ok_or_else(|| {
+                Rejection::malformed("hash is 64 lowercase hex characters".to_string()).with_field("hash")
+            })?;
+        let mut without_hash = members.clone();
+        without_hash.remove("hash");
+        let hash = domain_hash(
+            RECORD_DOMAIN,
+            &canonical_bytes(&Value::Object(without_hash)).map_err(Rejection::from)?,
+        );
+        if hash != claimed {
+            return Err(Rejection::chain(format!(
+                "hash does not match the record's content (computed {hash})"
+            ))
+            .with_field("hash"));
+        }
+        let sig = members["sig"]
+            .as_str()
+            .ok_or_else(|| Rejection::malformed("sig is a string".to_string()).with_field("sig"))?;
+        let event = &members["event"];
+        if let Some(id) = event.get("id").and_then(Value::as_str) {
+            if let Some(entry) = self.events.get(id) {
+                return Err(Rejection::conflict(format!(
+                    "event id {id:?} appears again; it is already at seq {}",
+                    entry.seq
+                ))
+                .with_field("event.id"));
+            }
+        }
+        let decided = self.decide_event(event, sig)?;
+        self.apply(decided, hash, recorded_at);
+        Ok(hash)
+    }
+
+    /// Every check an event must pass to become the next record: shape,
+    /// signature, enrolment, authorization, schema, privacy and the money rules.
+    fn decide_event(&self, event: &Value, sig: &str) -> Result<DecidedEvent, Rejection> {
+        let members = event
+            .as_object()
+            .ok_or_else(|| Rejection::malformed("an event is a JSON object".to_string()).with_field("event"))?;
+        const MEMBERS: [&str; 5] = ["id", "actor", "kind", "at", "body"];
+        if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(Rejection::malformed(format!(
+                "unknown event member {extra:?} (an event has id, actor, kind, at, body)"
+            ))
+            .with_field(&format!("event.{extra}")));
+        }
+        if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
+            return Err(Rejection::malformed(format!("missing event member {missing:?}"))
+                .with_field(&format!("event.{missing}")));
+        }
+        let id = members["id"].as_str().filter(|id| is_valid_id(id)).ok_or_else(|| {
+            Rejection::malformed(format!(
+                "an event id is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                truncate(&members["id"].to_string())
+            ))
+            .with_field("event.id")
+        })?;
+        let actor_id = members["actor"].as_str().filter(|a| is_valid_id(a)).ok_or_else(|| {
+            Rejection::malformed(format!(
+                "an actor id is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                truncate(&members["actor"].to_string())
+            ))
+            .with_field("event.actor")
+        })?;
+        let kind = members["kind"]
+            .as_str()
+            .and_then(EventKind::parse)
+            .ok_or_else(|| {
+                Rejection::malformed(format!("unknown event kind {}", truncate(&members["kind"].to_string())))
+                    .with_field("event.kind")
+            })?;
+        let at = members["at"]
+            .as_str()
+            .ok_or_else(|| Rejection::malformed("at is a string".to_string()))
+            .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
+            .map_err(|r| r.with_field("event.at"))?;
+        let body = &members["body"];
+        if !body.is_object() {
+            return Err(Rejection::malformed("body is a JSON object".to_string()).with_field("event.body"));
+        }
+        let event_bytes = canonical_bytes(event).map_err(Rejection::from)?;
+        let body_bytes = canonical_bytes(body).map_err(Rejection::from)?.len();
+        if body_bytes > BODY_BYTES_MAX {
+            return Err(Rejection::too_large(format!(
+                "the body is {body_bytes} bytes, more than the limit of {BODY_BYTES_MAX}"
+            ))
+            .with_field("event.body"));
+        }
+        let event_hash = domain_hash(EVENT_DOMAIN, &event_bytes);
+
+        // Who signs: record 0 is signed by the operator key it declares.
+        let (key, role, district) = if self.size == 0 {
+            if kind != EventKind::LedgerOpened {
+                return Err(Rejection::rule(format!(
+                    "record 0 must be ledger_opened, got {kind}"
+                ))
+                .with_field("event.kind"));
+            }
+            let key = body
+                .get("operator_key")
+                .and_then(Value::as_str)
+                .and_then(|k| PublicKey::parse(k).ok())
+                .ok_or_else(|| {
+                    Rejection::schema("operator_key must be a hex Ed25519 public key".to_string())
+                        .with_field("body.operator_key")
+                })?;
+            (key, Role::Operator, None)
+        } else {
+            let actor = self.actors.get(actor_id).ok_or_else(|| {
+                Rejection::unauthorized(format!("actor {actor_id:?} is not enrolled in this ledger"))
+                    .with_field("event.actor")
+            })?;
+            if let Some(seq) = actor.revoked_at_seq {
+                return Err(Rejection::unauthorized(format!(
+                    "actor {actor_id:?} was revoked at seq {seq}; its later events are invalid"
+                ))
+                .with_field("event.actor"));
+            }
+            (actor.key, actor.role, actor.district)
+        };
+        if !key.verify(&event_hash, sig) {
+            return Err(Rejection::signature(format!(
+                "the signature does not verify with the enrolled key of actor {actor_id:?}"
+            ))
+            .with_field("sig"));
+        }
+        if kind == EventKind::LedgerOpened && self.size != 0 {
+            return Err(Rejection::rule(
+                "ledger_opened can only be record 0; this ledger is already open".to_string(),
+            )
+            .with_field("event.kind"));
+        }
+        if !kind.allowed_roles().contains(&role) {
+            return Err(Rejection::unauthorized(format!(
+                "actor {actor_id:?} has role {role}, which may not append {kind}"
+            ))
+            .with_field("event.kind"));
+        }
+        validate_body(kind, body).map_err(Rejection::from)?;
+        if let Some(found) = find_clear_identifier(body, "body") {
+            return Err(Rejection::privacy(format!(
+                "holds {} in clear; rosters carry only keyed digests (person_digest) and masked names",
+                found.what
+            ))
+            .with_field(&found.path));
+        }
+        let typed = Body::parse(kind, body).map_err(|e| {
+            Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
+        })?;
+        // District actors write for their own district only.
+        if role == Role::District {
+            if let Some(code) = typed.district() {
+                if Some(code) != district {
+                    return Err(Rejection::unauthorized(format!(
+                        "actor {actor_id:?} (role district, district {}) may not append {kind} for district {code}",
+                        district.map(|d| d.to_string()).unwrap_or_default()
+                    ))
+                    .with_field("body.district_code"));
+                }
+            }
+        }
+        self.decide_body(id, actor_id, role, kind, at, &typed)?;
+        Ok(DecidedEvent {
+            event_hash,
+            kind,
+            id: id.to_string(),
+            actor: actor_id.to_string(),
+            at,
+            body: typed,
+        })
+    }
+
+    /// Rules that depend on what the ledger already holds.
+    fn decide_body(
+        &self,
+        id: &str,
+        actor_id: &str,
+        role: Role,
+        kind: EventKind,
+        at: Timestamp,
+        body: &Body,
+    ) -> Result<(), Rejection> {
+        if self.events.contains_key(id) {
+            return Err(Rejection::conflict(format!("event id {id:?} is already in the ledger")).with_field("event.id"));
+        }
+        match body {
+            Body::LedgerOpened(b) => {
+                parse_utc_offset(&b.utc_offset)
+                    .map_err(|e| Rejection::schema(e.0).with_field("body.utc_offset"))?;
+            }
+            Body::ActorEnrolled(b) => {
+                if self.actors.contains_key(&b.actor) {
+                    return Err(Rejection::rule(format!(
+                        "actor {:?} is already enrolled; enrol a new actor id to rotate a key",
+                        b.actor
+                    ))
+                    .with_field("body.actor"));
+                }
+                PublicKey::parse(&b.key).map_err(|e| Rejection::schema(e.0).with_field("body.key"))?;
+            }
+            Body::ActorRevoked(b) => {
+                let target = self.actors.get(&b.actor).ok_or_else(|| {
+                    Rejection::rule(format!("actor {:?} is not enrolled", b.actor)).with_field("body.actor")
+                })?;
+                if target.revoked_at_seq.is_some() {
+                    return Err(Rejection::rule(format!("actor {:?} is already revoked", b.actor))
+                        .with_field("body.actor"));
+                }
+                if self.operator.as_deref() == Some(b.actor.as_str()) {
+                    return Err(Rejection::rule("the operator cannot revoke itself".to_string())
+                        .with_field("body.actor"));
+                }
+            }
+            Body::EventReversed(b) => {
+                let original = self.events.get(&b.event_id).ok_or_else(|| {
+                    Rejection::rule(format!("event {:?} is not in the ledger", b.event_id))
+                        .with_field("body.event_id")
+                })?;
+                if role != Role::Operator && original.actor != actor_id {
+                    return Err(Rejection::unauthorized(format!(
+                        "actor {actor_id:?} (role {role}) may reverse only its own events; {:?} was asserted by {:?}",
+                        b.event_id, original.actor
+                    ))
+                    .with_field("body.event_id"));
+                }
+                if let Some(by) = &original.reversed_by {
+                    return Err(Rejection::rule(format!(
+                        "event {:?} was already reversed by {by:?}",
+                        b.event_id
+                    ))
+                    .with_field("body.event_id"));
+                }
+                if matches!(
+                    original.kind,
+                    EventKind::LedgerOpened
+                        | EventKind::ActorEnrolled
+                        | EventKind::ActorRevoked
+                        | EventKind::EventReversed
+                ) {
+                    return Err(Rejection::rule(format!(
+                        "{} events cannot be reversed (revoke the actor, or append a new event)",
+                        original.kind
+                    ))
+                    .with_field("body.event_id"));
+                }
+                self.books.decide_reversal(&b.event_id, original.kind)?;
+            }
+            _ => {}
+        }
+        let context = crate::books::Context {
+            event_id: id,
+            kind,
+            at,
+            utc_offset: self.utc_offset,
+        };
+        self.books.decide(&context, body)
+    }
+
+    /// Folds an accepted event into the state. Holds no checks.
+    fn apply(&mut self, decided: DecidedEvent, hash: Hash32, recorded_at: Timestamp) {
+        let seq = self.size;
+        match &decided.body {
+            Body::LedgerOpened(b) => {
+                let key = PublicKey::parse(&b.operator_key).expect("decided");
+                self.name = b.name.clone();
+                self.utc_offset = parse_utc_offset(&b.utc_offset).expect("decided");
+                self.operator = Some(decided.actor.clone());
+                self.ledger_id = Some(hash);
+                self.actors.insert(
+                    decided.actor.clone(),
+                    Actor {
+                        id: decided.actor.clone(),
+                        role: Role::Operator,
+                        key,
+                        district: None,
+                        name: Some(b.name.clone()),
+                        revoked_at_seq: None,
+                    },
+                );
+            }
+            Body::ActorEnrolled(b) => {
+                self.actors.insert(
+                    b.actor.clone(),
+                    Actor {
+                        id: b.actor.clone(),
+                        role: b.role,
+                        key: PublicKey::parse(&b.key).expect("decided"),
+                        district: b.district,
+                        name: b.name.clone(),
+                        revoked_at_seq: None,
+                    },
+                );
+            }
+            Body::ActorRevoked(b) => {
+                if let Some(actor) = self.actors.get_mut(&b.actor) {
+                    actor.revoked_at_seq = Some(seq);
+                }
+            }
+            Body::EventReversed(b) => {
+                if let Some(entry) = self.events.get_mut(&b.event_id) {
+                    entry.reversed_by = Some(decided.id.clone());
+                }
+            }
+            _ => {}
+        }
+        let context = crate::books::Applied {
+            seq,
+            event_id: &decided.id,
+            kind: decided.kind,
+            at: decided.at,
+            recorded_at,
+        };
+        self.books.apply(&context, &decided.body);
+        self.events.insert(
+            decided.id.clone(),
+            EventEntry {
+                seq,
+                event_hash: decided.event_hash,
+                actor: decided.actor,
+                kind: decided.kind,
+                reversed_by: None,
+            },
+        );
+        self.size += 1;
+        self.head = hash;
+        self.last_recorded_at = Some(recorded_at);
+    }
+}
