@@ -1,1 +1,217 @@
-fn main(){}
+//! `fundledger`: the command-line edge. Flags are parsed here; every rule
+//! lives in `fundledger-core` and every byte on disk in `fundledger-store`.
+
+mod commands;
+mod demo;
+mod error;
+mod input;
+mod keyfile;
+mod session;
+
+use clap::{Parser, Subcommand};
+use session::Clock;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// An event-sourced, signed, hash-chained ledger for public subsidy funds.
+#[derive(Parser)]
+#[command(name = "fundledger", version, about, long_about = None)]
+#[command(after_help = "Start with `fundledger demo`: it builds the 2022 Kunming ledger from the \
+bundled fixture, verifies it and prints its figures.\nExit codes: 0 ok, 1 rejected input or failed \
+verification, 2 usage.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a new secret key file (mode 0600) and print its public key.
+    #[command(after_help = "Example:\n  fundledger keygen --out luquan.key")]
+    Keygen {
+        /// Where to write the secret key; never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create a ledger: record 0, `ledger_opened`, signed by the operator.
+    #[command(after_help = "Example:\n  fundledger init --ledger kunming --name '昆明市残联 培训补助经费台账' \\\n      --operator kunming-dpf --key operator.key --at 2022-01-04T09:00:00+08:00")]
+    Init {
+        /// The ledger directory to create.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The ledger's name.
+        #[arg(long)]
+        name: String,
+        /// The operator's actor id.
+        #[arg(long)]
+        operator: String,
+        /// The operator's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// When the ledger was opened (RFC 3339, whole seconds, explicit offset); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Offset of local deadlines.
+        #[arg(long, default_value = "+08:00")]
+        utc_offset: String,
+    },
+    /// Sign unsigned events (JSON, JSON array or JSONL) with KEY and append them as one batch.
+    #[command(after_help = "Example:\n  fundledger append --ledger kunming --key city.key allocations.jsonl\n  \
+echo '{\"id\":\"b1\",\"actor\":\"kunming-dpf\",\"kind\":\"budget_approved\",\"at\":\"2022-01-20T10:00:00+08:00\",\"body\":{…}}' \\\n      | fundledger append --ledger kunming --key operator.key -\n\n\
+All events are appended or none is. An event whose id is already in the ledger with the same content is \
+reported as existing and appends nothing.")]
+    Append {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The secret key of the events' actor.
+        #[arg(long)]
+        key: PathBuf,
+        /// `now`: recorded_at is the machine's clock; `event`: each event's `at` (loading history).
+        #[arg(long, value_enum, default_value = "now")]
+        clock: Clock,
+        /// Events file, or `-` for standard input.
+        file: String,
+    },
+    /// Print signed submissions {"event", "sig"} (JSONL) for unsigned events: what a district hands to the city.
+    #[command(after_help = "Example:\n  fundledger sign --key luquan.key rosters.jsonl > rosters.signed.jsonl")]
+    Sign {
+        /// The secret key of the events' actor.
+        #[arg(long)]
+        key: PathBuf,
+        /// Events file, or `-` for standard input.
+        file: String,
+    },
+    /// Append signed submissions, as `sign` prints them, as one batch.
+    #[command(after_help = "Example:\n  fundledger submit --ledger kunming rosters.signed.jsonl")]
+    Submit {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// Where recorded_at comes from.
+        #[arg(long, value_enum, default_value = "now")]
+        clock: Clock,
+        /// Submissions file, or `-` for standard input.
+        file: String,
+    },
+    /// Check every record: links, hashes, signatures, enrolment, authorization, schemas and rules.
+    #[command(after_help = "Examples:\n  fundledger verify --ledger kunming\n  fundledger verify --file kunming.jsonl --checkpoint cp.json\n\n\
+Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1).")]
+    Verify {
+        /// A ledger directory.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        ledger: Option<PathBuf>,
+        /// An export (JSONL), or `-` for standard input.
+        #[arg(long)]
+        file: Option<String>,
+        /// A signed checkpoint the chain must contain.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write every record as JSONL, one record per line.
+    #[command(after_help = "Example:\n  fundledger export --ledger kunming --out kunming.jsonl")]
+    Export {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// Output file; default standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Rebuild a ledger from an export, verifying every record.
+    #[command(after_help = "Example:\n  fundledger import --ledger kunming-copy kunming.jsonl\n\n\
+The directory must not hold a ledger. On any failure nothing is left behind.")]
+    Import {
+        /// The ledger directory to create.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The export file, or `-` for standard input.
+        file: String,
+    },
+    /// List records readably.
+    #[command(after_help = "Examples:\n  fundledger log --ledger kunming --kind allocation_made\n  fundledger log --ledger kunming --district 530128 --json")]
+    Log {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only events for this district code.
+        #[arg(long)]
+        district: Option<String>,
+        /// Print the records themselves (JSONL).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a checkpoint of the ledger's current size and head, signed with the operator key.
+    #[command(after_help = "Example:\n  fundledger checkpoint --ledger kunming --key operator.key > cp.json")]
+    Checkpoint {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The operator's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The checkpoint's time; default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
+    #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
+Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
+    Demo {
+        /// Where to build the ledger.
+        #[arg(long, default_value = "demo-ledger")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen { out } => commands::keygen(&out),
+        Command::Init {
+            ledger,
+            name,
+            operator,
+            key,
+            at,
+            utc_offset,
+        } => commands::init(&ledger, &name, &operator, &key, at.as_deref(), &utc_offset),
+        Command::Append {
+            ledger,
+            key,
+            clock,
+            file,
+        } => commands::append(&ledger, &key, clock, &file),
+        Command::Sign { key, file } => commands::sign(&key, &file),
+        Command::Submit {
+            ledger,
+            clock,
+            file,
+        } => commands::submit(&ledger, clock, &file),
+        Command::Verify {
+            ledger,
+            file,
+            checkpoint,
+        } => commands::verify(ledger.as_deref(), file.as_deref(), checkpoint.as_deref()),
+        Command::Export { ledger, out } => commands::export(&ledger, out.as_deref()),
+        Command::Import { ledger, file } => commands::import(&ledger, &file),
+        Command::Log {
+            ledger,
+            kind,
+            district,
+            json,
+        } => commands::log(&ledger, kind.as_deref(), district.as_deref(), json),
+        Command::Checkpoint { ledger, key, at } => commands::checkpoint(&ledger, &key, at.as_deref()),
+        Command::Demo { dir } => demo::run(&dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.code)
+        }
+    }
+}

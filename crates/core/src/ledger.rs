@@ -388,7 +388,10 @@ impl Ledger {
         if !body.is_object() {
             return Err(Rejection::malformed("body is a JSON object".to_string()).with_field("event.body"));
         }
-        let event_bytes = canonical_bytes(event).map_err(Rejection::from)?;
+        let event_bytes = canonical_bytes(event).map_err(|e| {
+            let field = if e.path.starts_with("body") { e.path.clone() } else { format!("event.{}", e.path) };
+            Rejection::malformed(e.problem).with_field(&field)
+        })?;
         let body_bytes = canonical_bytes(body).map_err(Rejection::from)?.len();
         if body_bytes > BODY_BYTES_MAX {
             return Err(Rejection::too_large(format!(

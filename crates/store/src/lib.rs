@@ -1,1 +1,204 @@
-//! store
+//! The one crate of fundledger that knows sled.
+//!
+//! A ledger directory is a sled database. Each record is stored under its
+//! seq (8 bytes, big-endian, prefix `r`) as its canonical bytes — exactly the
+//! export line without the newline. [`Store::append`] writes a batch with one
+//! atomic `apply_batch` and returns only after `flush` has made it durable,
+//! so after a kill at any moment the store holds a prefix of the chain that
+//! ends on a batch boundary and contains every batch ever acknowledged.
+#![deny(missing_docs)]
+
+use fundledger_core::ledger::{Ledger, SealedRecord};
+use fundledger_core::Rejection;
+use std::path::{Path, PathBuf};
+
+const RECORD_PREFIX: u8 = b'r';
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed (I/O, corruption, or the directory is locked by another process).
+    #[error("ledger {path}: {source}")]
+    Sled {
+        /// The ledger directory.
+        path: PathBuf,
+        /// sled's error.
+        source: sled::Error,
+    },
+    /// A stored record fails verification: the store was altered outside fundledger.
+    #[error("ledger {path}: stored record seq {seq} fails verification: {rejection}")]
+    Corrupt {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The failing record.
+        seq: u64,
+        /// Why.
+        rejection: Rejection,
+    },
+    /// The directory holds no ledger.
+    #[error("ledger {0}: no ledger here (create one with `fundledger init`)")]
+    NotALedger(PathBuf),
+    /// The directory already holds a ledger.
+    #[error("ledger {0}: a ledger already exists here")]
+    AlreadyExists(PathBuf),
+    /// The batch does not continue the stored chain (a bug in the caller).
+    #[error("ledger {path}: batch starts at seq {got}, the store holds {expected} records")]
+    OutOfOrder {
+        /// The ledger directory.
+        path: PathBuf,
+        /// Where the batch starts.
+        got: u64,
+        /// How many records the store holds.
+        expected: u64,
+    },
+}
+
+/// A ledger directory.
+pub struct Store {
+    path: PathBuf,
+    tree: sled::Db,
+    len: u64,
+}
+
+fn key(seq: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = RECORD_PREFIX;
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+impl Store {
+    fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+        sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|source| StoreError::Sled {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    fn sled_err(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Creates an empty store; fails if the directory already holds a ledger.
+    pub fn create(path: &Path) -> Result<Store, StoreError> {
+        if path.join("conf").exists() || path.join("db").exists() {
+            return Err(StoreError::AlreadyExists(path.to_path_buf()));
+        }
+        let tree = Store::open_db(path)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            tree,
+            len: 0,
+        })
+    }
+
+    /// Opens an existing store without reading its records.
+    pub fn open_raw(path: &Path) -> Result<Store, StoreError> {
+        if !path.join("conf").exists() && !path.join("db").exists() {
+            return Err(StoreError::NotALedger(path.to_path_buf()));
+        }
+        let tree = Store::open_db(path)?;
+        let len = match tree.scan_prefix([RECORD_PREFIX]).next_back() {
+            Some(entry) => {
+                let (k, _) = entry.map_err(|source| StoreError::Sled {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes")) + 1
+            }
+            None => 0,
+        };
+        Ok(Store {
+            path: path.to_path_buf(),
+            tree,
+            len,
+        })
+    }
+
+    /// Opens a store and replays every record through the full verification
+    /// (links, hashes, signatures, enrolment, authorization, schemas, rules).
+    /// `progress` is told each seq as it is replayed.
+    pub fn open(path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(Store, Ledger), StoreError> {
+        let store = Store::open_raw(path)?;
+        if store.len == 0 {
+            return Err(StoreError::NotALedger(path.to_path_buf()));
+        }
+        let mut ledger = Ledger::new();
+        for entry in store.records(0) {
+            let (seq, bytes) = entry?;
+            ledger
+                .verify_line(&bytes)
+                .map_err(|rejection| StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    seq,
+                    rejection,
+                })?;
+            progress(seq, store.len);
+        }
+        Ok((store, ledger))
+    }
+
+    /// The ledger directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of stored records.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when no record is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The canonical bytes of the records from `from` on, in order.
+    pub fn records(&self, from: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+        self.tree.range(key(from)..key(u64::MAX)).map(move |entry| {
+            let (k, v) = entry.map_err(|e| self.sled_err(e))?;
+            let seq = u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes"));
+            Ok((seq, v.to_vec()))
+        })
+    }
+
+    /// One record's canonical bytes.
+    pub fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tree
+            .get(key(seq))
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| self.sled_err(e))
+    }
+
+    /// Appends a batch atomically and durably: when this returns `Ok`, every
+    /// record of the batch is on disk; when it fails, none is visible.
+    pub fn append(&mut self, batch: &[SealedRecord]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for (offset, record) in batch.iter().enumerate() {
+            if record.seq != self.len + offset as u64 {
+                return Err(StoreError::OutOfOrder {
+                    path: self.path.clone(),
+                    got: record.seq,
+                    expected: self.len + offset as u64,
+                });
+            }
+        }
+        let mut writes = sled::Batch::default();
+        for record in batch {
+            writes.insert(&key(record.seq)[..], record.bytes.as_slice());
+        }
+        self.tree.apply_batch(writes).map_err(|e| self.sled_err(e))?;
+        self.tree.flush().map_err(|e| self.sled_err(e))?;
+        self.len += batch.len() as u64;
+        Ok(())
+    }
+}

@@ -1,0 +1,520 @@
+//! The commands of issue #2: keys, init, append, sign, submit, verify,
+//! export, import, log, checkpoint.
+
+use crate::error::{CliError, CliResult};
+use crate::input::{read_values, Located};
+use crate::keyfile;
+use crate::session::{submissions, BatchOutcome, Clock, Session, Submission};
+use fundledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
+use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
+use fundledger_core::ids::{Hash32, Timestamp};
+use fundledger_core::jcs::canonical_bytes;
+use fundledger_core::ledger::Ledger;
+use fundledger_store::Store;
+use serde_json::{json, Value};
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+/// Records written to the store per batch by `import`.
+const IMPORT_BATCH_RECORDS: usize = 4096;
+
+pub fn keygen(out: &Path) -> CliResult<()> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed)
+        .map_err(|e| CliError::usage(format!("cannot draw a random key: {e}")))?;
+    let key = SecretKey::from_seed(seed);
+    keyfile::write(out, &key, "Keep it private.")?;
+    println!("{}", key.public().to_hex());
+    Ok(())
+}
+
+fn parse_time(text: Option<&str>, flag: &str, offset: chrono::FixedOffset) -> CliResult<Timestamp> {
+    match text {
+        Some(t) => Timestamp::parse(t).map_err(|e| CliError::usage(format!("--{flag}: {}", e.0))),
+        None => Ok(Timestamp::from_datetime(chrono::Utc::now().with_timezone(&offset))),
+    }
+}
+
+pub fn init(
+    dir: &Path,
+    name: &str,
+    operator: &str,
+    key_path: &Path,
+    at: Option<&str>,
+    utc_offset: &str,
+) -> CliResult<()> {
+    let offset = fundledger_core::ids::parse_utc_offset(utc_offset)
+        .map_err(|e| CliError::usage(format!("--utc-offset: {}", e.0)))?;
+    let key = keyfile::read(key_path)?;
+    let at = parse_time(at, "at", offset)?;
+    let event = json!({
+        "id": "ledger-opened",
+        "actor": operator,
+        "kind": "ledger_opened",
+        "at": at.to_string(),
+        "body": {
+            "name": name,
+            "operator_key": key.public().to_hex(),
+            "currency": "CNY",
+            "utc_offset": utc_offset,
+        }
+    });
+    let head = create_ledger(dir, &event, &key)?;
+    println!("created ledger {} (record 0 hash {head})", dir.display());
+    Ok(())
+}
+
+/// Creates a ledger whose record 0 is `event`, signed by `key`, recorded at its `at`.
+pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Hash32> {
+    let sig = sign_event(event, "--operator/--name", key)?;
+    // Decide before touching the disk, so a bad name or id leaves nothing behind.
+    let mut probe = Ledger::new();
+    let at = Timestamp::parse(event["at"].as_str().unwrap_or_default())
+        .map_err(|e| CliError::usage(format!("--at: {}", e.0)))?;
+    probe
+        .append_event(event, &sig, at)
+        .map_err(|r| CliError::usage(format!("ledger_opened: {r}")))?;
+    let store = Store::create(dir)?;
+    let mut session = Session {
+        store,
+        ledger: Ledger::new(),
+    };
+    session.append(
+        &[Submission {
+            location: "ledger_opened",
+            event,
+            sig: &sig,
+        }],
+        Clock::Event,
+    )?;
+    Ok(session.ledger.head())
+}
+
+/// Signs an event's hash; the event must have a canonical form.
+pub fn sign_event(event: &Value, location: &str, key: &SecretKey) -> CliResult<String> {
+    let bytes = canonical_bytes(event)
+        .map_err(|e| CliError::rejected(format!("{location}, field {}: {}", e.path, e.problem)))?;
+    Ok(key.sign(&domain_hash(EVENT_DOMAIN, &bytes)))
+}
+
+fn check_key_matches(ledger: &Ledger, items: &[Located], key: &SecretKey) -> CliResult<()> {
+    let public = key.public();
+    for item in items {
+        let Some(actor_id) = item.value.get("actor").and_then(Value::as_str) else {
+            continue; // the decide step names the missing field
+        };
+        if let Some(actor) = ledger.actor(actor_id) {
+            if actor.key != public {
+                return Err(CliError::rejected(format!(
+                    "{}, field event.actor: the key given (public {}) is not the enrolled key of actor {actor_id:?}; nothing was appended",
+                    item.location,
+                    &public.to_hex()[..16]
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn report_outcome(outcome: &BatchOutcome) {
+    for (seq, id) in &outcome.appended {
+        println!("appended seq {seq}: {id}");
+    }
+    for (seq, id) in &outcome.existing {
+        println!("exists   seq {seq}: {id} (identical; nothing appended)");
+    }
+    println!(
+        "{} appended, {} already present",
+        outcome.appended.len(),
+        outcome.existing.len()
+    );
+}
+
+pub fn append(dir: &Path, key_path: &Path, clock: Clock, file: &str) -> CliResult<()> {
+    let key = keyfile::read(key_path)?;
+    let items = read_values(file)?;
+    let mut session = Session::open(dir)?;
+    check_key_matches(&session.ledger, &items, &key)?;
+    let sigs = items
+        .iter()
+        .map(|item| sign_event(&item.value, &item.location, &key))
+        .collect::<CliResult<Vec<_>>>()?;
+    let batch: Vec<Submission<'_>> = items
+        .iter()
+        .zip(&sigs)
+        .map(|(item, sig)| Submission {
+            location: &item.location,
+            event: &item.value,
+            sig,
+        })
+        .collect();
+    let outcome = session.append(&batch, clock)?;
+    report_outcome(&outcome);
+    Ok(())
+}
+
+pub fn sign(key_path: &Path, file: &str) -> CliResult<()> {
+    let key = keyfile::read(key_path)?;
+    let items = read_values(file)?;
+    let mut out = std::io::stdout().lock();
+    for item in &items {
+        let sig = sign_event(&item.value, &item.location, &key)?;
+        let submission = json!({"event": item.value, "sig": sig});
+        let line = canonical_bytes(&submission).expect("signed events are canonical");
+        out.write_all(&line)
+            .and_then(|_| out.write_all(b"\n"))
+            .map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
+    }
+    Ok(())
+}
+
+pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
+    let items = read_values(file)?;
+    let batch = submissions(&items)?;
+    let mut session = Session::open(dir)?;
+    let outcome = session.append(&batch, clock)?;
+    report_outcome(&outcome);
+    Ok(())
+}
+
+/// Streams records through full verification; returns the ledger and the
+/// hash at every seq a checkpoint asks about.
+fn verify_stream(
+    source: &str,
+    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    wanted_seq: Option<u64>,
+) -> CliResult<(Ledger, Option<Hash32>)> {
+    let mut ledger = Ledger::new();
+    let mut line = Vec::with_capacity(4096);
+    let mut wanted_hash = None;
+    let mut line_number = 0u64;
+    loop {
+        line.clear();
+        let n = next_line(&mut line)
+            .map_err(|e| CliError::usage(format!("{source}: cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_number += 1;
+        let seq = ledger.size();
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        let hash = ledger.verify_line(&line).map_err(|r| {
+            CliError::rejected(format!("FAILED at seq {seq} ({source}, line {line_number}): {r}"))
+        })?;
+        if wanted_seq == Some(seq) {
+            wanted_hash = Some(hash);
+        }
+    }
+    if ledger.size() == 0 {
+        return Err(CliError::rejected(format!("FAILED: {source} holds no records")));
+    }
+    Ok((ledger, wanted_hash))
+}
+
+fn read_checkpoint(path: &Path) -> CliResult<SignedCheckpoint> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("checkpoint {}: cannot read: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::rejected(format!(
+            "checkpoint {}, line {}: not a signed checkpoint {{\"checkpoint\": {{ledger, size, head, at}}, \"sig\"}}: {e}",
+            path.display(),
+            e.line()
+        ))
+    })
+}
+
+pub fn verify(ledger_dir: Option<&Path>, file: Option<&str>, checkpoint: Option<&Path>) -> CliResult<()> {
+    let checkpoint = checkpoint.map(|p| read_checkpoint(p).map(|c| (p, c))).transpose()?;
+    let wanted = checkpoint
+        .as_ref()
+        .and_then(|(_, c)| c.checkpoint.size.checked_sub(1));
+    let (ledger, wanted_hash) = match (ledger_dir, file) {
+        (Some(dir), _) => {
+            let store = Store::open_raw(dir)?;
+            let mut records = store.records(0);
+            let source = format!("ledger {}", dir.display());
+            verify_stream(
+                &source,
+                |buf| match records.next() {
+                    None => Ok(0),
+                    Some(Ok((_, bytes))) => {
+                        buf.extend_from_slice(&bytes);
+                        Ok(bytes.len() + 1)
+                    }
+                    Some(Err(e)) => Err(std::io::Error::other(e.to_string())),
+                },
+                wanted,
+            )?
+        }
+        (None, Some("-")) => {
+            let stdin = std::io::stdin();
+            let mut reader = stdin.lock();
+            verify_stream("input <stdin>", |buf| reader.read_until(b'\n', buf), wanted)?
+        }
+        (None, Some(path)) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            verify_stream(&format!("input {path}"), |buf| reader.read_until(b'\n', buf), wanted)?
+        }
+        (None, None) => return Err(CliError::usage("give --ledger DIR or --file EXPORT")),
+    };
+    if let Some((path, signed)) = checkpoint {
+        check_checkpoint(&ledger, &signed, wanted_hash)
+            .map_err(|why| CliError::rejected(format!("FAILED: checkpoint {}: {why}", path.display())))?;
+        println!(
+            "checkpoint ok: size {} head {} is part of this chain",
+            signed.checkpoint.size, signed.checkpoint.head
+        );
+    }
+    println!("ok: {} records, head {}", ledger.size(), ledger.head());
+    Ok(())
+}
+
+/// Does the verified chain contain the checkpoint?
+pub fn check_checkpoint(
+    ledger: &Ledger,
+    signed: &SignedCheckpoint,
+    hash_at_size: Option<Hash32>,
+) -> Result<(), String> {
+    let cp = &signed.checkpoint;
+    let operator = ledger.operator().ok_or("the chain has no operator")?;
+    if !signed.verify(&operator.key) {
+        return Err("its signature does not verify with the operator's key".into());
+    }
+    if Some(cp.ledger) != ledger.ledger_id() {
+        return Err(format!("it is for ledger {}, not this one", cp.ledger));
+    }
+    if cp.size == 0 || cp.size > ledger.size() {
+        return Err(format!(
+            "it claims {} records but the chain holds {}: the chain was truncated",
+            cp.size,
+            ledger.size()
+        ));
+    }
+    if hash_at_size != Some(cp.head) {
+        return Err(format!(
+            "record {} has another hash than the checkpoint's head {}: the history was rewritten",
+            cp.size - 1,
+            cp.head
+        ));
+    }
+    Ok(())
+}
+
+pub fn export(dir: &Path, out: Option<&Path>) -> CliResult<()> {
+    let store = Store::open_raw(dir)?;
+    let write_all = |w: &mut dyn Write| -> CliResult<u64> {
+        let mut count = 0;
+        for entry in store.records(0) {
+            let (_, bytes) = entry?;
+            w.write_all(&bytes)
+                .and_then(|_| w.write_all(b"\n"))
+                .map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
+            count += 1;
+        }
+        w.flush().map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
+        Ok(count)
+    };
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| CliError::usage(format!("output {}: cannot create: {e}", path.display())))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let count = write_all(&mut writer)?;
+            eprintln!("exported {count} records to {}", path.display());
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut writer = std::io::BufWriter::new(stdout.lock());
+            write_all(&mut writer)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn import(dir: &Path, file: &str) -> CliResult<()> {
+    let existed = dir.exists();
+    let result = import_into(dir, file);
+    if result.is_err() && !matches!(&result, Err(e) if e.message.contains("already exists")) {
+        // Nothing is left behind: remove what this import created.
+        if existed {
+            for name in ["conf", "db", "blobs", "snap.0000000000000000"] {
+                let _ = std::fs::remove_file(dir.join(name)).or_else(|_| std::fs::remove_dir_all(dir.join(name)));
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    let (count, head) = result?;
+    println!("imported {count} records into {}, head {head}", dir.display());
+    Ok(())
+}
+
+fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
+    let reader: Box<dyn BufRead> = if file == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(file).map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?,
+        ))
+    };
+    let mut store = Store::create(dir)?;
+    let mut ledger = Ledger::new();
+    let mut pending = Vec::with_capacity(IMPORT_BATCH_RECORDS);
+    let mut reader = reader;
+    let mut line = Vec::new();
+    let mut line_number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        let seq = ledger.size();
+        let hash = ledger.verify_line(&line).map_err(|r| {
+            CliError::rejected(format!("input {file}, line {line_number} (seq {seq}): {r}; nothing was imported"))
+        })?;
+        pending.push(fundledger_core::ledger::SealedRecord {
+            seq,
+            hash,
+            event_id: String::new(),
+            bytes: line.clone(),
+        });
+        if pending.len() == IMPORT_BATCH_RECORDS {
+            store.append(&pending)?;
+            pending.clear();
+        }
+    }
+    store.append(&pending)?;
+    if ledger.size() == 0 {
+        return Err(CliError::rejected(format!("input {file}: holds no records; nothing was imported")));
+    }
+    Ok((ledger.size(), ledger.head()))
+}
+
+pub fn log(dir: &Path, kind: Option<&str>, district: Option<&str>, json_out: bool) -> CliResult<()> {
+    if let Some(k) = kind {
+        if fundledger_core::kind::EventKind::parse(k).is_none() {
+            return Err(CliError::usage(format!("--kind: unknown event kind {k:?}")));
+        }
+    }
+    let session = Session::open(dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for entry in session.store.records(0) {
+        let (seq, bytes) = entry?;
+        let record: Value = serde_json::from_slice(&bytes).expect("stored records are verified JSON");
+        let event = &record["event"];
+        if kind.is_some_and(|k| event["kind"] != k) {
+            continue;
+        }
+        if let Some(code) = district {
+            let body_code = event["body"]["district_code"].as_str();
+            let actor_code = session
+                .ledger
+                .actor(event["actor"].as_str().unwrap_or_default())
+                .and_then(|a| a.district)
+                .map(|d| d.to_string());
+            let in_body = event["body"]["districts"]
+                .as_array()
+                .is_some_and(|ds| ds.iter().any(|d| d["code"] == code));
+            if body_code != Some(code) && actor_code.as_deref() != Some(code) && !in_body {
+                continue;
+            }
+        }
+        let result = if json_out {
+            out.write_all(&bytes).and_then(|_| out.write_all(b"\n"))
+        } else {
+            writeln!(
+                out,
+                "{seq:>7}  {}  {:<22} {:<20} {:<24} {}",
+                record["recorded_at"].as_str().unwrap_or_default(),
+                event["actor"].as_str().unwrap_or_default(),
+                event["kind"].as_str().unwrap_or_default(),
+                event["id"].as_str().unwrap_or_default(),
+                summarize(event)
+            )
+        };
+        result.map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
+    }
+    out.flush().map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
+    Ok(())
+}
+
+fn summarize(event: &Value) -> String {
+    let body = &event["body"];
+    let s = |k: &str| body[k].as_str().unwrap_or_default().to_string();
+    match event["kind"].as_str().unwrap_or_default() {
+        "ledger_opened" => s("name"),
+        "actor_enrolled" => format!(
+            "{} as {}{}",
+            s("actor"),
+            s("role"),
+            body["district"].as_str().map(|d| format!(" of {d}")).unwrap_or_default()
+        ),
+        "actor_revoked" => format!("{}: {}", s("actor"), s("reason")),
+        "program_opened" => format!("{} ({}), {} districts", s("program"), body["fiscal_year"], body["districts"].as_array().map_or(0, Vec::len)),
+        "budget_approved" | "funds_received" => format!("{} {} CNY", s("program"), s("amount_cny")),
+        "allocation_made" | "expenditure_reported" => {
+            format!("{} district {} {} CNY", s("program"), s("district_code"), s("amount_cny"))
+        }
+        "roster_filed" => format!(
+            "{} district {} {}: {} trainees",
+            s("program"),
+            s("district_code"),
+            s("township"),
+            body["trainees"].as_array().map_or(0, Vec::len)
+        ),
+        "fund_use_reported" => format!("{} district {} spent {} CNY", s("program"), s("district_code"), s("spent_cny")),
+        "settlement_filed" => format!(
+            "{} district {} spent {} surplus {} CNY",
+            s("program"),
+            s("district_code"),
+            s("spent_cny"),
+            s("surplus_cny")
+        ),
+        "offset_applied" => format!(
+            "district {} surplus {} CNY from {} into {}",
+            s("district_code"),
+            s("surplus_cny"),
+            s("program"),
+            s("into_program")
+        ),
+        "survey_recorded" => format!("{} {}: {} respondents", s("program"), s("survey"), body["respondents"]),
+        "indicator_scored" => format!("{} {} = {}", s("program"), s("indicator"), s("score")),
+        "spot_check_recorded" => format!("{} sampled {}", s("program"), body["districts_sampled"]),
+        "event_reversed" => format!("reverses {}: {}", s("event_id"), s("reason")),
+        _ => String::new(),
+    }
+}
+
+pub fn checkpoint(dir: &Path, key_path: &Path, at: Option<&str>) -> CliResult<()> {
+    let key = keyfile::read(key_path)?;
+    let session = Session::open(dir)?;
+    let operator = session.ledger.operator().expect("an open ledger has an operator");
+    if operator.key != key.public() {
+        return Err(CliError::usage(format!(
+            "key file {}: not the operator's key; checkpoints are signed by the operator",
+            key_path.display()
+        )));
+    }
+    let at = parse_time(at, "at", session.ledger.utc_offset())?;
+    let signed = Checkpoint {
+        ledger: session.ledger.ledger_id().expect("an open ledger has record 0"),
+        size: session.ledger.size(),
+        head: session.ledger.head(),
+        at,
+    }
+    .sign(&key);
+    println!("{}", serde_json::to_string(&signed).expect("checkpoints serialize"));
+    Ok(())
+}

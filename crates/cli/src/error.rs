@@ -1,0 +1,56 @@
+//! The binary's error: one sentence, and the exit code it maps to.
+
+use std::fmt;
+
+/// Exit code for rejected input or failed verification.
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit code for usage errors: bad flags, unreadable files, wrong keys.
+pub const EXIT_USAGE: u8 = 2;
+
+/// A failure the user sees.
+#[derive(Debug)]
+pub struct CliError {
+    /// 1 rejected / failed verification, 2 usage.
+    pub code: u8,
+    /// One sentence naming the input, line and field.
+    pub message: String,
+}
+
+impl CliError {
+    /// Rejected input (exit 1).
+    pub fn rejected(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_REJECTED,
+            message: message.into(),
+        }
+    }
+    /// A usage problem (exit 2).
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<fundledger_store::StoreError> for CliError {
+    fn from(e: fundledger_store::StoreError) -> CliError {
+        use fundledger_store::StoreError as E;
+        match e {
+            E::Corrupt { .. } => CliError::rejected(e.to_string()),
+            E::Sled { ref source, .. } if source.to_string().contains("lock") => CliError::usage(format!(
+                "{e} (is another fundledger process, such as `serve`, using this ledger?)"
+            )),
+            _ => CliError::usage(e.to_string()),
+        }
+    }
+}
+
+/// Shorthand.
+pub type CliResult<T> = Result<T, CliError>;

@@ -1,0 +1,113 @@
+//! Reading events and submissions from a file or standard input, keeping
+//! where each came from so errors can name the line.
+
+use crate::error::{CliError, CliResult};
+use fundledger_core::limits::{BATCH_BYTES_MAX, BATCH_EVENTS_MAX};
+use serde_json::Value;
+use std::io::Read;
+
+/// One JSON value from the input, and where it started.
+pub struct Located {
+    /// "input FILE, line N" or "input FILE, item N".
+    pub location: String,
+    /// The value.
+    pub value: Value,
+}
+
+/// Reads FILE (or `-` for standard input) whole, within the batch byte limit.
+pub fn read_source(path: &str) -> CliResult<(String, String)> {
+    let name = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
+    let mut bytes = Vec::new();
+    let result = if path == "-" {
+        std::io::stdin()
+            .take(BATCH_BYTES_MAX as u64 + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(BATCH_BYTES_MAX as u64 + 1).read_to_end(&mut bytes))
+    };
+    result.map_err(|e| CliError::usage(format!("input {name}: cannot read: {e}")))?;
+    if bytes.len() > BATCH_BYTES_MAX {
+        return Err(CliError::rejected(format!(
+            "input {name}: larger than the batch limit of {BATCH_BYTES_MAX} bytes; split it"
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| CliError::rejected(format!("input {name}: not UTF-8 ({e})")))?;
+    Ok((name, text))
+}
+
+/// Parses a JSON array, a single object, or JSON Lines (one value per line).
+pub fn parse_values(name: &str, text: &str) -> CliResult<Vec<Located>> {
+    let trimmed = text.trim_start();
+    let mut out = Vec::new();
+    if trimmed.starts_with('[') {
+        let items: Vec<Value> = serde_json::from_str(text).map_err(|e| {
+            CliError::rejected(format!("input {name}, line {}: not valid JSON: {e}", e.line()))
+        })?;
+        for (index, value) in items.into_iter().enumerate() {
+            out.push(Located {
+                location: format!("input {name}, item {}", index + 1),
+                value,
+            });
+        }
+    } else {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        loop {
+            let start = stream.byte_offset();
+            match stream.next() {
+                None => break,
+                Some(Ok(value)) => {
+                    let skipped = text[start..].len() - text[start..].trim_start().len();
+                    let line = text[..start + skipped].matches('\n').count() + 1;
+                    out.push(Located {
+                        location: format!("input {name}, line {line}"),
+                        value,
+                    });
+                }
+                Some(Err(e)) => {
+                    return Err(CliError::rejected(format!(
+                        "input {name}, line {}: not valid JSON: {e}",
+                        e.line()
+                    )))
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(CliError::rejected(format!("input {name}: holds no events")));
+    }
+    if out.len() > BATCH_EVENTS_MAX {
+        return Err(CliError::rejected(format!(
+            "input {name}: {} events, more than the batch limit of {BATCH_EVENTS_MAX}; split it",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// Reads and parses in one step.
+pub fn read_values(path: &str) -> CliResult<Vec<Located>> {
+    let (name, text) = read_source(path)?;
+    parse_values(&name, &text)
+}
+
+/// A signed submission `{"event", "sig"}`, as `sign` prints it.
+pub fn split_submission(item: &Located) -> CliResult<(&Value, &str)> {
+    let object = item.value.as_object().ok_or_else(|| {
+        CliError::rejected(format!("{}: a submission is an object {{\"event\", \"sig\"}}", item.location))
+    })?;
+    if let Some(extra) = object.keys().find(|k| *k != "event" && *k != "sig") {
+        return Err(CliError::rejected(format!(
+            "{}, field {extra}: unknown member; a submission has only \"event\" and \"sig\"",
+            item.location
+        )));
+    }
+    let event = object
+        .get("event")
+        .ok_or_else(|| CliError::rejected(format!("{}, field event: missing", item.location)))?;
+    let sig = object
+        .get("sig")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::rejected(format!("{}, field sig: missing or not a string", item.location)))?;
+    Ok((event, sig))
+}
