@@ -1,1 +1,8 @@
-mod x {}
+//! The one integration-test binary: the real `fundledger` binary, the real
+//! sled store, real files in temporary directories.
+
+mod chain;
+mod cli;
+mod fixture;
+mod support;
+mod vectors;

@@ -7,6 +7,7 @@ mod error;
 mod input;
 mod keyfile;
 mod session;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use session::Clock;

@@ -1,0 +1,63 @@
+//! Helpers shared by the test modules.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the real binary with `args` in `cwd`, feeding `stdin`.
+pub fn run(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fundledger"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().expect("the binary finishes")
+}
+
+/// Runs and asserts success; returns stdout.
+pub fn ok(cwd: &Path, args: &[&str]) -> String {
+    let out = run(cwd, args, None);
+    assert!(
+        out.status.success(),
+        "fundledger {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs and asserts exit code `code`; returns stderr.
+pub fn fails(cwd: &Path, args: &[&str], stdin: Option<&str>, code: i32) -> String {
+    let out = run(cwd, args, stdin);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "fundledger {args:?}: expected exit {code}; stdout {} stderr {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+/// Builds the demo ledger in `dir/demo` and returns its path.
+pub fn demo_ledger(dir: &Path) -> PathBuf {
+    let ledger = dir.join("demo");
+    ok(dir, &["demo", "--dir", ledger.to_str().unwrap()]);
+    ledger
+}
