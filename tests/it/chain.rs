@@ -1,0 +1,183 @@
+//! Tamper evidence: any single-byte change, reordering, deletion or
+//! duplication of export lines fails verification at the right seq.
+
+use crate::support::{demo_ledger, fails, ok, tempdir};
+use fundledger_core::ledger::Ledger;
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+/// The demo ledger's export, built once per test run by the real binary.
+fn demo_export() -> &'static Vec<Vec<u8>> {
+    static EXPORT: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    EXPORT.get_or_init(|| {
+        let dir = tempdir();
+        let ledger = demo_ledger(dir.path());
+        let text = ok(
+            dir.path(),
+            &["export", "--ledger", ledger.to_str().unwrap()],
+        );
+        text.lines().map(|l| l.as_bytes().to_vec()).collect()
+    })
+}
+
+/// The verified state after each prefix of the export (cloning is O(1)).
+fn prefix_states() -> &'static Vec<Ledger> {
+    static STATES: OnceLock<Vec<Ledger>> = OnceLock::new();
+    STATES.get_or_init(|| {
+        let mut ledger = Ledger::new();
+        let mut states = vec![ledger.clone()];
+        for line in demo_export() {
+            ledger.verify_line(line).expect("the demo export verifies");
+            states.push(ledger.clone());
+        }
+        states
+    })
+}
+
+/// Verifies export bytes exactly as `verify --file` reads them (lines split
+/// at `\n`), starting from the verified state after `skip` untouched lines;
+/// returns the seq of the first failure, or the record count.
+fn verify_bytes(bytes: &[u8], skip: usize) -> Result<u64, u64> {
+    let mut ledger = prefix_states()[skip].clone();
+    for line in bytes.split_inclusive(|b| *b == b'\n').skip(skip) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let seq = ledger.size();
+        ledger.verify_line(line).map_err(|_| seq)?;
+    }
+    Ok(ledger.size())
+}
+
+fn join(lines: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in lines {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Byte { line: usize, pos: usize, byte: u8 },
+    Swap { first: usize, second: usize },
+    Delete { line: usize },
+    Duplicate { line: usize },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let n = demo_export().len();
+    prop_oneof![
+        4 => (0..n, any::<prop::sample::Index>(), any::<u8>())
+            .prop_map(|(line, pos, byte)| Mutation::Byte { line, pos: pos.index(demo_export()[line].len()), byte }),
+        1 => (0..n, 0..n).prop_filter("two lines", |(a, b)| a != b)
+            .prop_map(|(a, b)| Mutation::Swap { first: a.min(b), second: a.max(b) }),
+        1 => (0..n - 1).prop_map(|line| Mutation::Delete { line }),
+        1 => (0..n).prop_map(|line| Mutation::Duplicate { line }),
+    ]
+}
+
+/// Applies a mutation; returns the bytes and the seq verification must name.
+fn apply(mutation: &Mutation) -> (Vec<u8>, u64) {
+    let mut lines = demo_export().clone();
+    let expected = match *mutation {
+        Mutation::Byte { line, pos, byte } => {
+            let old = lines[line][pos];
+            lines[line][pos] = if byte == old { old ^ 0x01 } else { byte };
+            line
+        }
+        Mutation::Swap { first, second } => {
+            lines.swap(first, second);
+            first
+        }
+        Mutation::Delete { line } => {
+            lines.remove(line);
+            line
+        }
+        Mutation::Duplicate { line } => {
+            let copy = lines[line].clone();
+            lines.insert(line + 1, copy);
+            line + 1
+        }
+    };
+    (join(&lines), expected as u64)
+}
+
+#[test]
+fn the_untouched_export_verifies() {
+    assert_eq!(
+        verify_bytes(&join(demo_export()), 0),
+        Ok(demo_export().len() as u64)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_mutation_fails_at_the_right_seq(m in mutation()) {
+        let (bytes, expected) = apply(&m);
+        // Lines before `expected` are untouched: start from their verified state.
+        prop_assert_eq!(verify_bytes(&bytes, expected as usize), Err(expected), "mutation {:?}", m);
+    }
+}
+
+#[test]
+fn the_binary_names_the_seq_and_catches_truncation_with_a_checkpoint() {
+    let dir = tempdir();
+    let ledger = demo_ledger(dir.path());
+    let ledger = ledger.to_str().unwrap();
+    let lines = demo_export();
+    // An amount changed in seq 20 (an allocation).
+    let mut changed = lines.clone();
+    let text = String::from_utf8(changed[20].clone()).unwrap();
+    assert!(text.contains("\"amount_cny\":\"30000.00\""), "{text}");
+    changed[20] = text.replacen("30000.00", "30001.00", 1).into_bytes();
+    std::fs::write(dir.path().join("changed.jsonl"), join(&changed)).unwrap();
+    let err = fails(dir.path(), &["verify", "--file", "changed.jsonl"], None, 1);
+    assert!(err.contains("FAILED at seq 20"), "{err}");
+    // The last line deleted: only a checkpoint of the full chain can tell.
+    let checkpoint = ok(
+        dir.path(),
+        &[
+            "checkpoint",
+            "--ledger",
+            ledger,
+            "--key",
+            &key("kunming-dpf"),
+        ],
+    );
+    std::fs::write(dir.path().join("cp.json"), checkpoint).unwrap();
+    let truncated = &lines[..lines.len() - 1];
+    std::fs::write(dir.path().join("truncated.jsonl"), join(truncated)).unwrap();
+    ok(dir.path(), &["verify", "--file", "truncated.jsonl"]);
+    let err = fails(
+        dir.path(),
+        &[
+            "verify",
+            "--file",
+            "truncated.jsonl",
+            "--checkpoint",
+            "cp.json",
+        ],
+        None,
+        1,
+    );
+    assert!(
+        err.contains(&format!("truncated at seq {}", lines.len() - 1)),
+        "{err}"
+    );
+    let out = ok(
+        dir.path(),
+        &["verify", "--ledger", ledger, "--checkpoint", "cp.json"],
+    );
+    assert!(out.contains("checkpoint ok"), "{out}");
+}
+
+/// The fixture's demo key file of an actor.
+pub fn key(actor: &str) -> String {
+    crate::support::repo()
+        .join(format!("fixtures/kunming-2022/keys/{actor}.key"))
+        .to_str()
+        .unwrap()
+        .to_string()
+}

@@ -1,0 +1,480 @@
+//! Every rejection of issue #2, through the real binary against the demo
+//! ledger: the error names the input, line and field, the exit code is 1,
+//! and the ledger is byte-for-byte unchanged afterwards.
+
+use crate::chain::key;
+use crate::support::{demo_ledger, fails, ok, run, tempdir};
+use fundledger_core::crypto::SecretKey;
+use serde_json::{json, Value};
+use std::path::Path;
+
+struct Demo {
+    dir: tempfile::TempDir,
+    ledger: String,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let dir = tempdir();
+        let ledger = demo_ledger(dir.path()).to_str().unwrap().to_string();
+        Demo { dir, ledger }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn export(&self) -> String {
+        ok(self.path(), &["export", "--ledger", &self.ledger])
+    }
+    /// `append` of `events` (JSONL) signed by `actor`'s key must fail with
+    /// every one of `expect` in its message and leave the ledger unchanged.
+    fn rejects_append(&self, actor: &str, events: &[Value], expect: &[&str]) {
+        let input: String = events.iter().map(|e| e.to_string() + "\n").collect();
+        self.rejects(
+            &[
+                "append",
+                "--ledger",
+                &self.ledger,
+                "--key",
+                &key(actor),
+                "-",
+            ],
+            &input,
+            expect,
+        );
+    }
+    fn rejects(&self, args: &[&str], stdin: &str, expect: &[&str]) {
+        let before = self.export();
+        let err = fails(self.path(), args, Some(stdin), 1);
+        for needle in expect {
+            assert!(err.contains(needle), "expected {needle:?} in: {err}");
+        }
+        assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err}");
+        assert_eq!(
+            before,
+            self.export(),
+            "the ledger changed after a rejection"
+        );
+    }
+}
+
+fn event(id: &str, actor: &str, kind: &str, body: Value) -> Value {
+    json!({"id": id, "actor": actor, "kind": kind, "at": "2022-11-25T10:00:00+08:00", "body": body})
+}
+
+fn fund_use(id: &str, actor: &str, code: &str, spent: Value) -> Value {
+    event(
+        id,
+        actor,
+        "fund_use_reported",
+        json!({"program": "kunming-2022", "district_code": code, "spent_cny": spent, "trainees_reported": 1}),
+    )
+}
+
+fn sign(event: &Value, key: &SecretKey) -> String {
+    let bytes = fundledger_core::jcs::canonical_bytes(event).unwrap();
+    key.sign(&fundledger_core::crypto::domain_hash(
+        "fundledger:event:v1",
+        &bytes,
+    ))
+}
+
+#[test]
+fn a_bad_signature_is_rejected() {
+    let demo = Demo::new();
+    let e = fund_use("x1", "luquan-dpf", "530128", json!("1.00"));
+    let forged = sign(&e, &SecretKey::demo("someone-else"));
+    let submission = json!({"event": e, "sig": forged}).to_string();
+    demo.rejects(
+        &["submit", "--ledger", &demo.ledger, "-"],
+        &submission,
+        &[
+            "input <stdin>, line 1",
+            "field sig",
+            "does not verify",
+            "luquan-dpf",
+        ],
+    );
+    // An altered event under a once-valid signature fails the same way.
+    let good = sign(&e, &SecretKey::demo("luquan-dpf"));
+    let altered = fund_use("x1", "luquan-dpf", "530128", json!("2.00"));
+    let submission = json!({"event": altered, "sig": good}).to_string();
+    demo.rejects(
+        &["submit", "--ledger", &demo.ledger, "-"],
+        &submission,
+        &["field sig", "does not verify"],
+    );
+}
+
+#[test]
+fn an_unknown_actor_is_rejected() {
+    let demo = Demo::new();
+    demo.rejects_append(
+        "luquan-dpf",
+        &[fund_use("x2", "nobody", "530128", json!("1.00"))],
+        &["field event.actor", "\"nobody\" is not enrolled"],
+    );
+}
+
+#[test]
+fn a_revoked_actor_is_rejected() {
+    let demo = Demo::new();
+    let revoke = event(
+        "revoke.luquan",
+        "kunming-dpf",
+        "actor_revoked",
+        json!({"actor": "luquan-dpf", "reason": "key lost"}),
+    );
+    let input = revoke.to_string();
+    let out = run(
+        demo.path(),
+        &[
+            "append",
+            "--ledger",
+            &demo.ledger,
+            "--key",
+            &key("kunming-dpf"),
+            "-",
+        ],
+        Some(&input),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    demo.rejects_append(
+        "luquan-dpf",
+        &[fund_use("x3", "luquan-dpf", "530128", json!("1.00"))],
+        &["field event.actor", "was revoked at seq 152"],
+    );
+}
+
+#[test]
+fn a_district_writing_for_another_district_is_rejected() {
+    let demo = Demo::new();
+    demo.rejects_append(
+        "luquan-dpf",
+        &[fund_use("x4", "luquan-dpf", "530113", json!("1.00"))],
+        &["field body.district_code", "\"luquan-dpf\" (role district, district 530128) may not append fund_use_reported for district 530113"],
+    );
+}
+
+#[test]
+fn a_wrong_role_is_rejected() {
+    let demo = Demo::new();
+    let alloc = event(
+        "x5",
+        "luquan-dpf",
+        "allocation_made",
+        json!({"program": "kunming-2022", "district_code": "530128", "amount_cny": "1.00"}),
+    );
+    demo.rejects_append(
+        "luquan-dpf",
+        &[alloc],
+        &[
+            "field event.kind",
+            "has role district, which may not append allocation_made",
+        ],
+    );
+    let spot = event(
+        "x6",
+        "kunming-dpf-jiuye",
+        "spot_check_recorded",
+        json!({"program": "kunming-2022", "districts_sampled": ["530128"], "findings": "f"}),
+    );
+    demo.rejects_append(
+        "kunming-dpf-jiuye",
+        &[spot],
+        &["has role city, which may not append spot_check_recorded"],
+    );
+}
+
+#[test]
+fn bad_money_strings_are_rejected() {
+    let demo = Demo::new();
+    let cases: [(Value, &str); 6] = [
+        (json!(1e3), "numbers must be integers"),
+        (json!(5.5), "numbers must be integers"),
+        (json!(1000), "never JSON numbers"),
+        (json!("10.001"), "two decimals"),
+        (json!("-5.00"), "non-negative"),
+        (json!("1e3"), "two decimals"),
+    ];
+    for (i, (amount, why)) in cases.into_iter().enumerate() {
+        demo.rejects_append(
+            "luquan-dpf",
+            &[fund_use(&format!("m{i}"), "luquan-dpf", "530128", amount)],
+            &["input <stdin>, line 1", "field body.spent_cny", why],
+        );
+    }
+    // A raw float in the file, exactly as a clerk would type it.
+    let raw = r#"{"id":"m9","actor":"luquan-dpf","kind":"fund_use_reported","at":"2022-11-25T10:00:00+08:00","body":{"program":"kunming-2022","district_code":"530128","spent_cny":12.50,"trainees_reported":1}}"#;
+    demo.rejects(
+        &[
+            "append",
+            "--ledger",
+            &demo.ledger,
+            "--key",
+            &key("luquan-dpf"),
+            "-",
+        ],
+        raw,
+        &["field body.spent_cny", "numbers must be integers"],
+    );
+}
+
+fn roster(id: &str, township: &str, person_digest: &str) -> Value {
+    let digest = "ab".repeat(32);
+    event(
+        id,
+        "luquan-dpf",
+        "roster_filed",
+        json!({
+            "program": "kunming-2022", "district_code": "530128", "township": township,
+            "session": {"title": "t", "start_date": "2022-11-01", "end_date": "2022-11-02"},
+            "trainees": [{"person_digest": person_digest, "name_masked": "张*华", "disability_category": 4, "disability_level": 2, "signed": true}],
+            "documents": {"training_plan": digest, "trainee_roster": digest, "participant_publicity": digest,
+                          "training_briefing": digest, "training_summary": digest, "fund_use_statement": digest, "courseware": null},
+        }),
+    )
+}
+
+#[test]
+fn a_clear_id_number_in_a_roster_is_rejected() {
+    let demo = Demo::new();
+    let digest = "cd".repeat(32);
+    demo.rejects_append(
+        "luquan-dpf",
+        &[roster("r1", "屏山街道 530128199001011235", &digest)],
+        &["field body.township", "a resident ID number in clear"],
+    );
+    demo.rejects_append(
+        "luquan-dpf",
+        &[roster("r2", "屏山街道", "53012819900101123541")],
+        &[
+            "field body.trainees[0].person_digest",
+            "a disability certificate number in clear",
+        ],
+    );
+    // The same digits inside a longer run (a digest) are not an ID: accepted.
+    let input = roster(
+        "r3",
+        "屏山街道",
+        &format!("{}530128199001011235", "e".repeat(46)),
+    )
+    .to_string();
+    let out = run(
+        demo.path(),
+        &[
+            "append",
+            "--ledger",
+            &demo.ledger,
+            "--key",
+            &key("luquan-dpf"),
+            "-",
+        ],
+        Some(&input),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_duplicate_id_with_other_content_is_rejected_and_an_identical_retry_is_not() {
+    let demo = Demo::new();
+    let export: Vec<Value> = demo
+        .export()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let original = export
+        .iter()
+        .find(|r| r["event"]["id"] == "kunming-2022.budget")
+        .unwrap()["event"]
+        .clone();
+    let mut changed = original.clone();
+    changed["body"]["amount_cny"] = json!("999999.00");
+    demo.rejects_append(
+        "kunming-dpf-jiuye",
+        &[changed],
+        &[
+            "field event.id",
+            "already in the ledger at seq",
+            "with other content",
+        ],
+    );
+    let before = demo.export();
+    let out = ok(
+        demo.path(),
+        &[
+            "append",
+            "--ledger",
+            &demo.ledger,
+            "--key",
+            &key("kunming-dpf-jiuye"),
+            "--clock",
+            "event",
+            &write(&demo, "same.jsonl", &original),
+        ],
+    );
+    assert!(out.contains("0 appended, 1 already present"), "{out}");
+    assert_eq!(before, demo.export());
+}
+
+fn write(demo: &Demo, name: &str, value: &Value) -> String {
+    let path = demo.path().join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn schema_violations_are_rejected() {
+    let demo = Demo::new();
+    let missing = event(
+        "s1",
+        "luquan-dpf",
+        "fund_use_reported",
+        json!({"program": "kunming-2022", "district_code": "530128", "trainees_reported": 1}),
+    );
+    demo.rejects_append("luquan-dpf", &[missing], &["field body", "spent_cny"]);
+    let extra = fund_use("s2", "luquan-dpf", "530128", json!("1.00"));
+    let mut extra = extra;
+    extra["body"]["note"] = json!("x");
+    demo.rejects_append("luquan-dpf", &[extra], &["unknown member(s) note"]);
+    let bad_code = fund_use("s3", "luquan-dpf", "53012", json!("1.00"));
+    demo.rejects_append(
+        "luquan-dpf",
+        &[bad_code],
+        &["field body.district_code", "six-digit district code"],
+    );
+    let bad_kind = event("s4", "luquan-dpf", "roster_burned", json!({}));
+    demo.rejects_append(
+        "luquan-dpf",
+        &[bad_kind],
+        &["field event.kind", "unknown event kind"],
+    );
+    let mut bad_at = fund_use("s5", "luquan-dpf", "530128", json!("1.00"));
+    bad_at["at"] = json!("2022-11-25 10:00");
+    demo.rejects_append("luquan-dpf", &[bad_at], &["field event.at", "RFC 3339"]);
+}
+
+#[test]
+fn a_batch_with_one_bad_event_appends_nothing() {
+    let demo = Demo::new();
+    let good = fund_use("b1", "luquan-dpf", "530128", json!("1.00"));
+    let good2 = fund_use("b2", "luquan-dpf", "530128", json!("2.00"));
+    let bad = fund_use("b3", "luquan-dpf", "530128", json!("3.001"));
+    demo.rejects_append(
+        "luquan-dpf",
+        &[good, good2, bad],
+        &[
+            "input <stdin>, line 3",
+            "field body.spent_cny",
+            "nothing was appended",
+        ],
+    );
+}
+
+#[test]
+fn a_money_rule_is_checked_at_append() {
+    let demo = Demo::new();
+    let spend = event(
+        "k1",
+        "luquan-dpf",
+        "expenditure_reported",
+        json!({"program": "kunming-2022", "district_code": "530128", "amount_cny": "10.00", "purpose": "p"}),
+    );
+    demo.rejects_append(
+        "luquan-dpf",
+        &[spend],
+        &["field body.district_code", "already settled"],
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempdir();
+    let err = fails(dir.path(), &["verify"], None, 2);
+    assert!(err.contains("--ledger") || err.contains("--file"), "{err}");
+    let err = fails(
+        dir.path(),
+        &["append", "--ledger", "nowhere", "--key", "missing.key", "-"],
+        Some(""),
+        2,
+    );
+    assert!(err.contains("key file missing.key"), "{err}");
+    let err = fails(dir.path(), &["log", "--ledger", "nowhere"], None, 2);
+    assert!(err.contains("no ledger here"), "{err}");
+}
+
+#[test]
+fn keygen_init_sign_submit_import_round_trip() {
+    let dir = tempdir();
+    let p = dir.path();
+    let public = ok(p, &["keygen", "--out", "op.key"]);
+    assert_eq!(public.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(p.join("op.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    fails(p, &["keygen", "--out", "op.key"], None, 2);
+    ok(
+        p,
+        &[
+            "init",
+            "--ledger",
+            "L",
+            "--name",
+            "t",
+            "--operator",
+            "op",
+            "--key",
+            "op.key",
+            "--at",
+            "2022-01-04T09:00:00+08:00",
+        ],
+    );
+    let city_public = ok(p, &["keygen", "--out", "city.key"]);
+    let enrol = event(
+        "enrol.city",
+        "op",
+        "actor_enrolled",
+        json!({"actor": "city", "role": "city", "key": city_public.trim()}),
+    );
+    std::fs::write(p.join("enrol.json"), enrol.to_string()).unwrap();
+    let signed = ok(p, &["sign", "--key", "op.key", "enrol.json"]);
+    std::fs::write(p.join("enrol.signed.jsonl"), &signed).unwrap();
+    let out = ok(p, &["submit", "--ledger", "L", "enrol.signed.jsonl"]);
+    assert!(out.contains("appended seq 1: enrol.city"), "{out}");
+    ok(p, &["export", "--ledger", "L", "--out", "L.jsonl"]);
+    let out = ok(p, &["import", "--ledger", "M", "L.jsonl"]);
+    assert!(out.contains("imported 2 records"), "{out}");
+    assert_eq!(
+        ok(p, &["export", "--ledger", "M"]),
+        std::fs::read_to_string(p.join("L.jsonl")).unwrap()
+    );
+    // A bad export imports nothing and leaves no directory behind.
+    let broken = std::fs::read_to_string(p.join("L.jsonl"))
+        .unwrap()
+        .replacen("\"seq\":1", "\"seq\":7", 1);
+    std::fs::write(p.join("broken.jsonl"), broken).unwrap();
+    let err = fails(p, &["import", "--ledger", "N", "broken.jsonl"], None, 1);
+    assert!(err.contains("line 2 (seq 1)"), "{err}");
+    assert!(!p.join("N").exists());
+    let log = ok(p, &["log", "--ledger", "L", "--kind", "actor_enrolled"]);
+    assert!(
+        log.contains("city as city") && !log.contains("ledger_opened"),
+        "{log}"
+    );
+}

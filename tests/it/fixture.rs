@@ -11,32 +11,114 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 /// The digest secret of the demo: public, so the demo's digests protect nobody.
-pub const DEMO_DIGEST_SECRET: &[u8] = b"fundledger demo digest secret: kunming-2022 (not for real rosters)";
+pub const DEMO_DIGEST_SECRET: &[u8] =
+    b"fundledger demo digest secret: kunming-2022 (not for real rosters)";
 
 pub const PROGRAM: &str = "kunming-2022";
 
-/// (code, name, pinyin, allocation yuan, trainees, townships)
-pub const DISTRICTS: [(&str, &str, &str, i64, usize, &[&str]); 13] = [
-    ("530103", "盘龙区", "panlong", 30_000, 61, &["滇源街道", "阿子营街道"]),
-    ("530102", "五华区", "wuhua", 30_000, 61, &["沙朗街道", "厂口街道"]),
+/// A district of the fixture: (code, name, pinyin, allocation yuan, trainees, townships).
+pub type District = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    usize,
+    &'static [&'static str],
+);
+
+pub const DISTRICTS: [District; 13] = [
+    (
+        "530103",
+        "盘龙区",
+        "panlong",
+        30_000,
+        61,
+        &["滇源街道", "阿子营街道"],
+    ),
+    (
+        "530102",
+        "五华区",
+        "wuhua",
+        30_000,
+        61,
+        &["沙朗街道", "厂口街道"],
+    ),
     ("530112", "西山区", "xishan", 20_000, 41, &["团结街道"]),
-    ("530111", "官渡区", "guandu", 30_000, 61, &["大板桥街道", "阿拉街道"]),
+    (
+        "530111",
+        "官渡区",
+        "guandu",
+        30_000,
+        61,
+        &["大板桥街道", "阿拉街道"],
+    ),
     ("530114", "呈贡区", "chenggong", 20_000, 41, &["七甸街道"]),
     ("530181", "安宁市", "anning", 20_000, 41, &["八街街道"]),
-    ("530124", "富民县", "fumin", 75_000, 152, &["款庄镇", "散旦镇", "赤鹫镇"]),
-    ("530125", "宜良县", "yiliang", 78_000, 158, &["狗街镇", "马街镇", "九乡乡"]),
-    ("530126", "石林县", "shilin", 90_000, 183, &["鹿阜街道", "圭山镇", "长湖镇"]),
-    ("530127", "嵩明县", "songming", 45_000, 91, &["杨林镇", "小街镇"]),
+    (
+        "530124",
+        "富民县",
+        "fumin",
+        75_000,
+        152,
+        &["款庄镇", "散旦镇", "赤鹫镇"],
+    ),
+    (
+        "530125",
+        "宜良县",
+        "yiliang",
+        78_000,
+        158,
+        &["狗街镇", "马街镇", "九乡乡"],
+    ),
+    (
+        "530126",
+        "石林县",
+        "shilin",
+        90_000,
+        183,
+        &["鹿阜街道", "圭山镇", "长湖镇"],
+    ),
+    (
+        "530127",
+        "嵩明县",
+        "songming",
+        45_000,
+        91,
+        &["杨林镇", "小街镇"],
+    ),
     (
         "530128",
         "禄劝县",
         "luquan",
         370_000,
         749,
-        &["屏山街道", "转龙镇", "翠华镇", "团街镇", "撒营盘镇", "九龙镇", "汤郎乡", "乌东德镇"],
+        &[
+            "屏山街道",
+            "转龙镇",
+            "翠华镇",
+            "团街镇",
+            "撒营盘镇",
+            "九龙镇",
+            "汤郎乡",
+            "乌东德镇",
+        ],
     ),
-    ("530113", "东川区", "dongchuan", 100_000, 203, &["铜都街道", "阿旺镇", "汤丹镇"]),
-    ("530129", "寻甸县", "xundian", 92_000, 186, &["仁德街道", "柯渡镇", "功山镇"]),
+    (
+        "530113",
+        "东川区",
+        "dongchuan",
+        100_000,
+        203,
+        &["铜都街道", "阿旺镇", "汤丹镇"],
+    ),
+    (
+        "530129",
+        "寻甸县",
+        "xundian",
+        92_000,
+        186,
+        &["仁德街道", "柯渡镇", "功山镇"],
+    ),
 ];
 
 /// The seed's survey: (question, [A, B, C, D, E]).
@@ -55,9 +137,21 @@ pub const SURVEY: [(&str, [u64; 5]); 10] = [
 
 /// Judged leaves scored below full marks: (code, score, rationale).
 const DEDUCTIONS: [(&str, &str, &str); 3] = [
-    ("B221", "1.50", "台账资料收集不全面、质量不高，部分乡镇培训简报、课件归档不规范（扣1.5分）"),
-    ("C212", "2.00", "绩效目标未细化、量化，促进就业增收的成效缺少可考核的数据支撑（扣2分）"),
-    ("C221", "2.00", "年初绩效目标申报填报不细致，长效机制建设有待完善（扣2分）"),
+    (
+        "B221",
+        "1.50",
+        "台账资料收集不全面、质量不高，部分乡镇培训简报、课件归档不规范（扣1.5分）",
+    ),
+    (
+        "C212",
+        "2.00",
+        "绩效目标未细化、量化，促进就业增收的成效缺少可考核的数据支撑（扣2分）",
+    ),
+    (
+        "C221",
+        "2.00",
+        "年初绩效目标申报填报不细致，长效机制建设有待完善（扣2分）",
+    ),
 ];
 
 fn leaf(code: &str, name: &str, weight: &str, measure: Option<&str>) -> Value {
@@ -142,12 +236,19 @@ impl Rng {
 }
 
 const SURNAMES: [&str; 20] = [
-    "张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "罗", "何", "高", "林", "普",
+    "张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "罗",
+    "何", "高", "林", "普",
 ];
-const GIVEN: [&str; 16] = ["华", "明", "芳", "英", "强", "军", "丽", "平", "兰", "秀", "红", "文", "云", "福", "贵", "琼"];
+const GIVEN: [&str; 16] = [
+    "华", "明", "芳", "英", "强", "军", "丽", "平", "兰", "秀", "红", "文", "云", "福", "贵", "琼",
+];
 
 fn at(date: &str, minutes: u64) -> String {
-    format!("{date}T{:02}:{:02}:00+08:00", 9 + minutes / 60, minutes % 60)
+    format!(
+        "{date}T{:02}:{:02}:00+08:00",
+        9 + minutes / 60,
+        minutes % 60
+    )
 }
 
 fn district_actor(pinyin: &str) -> String {
@@ -157,13 +258,38 @@ fn district_actor(pinyin: &str) -> String {
 /// Every actor of the fixture: (id, role, district, name).
 pub fn actors() -> Vec<(String, &'static str, Option<&'static str>, String)> {
     let mut all = vec![
-        ("kunming-dpf".to_string(), "operator", None, "昆明市残疾人联合会".to_string()),
-        ("kunming-dpf-jiuye".to_string(), "city", None, "昆明市残联教育就业处".to_string()),
-        ("kunming-dpf-eval".to_string(), "city", None, "昆明市残联绩效评价工作领导小组".to_string()),
-        ("kunming-audit".to_string(), "auditor", None, "昆明市财政监督检查组".to_string()),
+        (
+            "kunming-dpf".to_string(),
+            "operator",
+            None,
+            "昆明市残疾人联合会".to_string(),
+        ),
+        (
+            "kunming-dpf-jiuye".to_string(),
+            "city",
+            None,
+            "昆明市残联教育就业处".to_string(),
+        ),
+        (
+            "kunming-dpf-eval".to_string(),
+            "city",
+            None,
+            "昆明市残联绩效评价工作领导小组".to_string(),
+        ),
+        (
+            "kunming-audit".to_string(),
+            "auditor",
+            None,
+            "昆明市财政监督检查组".to_string(),
+        ),
     ];
     for (code, name, pinyin, ..) in DISTRICTS {
-        all.push((district_actor(pinyin), "district", Some(code), format!("{name}残联")));
+        all.push((
+            district_actor(pinyin),
+            "district",
+            Some(code),
+            format!("{name}残联"),
+        ));
     }
     all
 }
@@ -173,9 +299,7 @@ pub fn events() -> Vec<Value> {
     let mut rng = Rng(2022);
     // (sort key, event): the key is `at`, ties keep generation order.
     let mut out: Vec<Value> = Vec::new();
-    let ev = |id: &str, actor: &str, kind: &str, at: String, body: Value| {
-        json!({"id": id, "actor": actor, "kind": kind, "at": at, "body": body})
-    };
+    let ev = |id: &str, actor: &str, kind: &str, at: String, body: Value| json!({"id": id, "actor": actor, "kind": kind, "at": at, "body": body});
     out.push(ev(
         "ledger-opened",
         "kunming-dpf",
@@ -190,7 +314,13 @@ pub fn events() -> Vec<Value> {
         if let Some(code) = district {
             body["district"] = json!(code);
         }
-        out.push(ev(&format!("enrol.{id}"), "kunming-dpf", "actor_enrolled", at("2022-01-04", 10 + i as u64), body));
+        out.push(ev(
+            &format!("enrol.{id}"),
+            "kunming-dpf",
+            "actor_enrolled",
+            at("2022-01-04", 10 + i as u64),
+            body,
+        ));
     }
     let city = "kunming-dpf-jiuye";
     out.push(ev(&format!("{PROGRAM}.opened"), city, "program_opened", at("2022-01-10", 30), json!({
@@ -205,8 +335,13 @@ pub fn events() -> Vec<Value> {
         "evaluation_framework": framework(),
     })));
     let budget_doc = json!({"number": "昆财社〔2022〕34号", "title": "关于下达2022年残疾人培训专项市级补助经费的通知"});
-    out.push(ev(&format!("{PROGRAM}.budget"), city, "budget_approved", at("2022-01-20", 60),
-        json!({"program": PROGRAM, "amount_cny": "1000000.00", "document": budget_doc})));
+    out.push(ev(
+        &format!("{PROGRAM}.budget"),
+        city,
+        "budget_approved",
+        at("2022-01-20", 60),
+        json!({"program": PROGRAM, "amount_cny": "1000000.00", "document": budget_doc}),
+    ));
     out.push(ev(&format!("{PROGRAM}.funds"), city, "funds_received", at("2022-02-15", 90),
         json!({"program": PROGRAM, "amount_cny": "1000000.00", "source": "昆明市财政局（市级财政资金）"})));
     for (i, (code, _, _, yuan, ..)) in DISTRICTS.iter().enumerate() {
@@ -223,7 +358,11 @@ pub fn events() -> Vec<Value> {
         let per = trainees / townships.len();
         let mut spent_fen = 0i64;
         for (t, township) in townships.iter().enumerate() {
-            let count = if t + 1 == townships.len() { trainees - per * t } else { per };
+            let count = if t + 1 == townships.len() {
+                trainees - per * t
+            } else {
+                per
+            };
             let month = 5 + (d + t) % 5; // May..September
             let day = 3 + rng.below(20);
             let start = format!("2022-{month:02}-{day:02}");
@@ -258,7 +397,11 @@ pub fn events() -> Vec<Value> {
                     "signed": true,
                 }));
             }
-            let doc = |name: &str| blake3::hash(format!("DEMO {PROGRAM}/{code}/{township}/{name}").as_bytes()).to_hex().to_string();
+            let doc = |name: &str| {
+                blake3::hash(format!("DEMO {PROGRAM}/{code}/{township}/{name}").as_bytes())
+                    .to_hex()
+                    .to_string()
+            };
             let roster_id = format!("{PROGRAM}.roster.{code}.{}", t + 1);
             dated.push((at(&filed, 420 + d as u64), ev(&roster_id, &actor, "roster_filed", String::new(), json!({
                 "program": PROGRAM, "district_code": code, "township": township,
@@ -270,7 +413,11 @@ pub fn events() -> Vec<Value> {
                     "training_summary": doc("training_summary"), "fund_use_statement": doc("fund_use_statement"),
                     "courseware": doc("courseware")},
             }))));
-            let fen = if t + 1 == townships.len() { total_fen - spent_fen } else { total_fen * count as i64 / *trainees as i64 };
+            let fen = if t + 1 == townships.len() {
+                total_fen - spent_fen
+            } else {
+                total_fen * count as i64 / *trainees as i64
+            };
             spent_fen += fen;
             dated.push((at(&filed, 440 + d as u64), ev(&format!("{PROGRAM}.spending.{code}.{}", t + 1), &actor, "expenditure_reported", String::new(), json!({
                 "program": PROGRAM, "district_code": code, "amount_cny": Money::from_fen(fen).to_string(),
@@ -311,10 +458,24 @@ pub fn events() -> Vec<Value> {
             .iter()
             .find(|(c, ..)| c == code)
             .map(|(_, s, r)| (s.to_string(), r.to_string()))
-            .unwrap_or_else(|| (weight.clone(), "经核查相关资料，符合评分标准，得满分".to_string()));
-        dated.push((at("2023-05-20", i as u64), ev(&format!("{PROGRAM}.score.{code}"), eval, "indicator_scored", String::new(), json!({
-            "program": PROGRAM, "indicator": code, "score": score, "rationale": rationale,
-        }))));
+            .unwrap_or_else(|| {
+                (
+                    weight.clone(),
+                    "经核查相关资料，符合评分标准，得满分".to_string(),
+                )
+            });
+        dated.push((
+            at("2023-05-20", i as u64),
+            ev(
+                &format!("{PROGRAM}.score.{code}"),
+                eval,
+                "indicator_scored",
+                String::new(),
+                json!({
+                    "program": PROGRAM, "indicator": code, "score": score, "rationale": rationale,
+                }),
+            ),
+        ));
     }
     dated.sort_by(|a, b| a.0.cmp(&b.0));
     for (when, mut event) in dated {
@@ -357,7 +518,10 @@ fn committed_fixture_is_what_the_generator_makes() {
     }
     expected.push((dir.join("events.jsonl"), jsonl));
     for (actor, ..) in actors() {
-        expected.push((dir.join("keys").join(format!("{actor}.key")), key_file(&actor)));
+        expected.push((
+            dir.join("keys").join(format!("{actor}.key")),
+            key_file(&actor),
+        ));
     }
     let bless = std::env::var_os("FUNDLEDGER_BLESS").is_some();
     for (path, text) in expected {
@@ -365,9 +529,17 @@ fn committed_fixture_is_what_the_generator_makes() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &text).unwrap();
         }
-        let committed = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run with FUNDLEDGER_BLESS=1 to generate)", path.display()));
-        assert!(committed == text, "{} differs from the generator's output; FUNDLEDGER_BLESS=1 regenerates it", path.display());
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with FUNDLEDGER_BLESS=1 to generate)",
+                path.display()
+            )
+        });
+        assert!(
+            committed == text,
+            "{} differs from the generator's output; FUNDLEDGER_BLESS=1 regenerates it",
+            path.display()
+        );
     }
 }
 

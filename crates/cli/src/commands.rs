@@ -31,7 +31,9 @@ pub fn keygen(out: &Path) -> CliResult<()> {
 fn parse_time(text: Option<&str>, flag: &str, offset: chrono::FixedOffset) -> CliResult<Timestamp> {
     match text {
         Some(t) => Timestamp::parse(t).map_err(|e| CliError::usage(format!("--{flag}: {}", e.0))),
-        None => Ok(Timestamp::from_datetime(chrono::Utc::now().with_timezone(&offset))),
+        None => Ok(Timestamp::from_datetime(
+            chrono::Utc::now().with_timezone(&offset),
+        )),
     }
 }
 
@@ -201,14 +203,18 @@ fn verify_stream(
             line.pop();
         }
         let hash = ledger.verify_line(&line).map_err(|r| {
-            CliError::rejected(format!("FAILED at seq {seq} ({source}, line {line_number}): {r}"))
+            CliError::rejected(format!(
+                "FAILED at seq {seq} ({source}, line {line_number}): {r}"
+            ))
         })?;
         if wanted_seq == Some(seq) {
             wanted_hash = Some(hash);
         }
     }
     if ledger.size() == 0 {
-        return Err(CliError::rejected(format!("FAILED: {source} holds no records")));
+        return Err(CliError::rejected(format!(
+            "FAILED: {source} holds no records"
+        )));
     }
     Ok((ledger, wanted_hash))
 }
@@ -225,8 +231,14 @@ fn read_checkpoint(path: &Path) -> CliResult<SignedCheckpoint> {
     })
 }
 
-pub fn verify(ledger_dir: Option<&Path>, file: Option<&str>, checkpoint: Option<&Path>) -> CliResult<()> {
-    let checkpoint = checkpoint.map(|p| read_checkpoint(p).map(|c| (p, c))).transpose()?;
+pub fn verify(
+    ledger_dir: Option<&Path>,
+    file: Option<&str>,
+    checkpoint: Option<&Path>,
+) -> CliResult<()> {
+    let checkpoint = checkpoint
+        .map(|p| read_checkpoint(p).map(|c| (p, c)))
+        .transpose()?;
     let wanted = checkpoint
         .as_ref()
         .and_then(|(_, c)| c.checkpoint.size.checked_sub(1));
@@ -257,13 +269,18 @@ pub fn verify(ledger_dir: Option<&Path>, file: Option<&str>, checkpoint: Option<
             let file = std::fs::File::open(path)
                 .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
             let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-            verify_stream(&format!("input {path}"), |buf| reader.read_until(b'\n', buf), wanted)?
+            verify_stream(
+                &format!("input {path}"),
+                |buf| reader.read_until(b'\n', buf),
+                wanted,
+            )?
         }
         (None, None) => return Err(CliError::usage("give --ledger DIR or --file EXPORT")),
     };
     if let Some((path, signed)) = checkpoint {
-        check_checkpoint(&ledger, &signed, wanted_hash)
-            .map_err(|why| CliError::rejected(format!("FAILED: checkpoint {}: {why}", path.display())))?;
+        check_checkpoint(&ledger, &signed, wanted_hash).map_err(|why| {
+            CliError::rejected(format!("FAILED: checkpoint {}: {why}", path.display()))
+        })?;
         println!(
             "checkpoint ok: size {} head {} is part of this chain",
             signed.checkpoint.size, signed.checkpoint.head
@@ -289,8 +306,9 @@ pub fn check_checkpoint(
     }
     if cp.size == 0 || cp.size > ledger.size() {
         return Err(format!(
-            "it claims {} records but the chain holds {}: the chain was truncated",
+            "it claims {} records but the chain ends after {}: truncated at seq {}",
             cp.size,
+            ledger.size(),
             ledger.size()
         ));
     }
@@ -315,13 +333,15 @@ pub fn export(dir: &Path, out: Option<&Path>) -> CliResult<()> {
                 .map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
             count += 1;
         }
-        w.flush().map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
+        w.flush()
+            .map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
         Ok(count)
     };
     match out {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| CliError::usage(format!("output {}: cannot create: {e}", path.display())))?;
+            let file = std::fs::File::create(path).map_err(|e| {
+                CliError::usage(format!("output {}: cannot create: {e}", path.display()))
+            })?;
             let mut writer = std::io::BufWriter::new(file);
             let count = write_all(&mut writer)?;
             eprintln!("exported {count} records to {}", path.display());
@@ -342,14 +362,18 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
         // Nothing is left behind: remove what this import created.
         if existed {
             for name in ["conf", "db", "blobs", "snap.0000000000000000"] {
-                let _ = std::fs::remove_file(dir.join(name)).or_else(|_| std::fs::remove_dir_all(dir.join(name)));
+                let _ = std::fs::remove_file(dir.join(name))
+                    .or_else(|_| std::fs::remove_dir_all(dir.join(name)));
             }
         } else {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
     let (count, head) = result?;
-    println!("imported {count} records into {}, head {head}", dir.display());
+    println!(
+        "imported {count} records into {}, head {head}",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -359,7 +383,8 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
     } else {
         Box::new(std::io::BufReader::with_capacity(
             1 << 20,
-            std::fs::File::open(file).map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?,
+            std::fs::File::open(file)
+                .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?,
         ))
     };
     let mut store = Store::create(dir)?;
@@ -382,7 +407,9 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         }
         let seq = ledger.size();
         let hash = ledger.verify_line(&line).map_err(|r| {
-            CliError::rejected(format!("input {file}, line {line_number} (seq {seq}): {r}; nothing was imported"))
+            CliError::rejected(format!(
+                "input {file}, line {line_number} (seq {seq}): {r}; nothing was imported"
+            ))
         })?;
         pending.push(fundledger_core::ledger::SealedRecord {
             seq,
@@ -397,12 +424,19 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
     }
     store.append(&pending)?;
     if ledger.size() == 0 {
-        return Err(CliError::rejected(format!("input {file}: holds no records; nothing was imported")));
+        return Err(CliError::rejected(format!(
+            "input {file}: holds no records; nothing was imported"
+        )));
     }
     Ok((ledger.size(), ledger.head()))
 }
 
-pub fn log(dir: &Path, kind: Option<&str>, district: Option<&str>, json_out: bool) -> CliResult<()> {
+pub fn log(
+    dir: &Path,
+    kind: Option<&str>,
+    district: Option<&str>,
+    json_out: bool,
+) -> CliResult<()> {
     if let Some(k) = kind {
         if fundledger_core::kind::EventKind::parse(k).is_none() {
             return Err(CliError::usage(format!("--kind: unknown event kind {k:?}")));
@@ -412,7 +446,8 @@ pub fn log(dir: &Path, kind: Option<&str>, district: Option<&str>, json_out: boo
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for entry in session.store.records(0) {
         let (seq, bytes) = entry?;
-        let record: Value = serde_json::from_slice(&bytes).expect("stored records are verified JSON");
+        let record: Value =
+            serde_json::from_slice(&bytes).expect("stored records are verified JSON");
         let event = &record["event"];
         if kind.is_some_and(|k| event["kind"] != k) {
             continue;
@@ -446,7 +481,8 @@ pub fn log(dir: &Path, kind: Option<&str>, district: Option<&str>, json_out: boo
         };
         result.map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
     }
-    out.flush().map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
+    out.flush()
+        .map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
     Ok(())
 }
 
@@ -459,13 +495,26 @@ fn summarize(event: &Value) -> String {
             "{} as {}{}",
             s("actor"),
             s("role"),
-            body["district"].as_str().map(|d| format!(" of {d}")).unwrap_or_default()
+            body["district"]
+                .as_str()
+                .map(|d| format!(" of {d}"))
+                .unwrap_or_default()
         ),
         "actor_revoked" => format!("{}: {}", s("actor"), s("reason")),
-        "program_opened" => format!("{} ({}), {} districts", s("program"), body["fiscal_year"], body["districts"].as_array().map_or(0, Vec::len)),
+        "program_opened" => format!(
+            "{} ({}), {} districts",
+            s("program"),
+            body["fiscal_year"],
+            body["districts"].as_array().map_or(0, Vec::len)
+        ),
         "budget_approved" | "funds_received" => format!("{} {} CNY", s("program"), s("amount_cny")),
         "allocation_made" | "expenditure_reported" => {
-            format!("{} district {} {} CNY", s("program"), s("district_code"), s("amount_cny"))
+            format!(
+                "{} district {} {} CNY",
+                s("program"),
+                s("district_code"),
+                s("amount_cny")
+            )
         }
         "roster_filed" => format!(
             "{} district {} {}: {} trainees",
@@ -474,7 +523,12 @@ fn summarize(event: &Value) -> String {
             s("township"),
             body["trainees"].as_array().map_or(0, Vec::len)
         ),
-        "fund_use_reported" => format!("{} district {} spent {} CNY", s("program"), s("district_code"), s("spent_cny")),
+        "fund_use_reported" => format!(
+            "{} district {} spent {} CNY",
+            s("program"),
+            s("district_code"),
+            s("spent_cny")
+        ),
         "settlement_filed" => format!(
             "{} district {} spent {} surplus {} CNY",
             s("program"),
@@ -489,7 +543,12 @@ fn summarize(event: &Value) -> String {
             s("program"),
             s("into_program")
         ),
-        "survey_recorded" => format!("{} {}: {} respondents", s("program"), s("survey"), body["respondents"]),
+        "survey_recorded" => format!(
+            "{} {}: {} respondents",
+            s("program"),
+            s("survey"),
+            body["respondents"]
+        ),
         "indicator_scored" => format!("{} {} = {}", s("program"), s("indicator"), s("score")),
         "spot_check_recorded" => format!("{} sampled {}", s("program"), body["districts_sampled"]),
         "event_reversed" => format!("reverses {}: {}", s("event_id"), s("reason")),
@@ -500,7 +559,10 @@ fn summarize(event: &Value) -> String {
 pub fn checkpoint(dir: &Path, key_path: &Path, at: Option<&str>) -> CliResult<()> {
     let key = keyfile::read(key_path)?;
     let session = Session::open(dir)?;
-    let operator = session.ledger.operator().expect("an open ledger has an operator");
+    let operator = session
+        .ledger
+        .operator()
+        .expect("an open ledger has an operator");
     if operator.key != key.public() {
         return Err(CliError::usage(format!(
             "key file {}: not the operator's key; checkpoints are signed by the operator",
@@ -509,12 +571,18 @@ pub fn checkpoint(dir: &Path, key_path: &Path, at: Option<&str>) -> CliResult<()
     }
     let at = parse_time(at, "at", session.ledger.utc_offset())?;
     let signed = Checkpoint {
-        ledger: session.ledger.ledger_id().expect("an open ledger has record 0"),
+        ledger: session
+            .ledger
+            .ledger_id()
+            .expect("an open ledger has record 0"),
         size: session.ledger.size(),
         head: session.ledger.head(),
         at,
     }
     .sign(&key);
-    println!("{}", serde_json::to_string(&signed).expect("checkpoints serialize"));
+    println!(
+        "{}",
+        serde_json::to_string(&signed).expect("checkpoints serialize")
+    );
     Ok(())
 }

@@ -23,7 +23,11 @@ pub fn run(dir: &Path) -> CliResult<()> {
         })
         .collect::<CliResult<Vec<_>>>()?;
     let (first, rest) = items.split_first().expect("the fixture is not empty");
-    create_ledger(dir, &first.value, &SecretKey::demo(first.value["actor"].as_str().unwrap_or_default()))?;
+    create_ledger(
+        dir,
+        &first.value,
+        &SecretKey::demo(first.value["actor"].as_str().unwrap_or_default()),
+    )?;
     let mut session = Session::open(dir)?;
     let batch: Vec<Submission<'_>> = rest
         .iter()
@@ -49,7 +53,10 @@ pub fn run(dir: &Path) -> CliResult<()> {
             .map_err(|r| CliError::rejected(format!("demo: seq {seq} fails verification: {r}")))?;
     }
     assert_eq!(replay.head(), session.ledger.head());
-    print!("{}", crate::summary::render(dir, &session.ledger, export_bytes));
+    print!(
+        "{}",
+        crate::summary::render(dir, &session.ledger, export_bytes)
+    );
     Ok(())
 }
 
@@ -59,7 +66,9 @@ fn prepare_dir(dir: &Path) -> CliResult<()> {
         return Ok(());
     }
     let is_ledger = dir.join("conf").exists() && dir.join("db").exists();
-    let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+    let empty = std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
     if is_ledger {
         std::fs::remove_dir_all(dir)
             .map_err(|e| CliError::usage(format!("demo: cannot replace {}: {e}", dir.display())))

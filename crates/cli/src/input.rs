@@ -16,14 +16,19 @@ pub struct Located {
 
 /// Reads FILE (or `-` for standard input) whole, within the batch byte limit.
 pub fn read_source(path: &str) -> CliResult<(String, String)> {
-    let name = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
+    let name = if path == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.to_string()
+    };
     let mut bytes = Vec::new();
     let result = if path == "-" {
         std::io::stdin()
             .take(BATCH_BYTES_MAX as u64 + 1)
             .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(BATCH_BYTES_MAX as u64 + 1).read_to_end(&mut bytes))
+        std::fs::File::open(path)
+            .and_then(|f| f.take(BATCH_BYTES_MAX as u64 + 1).read_to_end(&mut bytes))
     };
     result.map_err(|e| CliError::usage(format!("input {name}: cannot read: {e}")))?;
     if bytes.len() > BATCH_BYTES_MAX {
@@ -42,7 +47,10 @@ pub fn parse_values(name: &str, text: &str) -> CliResult<Vec<Located>> {
     let mut out = Vec::new();
     if trimmed.starts_with('[') {
         let items: Vec<Value> = serde_json::from_str(text).map_err(|e| {
-            CliError::rejected(format!("input {name}, line {}: not valid JSON: {e}", e.line()))
+            CliError::rejected(format!(
+                "input {name}, line {}: not valid JSON: {e}",
+                e.line()
+            ))
         })?;
         for (index, value) in items.into_iter().enumerate() {
             out.push(Located {
@@ -94,7 +102,10 @@ pub fn read_values(path: &str) -> CliResult<Vec<Located>> {
 /// A signed submission `{"event", "sig"}`, as `sign` prints it.
 pub fn split_submission(item: &Located) -> CliResult<(&Value, &str)> {
     let object = item.value.as_object().ok_or_else(|| {
-        CliError::rejected(format!("{}: a submission is an object {{\"event\", \"sig\"}}", item.location))
+        CliError::rejected(format!(
+            "{}: a submission is an object {{\"event\", \"sig\"}}",
+            item.location
+        ))
     })?;
     if let Some(extra) = object.keys().find(|k| *k != "event" && *k != "sig") {
         return Err(CliError::rejected(format!(
@@ -105,9 +116,11 @@ pub fn split_submission(item: &Located) -> CliResult<(&Value, &str)> {
     let event = object
         .get("event")
         .ok_or_else(|| CliError::rejected(format!("{}, field event: missing", item.location)))?;
-    let sig = object
-        .get("sig")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CliError::rejected(format!("{}, field sig: missing or not a string", item.location)))?;
+    let sig = object.get("sig").and_then(Value::as_str).ok_or_else(|| {
+        CliError::rejected(format!(
+            "{}, field sig: missing or not a string",
+            item.location
+        ))
+    })?;
     Ok((event, sig))
 }

@@ -24,9 +24,9 @@ pub fn write(path: &Path, key: &SecretKey, comment: &str) -> CliResult<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| {
-        CliError::usage(format!("key file {}: cannot create: {e}", path.display()))
-    })?;
+    let mut file = options
+        .open(path)
+        .map_err(|e| CliError::usage(format!("key file {}: cannot create: {e}", path.display())))?;
     file.write_all(render(key, comment).as_bytes())
         .and_then(|_| file.sync_all())
         .map_err(|e| CliError::usage(format!("key file {}: cannot write: {e}", path.display())))

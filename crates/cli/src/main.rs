@@ -17,9 +17,11 @@ use std::process::ExitCode;
 /// An event-sourced, signed, hash-chained ledger for public subsidy funds.
 #[derive(Parser)]
 #[command(name = "fundledger", version, about, long_about = None)]
-#[command(after_help = "Start with `fundledger demo`: it builds the 2022 Kunming ledger from the \
+#[command(
+    after_help = "Start with `fundledger demo`: it builds the 2022 Kunming ledger from the \
 bundled fixture, verifies it and prints its figures.\nExit codes: 0 ok, 1 rejected input or failed \
-verification, 2 usage.")]
+verification, 2 usage."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,7 +37,9 @@ enum Command {
         out: PathBuf,
     },
     /// Create a ledger: record 0, `ledger_opened`, signed by the operator.
-    #[command(after_help = "Example:\n  fundledger init --ledger kunming --name '昆明市残联 培训补助经费台账' \\\n      --operator kunming-dpf --key operator.key --at 2022-01-04T09:00:00+08:00")]
+    #[command(
+        after_help = "Example:\n  fundledger init --ledger kunming --name '昆明市残联 培训补助经费台账' \\\n      --operator kunming-dpf --key operator.key --at 2022-01-04T09:00:00+08:00"
+    )]
     Init {
         /// The ledger directory to create.
         #[arg(long)]
@@ -57,10 +61,12 @@ enum Command {
         utc_offset: String,
     },
     /// Sign unsigned events (JSON, JSON array or JSONL) with KEY and append them as one batch.
-    #[command(after_help = "Example:\n  fundledger append --ledger kunming --key city.key allocations.jsonl\n  \
+    #[command(
+        after_help = "Example:\n  fundledger append --ledger kunming --key city.key allocations.jsonl\n  \
 echo '{\"id\":\"b1\",\"actor\":\"kunming-dpf\",\"kind\":\"budget_approved\",\"at\":\"2022-01-20T10:00:00+08:00\",\"body\":{…}}' \\\n      | fundledger append --ledger kunming --key operator.key -\n\n\
 All events are appended or none is. An event whose id is already in the ledger with the same content is \
-reported as existing and appends nothing.")]
+reported as existing and appends nothing."
+    )]
     Append {
         /// The ledger directory.
         #[arg(long)]
@@ -75,7 +81,9 @@ reported as existing and appends nothing.")]
         file: String,
     },
     /// Print signed submissions {"event", "sig"} (JSONL) for unsigned events: what a district hands to the city.
-    #[command(after_help = "Example:\n  fundledger sign --key luquan.key rosters.jsonl > rosters.signed.jsonl")]
+    #[command(
+        after_help = "Example:\n  fundledger sign --key luquan.key rosters.jsonl > rosters.signed.jsonl"
+    )]
     Sign {
         /// The secret key of the events' actor.
         #[arg(long)]
@@ -96,8 +104,10 @@ reported as existing and appends nothing.")]
         file: String,
     },
     /// Check every record: links, hashes, signatures, enrolment, authorization, schemas and rules.
-    #[command(after_help = "Examples:\n  fundledger verify --ledger kunming\n  fundledger verify --file kunming.jsonl --checkpoint cp.json\n\n\
-Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1).")]
+    #[command(
+        after_help = "Examples:\n  fundledger verify --ledger kunming\n  fundledger verify --file kunming.jsonl --checkpoint cp.json\n\n\
+Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1)."
+    )]
     Verify {
         /// A ledger directory.
         #[arg(long, conflicts_with = "file", required_unless_present = "file")]
@@ -120,8 +130,10 @@ Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1).")]
         out: Option<PathBuf>,
     },
     /// Rebuild a ledger from an export, verifying every record.
-    #[command(after_help = "Example:\n  fundledger import --ledger kunming-copy kunming.jsonl\n\n\
-The directory must not hold a ledger. On any failure nothing is left behind.")]
+    #[command(
+        after_help = "Example:\n  fundledger import --ledger kunming-copy kunming.jsonl\n\n\
+The directory must not hold a ledger. On any failure nothing is left behind."
+    )]
     Import {
         /// The ledger directory to create.
         #[arg(long)]
@@ -130,7 +142,9 @@ The directory must not hold a ledger. On any failure nothing is left behind.")]
         file: String,
     },
     /// List records readably.
-    #[command(after_help = "Examples:\n  fundledger log --ledger kunming --kind allocation_made\n  fundledger log --ledger kunming --district 530128 --json")]
+    #[command(
+        after_help = "Examples:\n  fundledger log --ledger kunming --kind allocation_made\n  fundledger log --ledger kunming --district 530128 --json"
+    )]
     Log {
         /// The ledger directory.
         #[arg(long)]
@@ -146,7 +160,9 @@ The directory must not hold a ledger. On any failure nothing is left behind.")]
         json: bool,
     },
     /// Print a checkpoint of the ledger's current size and head, signed with the operator key.
-    #[command(after_help = "Example:\n  fundledger checkpoint --ledger kunming --key operator.key > cp.json")]
+    #[command(
+        after_help = "Example:\n  fundledger checkpoint --ledger kunming --key operator.key > cp.json"
+    )]
     Checkpoint {
         /// The ledger directory.
         #[arg(long)]
@@ -205,7 +221,9 @@ fn main() -> ExitCode {
             district,
             json,
         } => commands::log(&ledger, kind.as_deref(), district.as_deref(), json),
-        Command::Checkpoint { ledger, key, at } => commands::checkpoint(&ledger, &key, at.as_deref()),
+        Command::Checkpoint { ledger, key, at } => {
+            commands::checkpoint(&ledger, &key, at.as_deref())
+        }
         Command::Demo { dir } => demo::run(&dir),
     };
     match result {

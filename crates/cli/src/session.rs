@@ -82,7 +82,10 @@ impl Session {
                     sealed.push(record);
                 }
                 Ok(Appended::Exists(seq)) => {
-                    let id = submission.event["id"].as_str().unwrap_or_default().to_string();
+                    let id = submission.event["id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     outcome.existing.push((seq, id));
                 }
                 Err(rejection) => {

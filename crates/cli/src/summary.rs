@@ -7,7 +7,13 @@ use std::path::Path;
 pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "ledger   {} ({})", ledger.name(), dir.display());
-    let _ = writeln!(out, "verified {} records, {} bytes of export, head {}", ledger.size(), export_bytes, ledger.head());
+    let _ = writeln!(
+        out,
+        "verified {} records, {} bytes of export, head {}",
+        ledger.size(),
+        export_bytes,
+        ledger.head()
+    );
     let _ = writeln!(out, "actors   {}", ledger.actors().count());
     for (id, program) in ledger.books().programs() {
         let people: std::collections::BTreeSet<_> = program

@@ -184,7 +184,10 @@ impl Books {
 
     fn open_program(&self, id: &str) -> Result<&ProgramBooks, Rejection> {
         self.programs.get(id).ok_or_else(|| {
-            rule(format!("program {id:?} has not been opened"), "body.program")
+            rule(
+                format!("program {id:?} has not been opened"),
+                "body.program",
+            )
         })
     }
 
@@ -210,7 +213,10 @@ impl Books {
             if amount.is_positive() {
                 Ok(())
             } else {
-                Err(rule(format!("amounts are positive, got {amount}"), "body.amount_cny"))
+                Err(rule(
+                    format!("amounts are positive, got {amount}"),
+                    "body.amount_cny",
+                ))
             }
         };
         match body {
@@ -240,7 +246,10 @@ impl Books {
                 positive(b.amount_cny)?;
                 if district.settlement.is_some() {
                     return Err(rule(
-                        format!("district {} is already settled in this program", b.district_code),
+                        format!(
+                            "district {} is already settled in this program",
+                            b.district_code
+                        ),
                         "body.district_code",
                     ));
                 }
@@ -363,7 +372,10 @@ impl Books {
                 let surplus = *allocated - *spent;
                 if b.surplus_cny != surplus {
                     return Err(rule(
-                        format!("surplus_cny is {}, but the settled surplus is {surplus}", b.surplus_cny),
+                        format!(
+                            "surplus_cny is {}, but the settled surplus is {surplus}",
+                            b.surplus_cny
+                        ),
                         "body.surplus_cny",
                     ));
                 }
@@ -413,9 +425,12 @@ impl Books {
                     }
                 }
                 for (index, question) in b.questions.iter().enumerate() {
-                    if let Some(code) = question.counts.keys().find(|c| !codes.contains(c.as_str())) {
+                    if let Some(code) = question.counts.keys().find(|c| !codes.contains(c.as_str()))
+                    {
                         return Err(rule(
-                            format!("counts name option {code:?}, which the survey does not define"),
+                            format!(
+                                "counts name option {code:?}, which the survey does not define"
+                            ),
                             &format!("body.questions[{index}].counts"),
                         ));
                     }
@@ -434,22 +449,32 @@ impl Books {
             }
             Body::IndicatorScored(b) => {
                 let program = self.open_program(&b.program)?;
-                let framework = program.opened.evaluation_framework.as_ref().ok_or_else(|| {
-                    rule(
-                        format!("program {:?} declares no evaluation framework", b.program),
-                        "body.program",
-                    )
-                })?;
+                let framework = program
+                    .opened
+                    .evaluation_framework
+                    .as_ref()
+                    .ok_or_else(|| {
+                        rule(
+                            format!("program {:?} declares no evaluation framework", b.program),
+                            "body.program",
+                        )
+                    })?;
                 let leaf = crate::books::find_indicator(&framework.indicators, &b.indicator)
                     .ok_or_else(|| {
                         rule(
-                            format!("indicator {:?} is not in the program's framework", b.indicator),
+                            format!(
+                                "indicator {:?} is not in the program's framework",
+                                b.indicator
+                            ),
                             "body.indicator",
                         )
                     })?;
                 if !leaf.children.is_empty() {
                     return Err(rule(
-                        format!("indicator {:?} has sub-indicators; score its leaves", b.indicator),
+                        format!(
+                            "indicator {:?} has sub-indicators; score its leaves",
+                            b.indicator
+                        ),
                         "body.indicator",
                     ));
                 }
@@ -463,12 +488,18 @@ impl Books {
                     ));
                 }
                 let score = parse_score(&b.score).ok_or_else(|| {
-                    rule(format!("a score has two decimals, got {:?}", b.score), "body.score")
+                    rule(
+                        format!("a score has two decimals, got {:?}", b.score),
+                        "body.score",
+                    )
                 })?;
                 let weight = parse_score(&leaf.weight).unwrap_or_default();
                 if score > weight {
                     return Err(rule(
-                        format!("score {} exceeds the indicator's weight {}", b.score, leaf.weight),
+                        format!(
+                            "score {} exceeds the indicator's weight {}",
+                            b.score, leaf.weight
+                        ),
                         "body.score",
                     ));
                 }
@@ -509,10 +540,9 @@ impl Books {
     pub fn decide_reversal(&self, event_id: &str, kind: EventKind) -> Result<(), Rejection> {
         let field = "body.event_id";
         match self.contributions.get(event_id) {
-            None | Some(Contribution::Unreversible) => Err(rule(
-                format!("{kind} events cannot be reversed"),
-                field,
-            )),
+            None | Some(Contribution::Unreversible) => {
+                Err(rule(format!("{kind} events cannot be reversed"), field))
+            }
             Some(Contribution::Expenditure(program, code, _))
             | Some(Contribution::Allocation(program, code, _)) => {
                 match self.programs.get(program).and_then(|p| p.districts.get(code)) {
@@ -528,7 +558,7 @@ impl Books {
             Some(Contribution::Settlement(program, code)) => {
                 match self.programs.get(program).and_then(|p| p.districts.get(code)) {
                     Some(d) if d.offset_out.is_some() => Err(rule(
-                        format!("the settlement's surplus was offset into next year; reverse the offset first"),
+                        "the settlement's surplus was offset into next year; reverse the offset first".to_string(),
                         field,
                     )),
                     _ => Ok(()),
@@ -639,7 +669,8 @@ impl Books {
             Body::OffsetApplied(b) => {
                 self.district_mut(&b.program, b.district_code).offset_out =
                     Some((id.clone(), b.surplus_cny, b.into_program.clone()));
-                self.district_mut(&b.into_program, b.district_code).offset_in += b.surplus_cny;
+                self.district_mut(&b.into_program, b.district_code)
+                    .offset_in += b.surplus_cny;
                 Contribution::Offset(
                     b.program.clone(),
                     b.district_code,
@@ -684,7 +715,9 @@ impl Books {
                 Contribution::Unreversible
             }
         };
-        if !matches!(contribution, Contribution::Unreversible) || applied.kind == EventKind::ProgramOpened {
+        if !matches!(contribution, Contribution::Unreversible)
+            || applied.kind == EventKind::ProgramOpened
+        {
             self.contributions.insert(id, contribution);
         }
     }
@@ -699,7 +732,9 @@ impl Books {
             Contribution::Allocation(p, code, amount) => {
                 self.district_mut(&p, code).allocated -= amount
             }
-            Contribution::Expenditure(p, code, amount) => self.district_mut(&p, code).spent -= amount,
+            Contribution::Expenditure(p, code, amount) => {
+                self.district_mut(&p, code).spent -= amount
+            }
             Contribution::Roster(p, code) => {
                 let district = self.district_mut(&p, code);
                 if let Some(roster) = district.rosters.remove(event_id) {
@@ -716,7 +751,9 @@ impl Books {
                 }
             }
             Contribution::FundUse(p, code) => {
-                self.district_mut(&p, code).fund_use_reports.remove(event_id);
+                self.district_mut(&p, code)
+                    .fund_use_reports
+                    .remove(event_id);
             }
             Contribution::Settlement(p, code) => self.district_mut(&p, code).settlement = None,
             Contribution::Offset(p, code, surplus, into) => {
@@ -737,7 +774,9 @@ impl Books {
     }
 
     fn program_mut(&mut self, id: &str) -> &mut ProgramBooks {
-        self.programs.get_mut(id).expect("decided: the program is open")
+        self.programs
+            .get_mut(id)
+            .expect("decided: the program is open")
     }
 
     fn district_mut(&mut self, program: &str, code: DistrictCode) -> &mut DistrictBooks {
@@ -765,14 +804,25 @@ fn decide_program_opened(books: &Books, b: &ProgramOpened) -> Result<(), Rejecti
         }
     }
     for (field, date) in [
-        ("body.deadlines.training_ledger_due_local", &b.deadlines.training_ledger_due_local),
-        ("body.deadlines.fund_use_report_due_local", &b.deadlines.fund_use_report_due_local),
+        (
+            "body.deadlines.training_ledger_due_local",
+            &b.deadlines.training_ledger_due_local,
+        ),
+        (
+            "body.deadlines.fund_use_report_due_local",
+            &b.deadlines.fund_use_report_due_local,
+        ),
     ] {
         parse_date(date).map_err(|e| rule(e.0, field))?;
     }
     if let Some(framework) = &b.evaluation_framework {
         let mut seen = BTreeSet::new();
-        let total = check_indicators(&framework.indicators, 1, &mut seen, "body.evaluation_framework.indicators")?;
+        let total = check_indicators(
+            &framework.indicators,
+            1,
+            &mut seen,
+            "body.evaluation_framework.indicators",
+        )?;
         if total != Decimal::from(100) {
             return Err(rule(
                 format!("the level-1 weights sum to {total}, not 100"),
@@ -793,21 +843,38 @@ fn check_indicators<'a>(
     for (index, node) in nodes.iter().enumerate() {
         let here = format!("{path}[{index}]");
         if level > 4 {
-            return Err(rule("an indicator tree has at most four levels".to_string(), &here));
+            return Err(rule(
+                "an indicator tree has at most four levels".to_string(),
+                &here,
+            ));
         }
         if !seen.insert(node.code.as_str()) {
-            return Err(rule(format!("indicator code {:?} is used twice", node.code), &format!("{here}.code")));
+            return Err(rule(
+                format!("indicator code {:?} is used twice", node.code),
+                &format!("{here}.code"),
+            ));
         }
-        let weight = parse_score(&node.weight)
-            .ok_or_else(|| rule(format!("weight {:?} is not a score", node.weight), &format!("{here}.weight")))?;
+        let weight = parse_score(&node.weight).ok_or_else(|| {
+            rule(
+                format!("weight {:?} is not a score", node.weight),
+                &format!("{here}.weight"),
+            )
+        })?;
         if !node.children.is_empty() {
             if node.measure.is_some() {
-                return Err(rule("only leaves carry a measure".to_string(), &format!("{here}.measure")));
+                return Err(rule(
+                    "only leaves carry a measure".to_string(),
+                    &format!("{here}.measure"),
+                ));
             }
-            let sum = check_indicators(&node.children, level + 1, seen, &format!("{here}.children"))?;
+            let sum =
+                check_indicators(&node.children, level + 1, seen, &format!("{here}.children"))?;
             if sum != weight {
                 return Err(rule(
-                    format!("the sub-indicators of {:?} weigh {sum}, not its weight {weight}", node.code),
+                    format!(
+                        "the sub-indicators of {:?} weigh {sum}, not its weight {weight}",
+                        node.code
+                    ),
                     &format!("{here}.children"),
                 ));
             }

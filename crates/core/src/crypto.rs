@@ -75,7 +75,10 @@ impl SecretKey {
 
     /// A deterministic key derived from a label — for demos and tests only.
     pub fn demo(label: &str) -> SecretKey {
-        SecretKey::from_seed(blake3::derive_key("fundledger:demo-key:v1", label.as_bytes()))
+        SecretKey::from_seed(blake3::derive_key(
+            "fundledger:demo-key:v1",
+            label.as_bytes(),
+        ))
     }
 
     /// The seed as lowercase hex.

@@ -213,7 +213,12 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// Parses a `±HH:MM` offset.
 pub fn parse_utc_offset(text: &str) -> Result<FixedOffset, IdError> {
-    let err = || IdError(format!("a UTC offset is \"±HH:MM\", got {:?}", truncate(text)));
+    let err = || {
+        IdError(format!(
+            "a UTC offset is \"±HH:MM\", got {:?}",
+            truncate(text)
+        ))
+    };
     let b = text.as_bytes();
     if b.len() != 6 || b[3] != b':' || !(b[0] == b'+' || b[0] == b'-') {
         return Err(err());
@@ -235,8 +240,12 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, IdError> {
             truncate(text)
         )));
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| IdError(format!("a date is \"YYYY-MM-DD\", got {:?}", truncate(text))))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        IdError(format!(
+            "a date is \"YYYY-MM-DD\", got {:?}",
+            truncate(text)
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -268,6 +277,9 @@ mod tests {
         assert!(DistrictCode::parse("53010").is_err());
         assert!(Hash32::parse(&"0".repeat(64)).is_ok());
         assert!(Hash32::parse(&"A".repeat(64)).is_err());
-        assert_eq!(parse_utc_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
+        assert_eq!(
+            parse_utc_offset("+08:00").unwrap().local_minus_utc(),
+            8 * 3600
+        );
     }
 }

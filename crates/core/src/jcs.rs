@@ -37,10 +37,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<()
         Value::Number(number) => {
             let text = if let Some(u) = number.as_u64().filter(|u| *u < INTEGER_LIMIT) {
                 u.to_string()
-            } else if let Some(i) = number
-                .as_i64()
-                .filter(|i| i.unsigned_abs() < INTEGER_LIMIT)
-            {
+            } else if let Some(i) = number.as_i64().filter(|i| i.unsigned_abs() < INTEGER_LIMIT) {
                 i.to_string()
             } else {
                 return Err(JcsError {
@@ -133,12 +130,18 @@ mod tests {
 
     #[test]
     fn sorts_escapes_and_strips_whitespace() {
-        check(json!({"b": 1, "a": [true, null, "x"]}), r#"{"a":[true,null,"x"],"b":1}"#);
+        check(
+            json!({"b": 1, "a": [true, null, "x"]}),
+            r#"{"a":[true,null,"x"],"b":1}"#,
+        );
         check(json!("\u{1}\n\"\\é€"), "\"\\u0001\\n\\\"\\\\é€\"");
         check(json!(-9007199254740991i64), "-9007199254740991");
         // RFC 8785 §3.2.3: sorting is by UTF-16 code units, so U+1F600 (a
         // surrogate pair, 0xD83D...) sorts before U+FB33 (0xFB33).
-        check(json!({"\u{fb33}": 1, "\u{1f600}": 2}), "{\"\u{1f600}\":2,\"\u{fb33}\":1}");
+        check(
+            json!({"\u{fb33}": 1, "\u{1f600}": 2}),
+            "{\"\u{1f600}\":2,\"\u{fb33}\":1}",
+        );
         // "\u{7f}" is not a control character for JSON: left literal.
         check(json!("\u{7f}"), "\"\u{7f}\"");
     }

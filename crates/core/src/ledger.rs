@@ -200,7 +200,10 @@ impl Ledger {
         record.insert("event".into(), event.clone());
         record.insert("sig".into(), Value::from(sig));
         let mut record = Value::Object(record);
-        let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).map_err(Rejection::from)?);
+        let hash = domain_hash(
+            RECORD_DOMAIN,
+            &canonical_bytes(&record).map_err(Rejection::from)?,
+        );
         record
             .as_object_mut()
             .expect("record is an object")
@@ -230,7 +233,10 @@ impl Ledger {
         let Some(entry) = self.events.get(id) else {
             return Ok(None);
         };
-        let hash = domain_hash(EVENT_DOMAIN, &canonical_bytes(event).map_err(Rejection::from)?);
+        let hash = domain_hash(
+            EVENT_DOMAIN,
+            &canonical_bytes(event).map_err(Rejection::from)?,
+        );
         if hash == entry.event_hash {
             Ok(Some(entry.seq))
         } else {
@@ -256,7 +262,8 @@ impl Ledger {
         let canonical = canonical_bytes(&record).map_err(Rejection::from)?;
         if canonical != line {
             return Err(Rejection::malformed(
-                "the record is not in canonical form (RFC 8785): its bytes were altered".to_string(),
+                "the record is not in canonical form (RFC 8785): its bytes were altered"
+                    .to_string(),
             ));
         }
         self.verify_record(&record)
@@ -269,13 +276,21 @@ impl Ledger {
             .ok_or_else(|| Rejection::malformed("a record is a JSON object".to_string()))?;
         const MEMBERS: [&str; 7] = ["v", "seq", "prev", "recorded_at", "event", "sig", "hash"];
         if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
-            return Err(Rejection::malformed(format!("unknown record member {extra:?}")).with_field(extra));
+            return Err(
+                Rejection::malformed(format!("unknown record member {extra:?}")).with_field(extra),
+            );
         }
         if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
-            return Err(Rejection::malformed(format!("missing record member {missing:?}")).with_field(missing));
+            return Err(
+                Rejection::malformed(format!("missing record member {missing:?}"))
+                    .with_field(missing),
+            );
         }
-        if members["v"] != Value::from(1) {
-            return Err(Rejection::malformed(format!("unknown format version {}", members["v"])).with_field("v"));
+        if members["v"] != 1 {
+            return Err(
+                Rejection::malformed(format!("unknown format version {}", members["v"]))
+                    .with_field("v"),
+            );
         }
         if members["seq"].as_u64() != Some(self.size) {
             return Err(Rejection::chain(format!(
@@ -309,7 +324,8 @@ impl Ledger {
             .as_str()
             .and_then(|h| Hash32::parse(h).ok())
             .ok_or_else(|| {
-                Rejection::malformed("hash is 64 lowercase hex characters".to_string()).with_field("hash")
+                Rejection::malformed("hash is 64 lowercase hex characters".to_string())
+                    .with_field("hash")
             })?;
         let mut without_hash = members.clone();
         without_hash.remove("hash");
@@ -344,9 +360,9 @@ impl Ledger {
     /// Every check an event must pass to become the next record: shape,
     /// signature, enrolment, authorization, schema, privacy and the money rules.
     fn decide_event(&self, event: &Value, sig: &str) -> Result<DecidedEvent, Rejection> {
-        let members = event
-            .as_object()
-            .ok_or_else(|| Rejection::malformed("an event is a JSON object".to_string()).with_field("event"))?;
+        let members = event.as_object().ok_or_else(|| {
+            Rejection::malformed("an event is a JSON object".to_string()).with_field("event")
+        })?;
         const MEMBERS: [&str; 5] = ["id", "actor", "kind", "at", "body"];
         if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
             return Err(Rejection::malformed(format!(
@@ -355,29 +371,40 @@ impl Ledger {
             .with_field(&format!("event.{extra}")));
         }
         if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
-            return Err(Rejection::malformed(format!("missing event member {missing:?}"))
-                .with_field(&format!("event.{missing}")));
+            return Err(
+                Rejection::malformed(format!("missing event member {missing:?}"))
+                    .with_field(&format!("event.{missing}")),
+            );
         }
-        let id = members["id"].as_str().filter(|id| is_valid_id(id)).ok_or_else(|| {
-            Rejection::malformed(format!(
-                "an event id is 1-64 characters of [A-Za-z0-9._:-], got {}",
-                truncate(&members["id"].to_string())
-            ))
-            .with_field("event.id")
-        })?;
-        let actor_id = members["actor"].as_str().filter(|a| is_valid_id(a)).ok_or_else(|| {
-            Rejection::malformed(format!(
-                "an actor id is 1-64 characters of [A-Za-z0-9._:-], got {}",
-                truncate(&members["actor"].to_string())
-            ))
-            .with_field("event.actor")
-        })?;
+        let id = members["id"]
+            .as_str()
+            .filter(|id| is_valid_id(id))
+            .ok_or_else(|| {
+                Rejection::malformed(format!(
+                    "an event id is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                    truncate(&members["id"].to_string())
+                ))
+                .with_field("event.id")
+            })?;
+        let actor_id = members["actor"]
+            .as_str()
+            .filter(|a| is_valid_id(a))
+            .ok_or_else(|| {
+                Rejection::malformed(format!(
+                    "an actor id is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                    truncate(&members["actor"].to_string())
+                ))
+                .with_field("event.actor")
+            })?;
         let kind = members["kind"]
             .as_str()
             .and_then(EventKind::parse)
             .ok_or_else(|| {
-                Rejection::malformed(format!("unknown event kind {}", truncate(&members["kind"].to_string())))
-                    .with_field("event.kind")
+                Rejection::malformed(format!(
+                    "unknown event kind {}",
+                    truncate(&members["kind"].to_string())
+                ))
+                .with_field("event.kind")
             })?;
         let at = members["at"]
             .as_str()
@@ -386,10 +413,16 @@ impl Ledger {
             .map_err(|r| r.with_field("event.at"))?;
         let body = &members["body"];
         if !body.is_object() {
-            return Err(Rejection::malformed("body is a JSON object".to_string()).with_field("event.body"));
+            return Err(
+                Rejection::malformed("body is a JSON object".to_string()).with_field("event.body")
+            );
         }
         let event_bytes = canonical_bytes(event).map_err(|e| {
-            let field = if e.path.starts_with("body") { e.path.clone() } else { format!("event.{}", e.path) };
+            let field = if e.path.starts_with("body") {
+                e.path.clone()
+            } else {
+                format!("event.{}", e.path)
+            };
             Rejection::malformed(e.problem).with_field(&field)
         })?;
         let body_bytes = canonical_bytes(body).map_err(Rejection::from)?.len();
@@ -404,10 +437,10 @@ impl Ledger {
         // Who signs: record 0 is signed by the operator key it declares.
         let (key, role, district) = if self.size == 0 {
             if kind != EventKind::LedgerOpened {
-                return Err(Rejection::rule(format!(
-                    "record 0 must be ledger_opened, got {kind}"
-                ))
-                .with_field("event.kind"));
+                return Err(
+                    Rejection::rule(format!("record 0 must be ledger_opened, got {kind}"))
+                        .with_field("event.kind"),
+                );
             }
             let key = body
                 .get("operator_key")
@@ -420,8 +453,10 @@ impl Ledger {
             (key, Role::Operator, None)
         } else {
             let actor = self.actors.get(actor_id).ok_or_else(|| {
-                Rejection::unauthorized(format!("actor {actor_id:?} is not enrolled in this ledger"))
-                    .with_field("event.actor")
+                Rejection::unauthorized(format!(
+                    "actor {actor_id:?} is not enrolled in this ledger"
+                ))
+                .with_field("event.actor")
             })?;
             if let Some(seq) = actor.revoked_at_seq {
                 return Err(Rejection::unauthorized(format!(
@@ -449,7 +484,7 @@ impl Ledger {
             ))
             .with_field("event.kind"));
         }
-        validate_body(kind, body).map_err(Rejection::from)?;
+        // Privacy first: a clear identifier is reported as such whatever else is wrong.
         if let Some(found) = find_clear_identifier(body, "body") {
             return Err(Rejection::privacy(format!(
                 "holds {} in clear; rosters carry only keyed digests (person_digest) and masked names",
@@ -457,6 +492,7 @@ impl Ledger {
             ))
             .with_field(&found.path));
         }
+        validate_body(kind, body).map_err(Rejection::from)?;
         let typed = Body::parse(kind, body).map_err(|e| {
             Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
         })?;
@@ -494,7 +530,10 @@ impl Ledger {
         body: &Body,
     ) -> Result<(), Rejection> {
         if self.events.contains_key(id) {
-            return Err(Rejection::conflict(format!("event id {id:?} is already in the ledger")).with_field("event.id"));
+            return Err(
+                Rejection::conflict(format!("event id {id:?} is already in the ledger"))
+                    .with_field("event.id"),
+            );
         }
         match body {
             Body::LedgerOpened(b) => {
@@ -509,19 +548,25 @@ impl Ledger {
                     ))
                     .with_field("body.actor"));
                 }
-                PublicKey::parse(&b.key).map_err(|e| Rejection::schema(e.0).with_field("body.key"))?;
+                PublicKey::parse(&b.key)
+                    .map_err(|e| Rejection::schema(e.0).with_field("body.key"))?;
             }
             Body::ActorRevoked(b) => {
                 let target = self.actors.get(&b.actor).ok_or_else(|| {
-                    Rejection::rule(format!("actor {:?} is not enrolled", b.actor)).with_field("body.actor")
+                    Rejection::rule(format!("actor {:?} is not enrolled", b.actor))
+                        .with_field("body.actor")
                 })?;
                 if target.revoked_at_seq.is_some() {
-                    return Err(Rejection::rule(format!("actor {:?} is already revoked", b.actor))
-                        .with_field("body.actor"));
+                    return Err(
+                        Rejection::rule(format!("actor {:?} is already revoked", b.actor))
+                            .with_field("body.actor"),
+                    );
                 }
                 if self.operator.as_deref() == Some(b.actor.as_str()) {
-                    return Err(Rejection::rule("the operator cannot revoke itself".to_string())
-                        .with_field("body.actor"));
+                    return Err(
+                        Rejection::rule("the operator cannot revoke itself".to_string())
+                            .with_field("body.actor"),
+                    );
                 }
             }
             Body::EventReversed(b) => {

@@ -142,8 +142,8 @@ impl<'de> Deserialize<'de> for Money {
 
 /// Formats a decimal with exactly `places` decimals, rounding half away from zero.
 pub fn fixed(value: Decimal, places: u32) -> String {
-    let mut rounded = value
-        .round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let mut rounded =
+        value.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     rounded.rescale(places);
     rounded.to_string()
 }

@@ -7,22 +7,70 @@ use std::sync::OnceLock;
 
 /// The schema text of every kind, in [`EventKind::ALL`] order.
 pub const SCHEMA_SOURCES: [(&str, &str); 16] = [
-    ("ledger_opened", include_str!("../../../schemas/events/ledger_opened.schema.json")),
-    ("actor_enrolled", include_str!("../../../schemas/events/actor_enrolled.schema.json")),
-    ("actor_revoked", include_str!("../../../schemas/events/actor_revoked.schema.json")),
-    ("program_opened", include_str!("../../../schemas/events/program_opened.schema.json")),
-    ("budget_approved", include_str!("../../../schemas/events/budget_approved.schema.json")),
-    ("funds_received", include_str!("../../../schemas/events/funds_received.schema.json")),
-    ("allocation_made", include_str!("../../../schemas/events/allocation_made.schema.json")),
-    ("roster_filed", include_str!("../../../schemas/events/roster_filed.schema.json")),
-    ("expenditure_reported", include_str!("../../../schemas/events/expenditure_reported.schema.json")),
-    ("fund_use_reported", include_str!("../../../schemas/events/fund_use_reported.schema.json")),
-    ("settlement_filed", include_str!("../../../schemas/events/settlement_filed.schema.json")),
-    ("offset_applied", include_str!("../../../schemas/events/offset_applied.schema.json")),
-    ("survey_recorded", include_str!("../../../schemas/events/survey_recorded.schema.json")),
-    ("indicator_scored", include_str!("../../../schemas/events/indicator_scored.schema.json")),
-    ("spot_check_recorded", include_str!("../../../schemas/events/spot_check_recorded.schema.json")),
-    ("event_reversed", include_str!("../../../schemas/events/event_reversed.schema.json")),
+    (
+        "ledger_opened",
+        include_str!("../../../schemas/events/ledger_opened.schema.json"),
+    ),
+    (
+        "actor_enrolled",
+        include_str!("../../../schemas/events/actor_enrolled.schema.json"),
+    ),
+    (
+        "actor_revoked",
+        include_str!("../../../schemas/events/actor_revoked.schema.json"),
+    ),
+    (
+        "program_opened",
+        include_str!("../../../schemas/events/program_opened.schema.json"),
+    ),
+    (
+        "budget_approved",
+        include_str!("../../../schemas/events/budget_approved.schema.json"),
+    ),
+    (
+        "funds_received",
+        include_str!("../../../schemas/events/funds_received.schema.json"),
+    ),
+    (
+        "allocation_made",
+        include_str!("../../../schemas/events/allocation_made.schema.json"),
+    ),
+    (
+        "roster_filed",
+        include_str!("../../../schemas/events/roster_filed.schema.json"),
+    ),
+    (
+        "expenditure_reported",
+        include_str!("../../../schemas/events/expenditure_reported.schema.json"),
+    ),
+    (
+        "fund_use_reported",
+        include_str!("../../../schemas/events/fund_use_reported.schema.json"),
+    ),
+    (
+        "settlement_filed",
+        include_str!("../../../schemas/events/settlement_filed.schema.json"),
+    ),
+    (
+        "offset_applied",
+        include_str!("../../../schemas/events/offset_applied.schema.json"),
+    ),
+    (
+        "survey_recorded",
+        include_str!("../../../schemas/events/survey_recorded.schema.json"),
+    ),
+    (
+        "indicator_scored",
+        include_str!("../../../schemas/events/indicator_scored.schema.json"),
+    ),
+    (
+        "spot_check_recorded",
+        include_str!("../../../schemas/events/spot_check_recorded.schema.json"),
+    ),
+    (
+        "event_reversed",
+        include_str!("../../../schemas/events/event_reversed.schema.json"),
+    ),
 ];
 
 fn validators() -> &'static Vec<jsonschema::Validator> {
@@ -32,7 +80,11 @@ fn validators() -> &'static Vec<jsonschema::Validator> {
             .iter()
             .zip(SCHEMA_SOURCES.iter())
             .map(|(kind, (name, source))| {
-                assert_eq!(kind.as_str(), *name, "SCHEMA_SOURCES is in EventKind::ALL order");
+                assert_eq!(
+                    kind.as_str(),
+                    *name,
+                    "SCHEMA_SOURCES is in EventKind::ALL order"
+                );
                 let schema: Value = serde_json::from_str(source).expect("schemas are valid JSON");
                 jsonschema::draft202012::new(&schema).expect("schemas compile")
             })
@@ -90,7 +142,9 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> String {
                         "money: a non-negative string with exactly two decimals such as \"30000.00\""
                     }
                 }
-                p if p.contains("[0-9]{0,2})") => "a score with exactly two decimals such as \"96.28\"",
+                p if p.contains("[0-9]{0,2})") => {
+                    "a score with exactly two decimals such as \"96.28\""
+                }
                 "^[0-9]{6}$" => "a six-digit district code such as \"530103\"",
                 "^[0-9a-f]{64}$" => "64 lowercase hex characters (a BLAKE3 digest or Ed25519 key)",
                 "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" => "a date such as \"2022-10-30\"",

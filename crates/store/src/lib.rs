@@ -125,7 +125,10 @@ impl Store {
     /// Opens a store and replays every record through the full verification
     /// (links, hashes, signatures, enrolment, authorization, schemas, rules).
     /// `progress` is told each seq as it is replayed.
-    pub fn open(path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(Store, Ledger), StoreError> {
+    pub fn open(
+        path: &Path,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(Store, Ledger), StoreError> {
         let store = Store::open_raw(path)?;
         if store.len == 0 {
             return Err(StoreError::NotALedger(path.to_path_buf()));
@@ -161,7 +164,10 @@ impl Store {
     }
 
     /// The canonical bytes of the records from `from` on, in order.
-    pub fn records(&self, from: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+    pub fn records(
+        &self,
+        from: u64,
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
         self.tree.range(key(from)..key(u64::MAX)).map(move |entry| {
             let (k, v) = entry.map_err(|e| self.sled_err(e))?;
             let seq = u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes"));
@@ -196,7 +202,9 @@ impl Store {
         for record in batch {
             writes.insert(&key(record.seq)[..], record.bytes.as_slice());
         }
-        self.tree.apply_batch(writes).map_err(|e| self.sled_err(e))?;
+        self.tree
+            .apply_batch(writes)
+            .map_err(|e| self.sled_err(e))?;
         self.tree.flush().map_err(|e| self.sled_err(e))?;
         self.len += batch.len() as u64;
         Ok(())
