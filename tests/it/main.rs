@@ -3,6 +3,7 @@
 
 mod chain;
 mod cli;
+mod durability;
 mod fixture;
 mod support;
 mod vectors;

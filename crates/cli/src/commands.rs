@@ -61,13 +61,17 @@ pub fn init(
             "utc_offset": utc_offset,
         }
     });
-    let head = create_ledger(dir, &event, &key)?;
-    println!("created ledger {} (record 0 hash {head})", dir.display());
+    let session = create_ledger(dir, &event, &key)?;
+    println!(
+        "created ledger {} (record 0 hash {})",
+        dir.display(),
+        session.ledger.head()
+    );
     Ok(())
 }
 
 /// Creates a ledger whose record 0 is `event`, signed by `key`, recorded at its `at`.
-pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Hash32> {
+pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Session> {
     let sig = sign_event(event, "--operator/--name", key)?;
     // Decide before touching the disk, so a bad name or id leaves nothing behind.
     let mut probe = Ledger::new();
@@ -89,7 +93,7 @@ pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Ha
         }],
         Clock::Event,
     )?;
-    Ok(session.ledger.head())
+    Ok(session)
 }
 
 /// Signs an event's hash; the event must have a canonical form.

@@ -4,7 +4,7 @@
 use crate::commands::{create_ledger, sign_event};
 use crate::error::{CliError, CliResult};
 use crate::input::parse_values;
-use crate::session::{Clock, Session, Submission};
+use crate::session::{Clock, Submission};
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ledger::Ledger;
 use std::path::Path;
@@ -23,12 +23,8 @@ pub fn run(dir: &Path) -> CliResult<()> {
         })
         .collect::<CliResult<Vec<_>>>()?;
     let (first, rest) = items.split_first().expect("the fixture is not empty");
-    create_ledger(
-        dir,
-        &first.value,
-        &SecretKey::demo(first.value["actor"].as_str().unwrap_or_default()),
-    )?;
-    let mut session = Session::open(dir)?;
+    let operator_key = SecretKey::demo(first.value["actor"].as_str().unwrap_or_default());
+    let mut session = create_ledger(dir, &first.value, &operator_key)?;
     let batch: Vec<Submission<'_>> = rest
         .iter()
         .zip(&sigs[1..])
@@ -39,10 +35,8 @@ pub fn run(dir: &Path) -> CliResult<()> {
         })
         .collect();
     session.append(&batch, Clock::Event)?;
-    drop(session);
 
-    // Verify from scratch: reopen (every record re-verified) and re-check the export bytes.
-    let session = Session::open(dir)?;
+    // Verify from scratch: replay every stored record through full verification.
     let mut replay = Ledger::new();
     let mut export_bytes = 0usize;
     for entry in session.store.records(0) {

@@ -72,6 +72,9 @@ impl Store {
         sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
+            // Every append flushes before it returns; a background flusher
+            // thread would only hold the directory lock after the store is dropped.
+            .flush_every_ms(None)
             .open()
             .map_err(|source| StoreError::Sled {
                 path: path.to_path_buf(),
