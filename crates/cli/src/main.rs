@@ -6,6 +6,7 @@ mod demo;
 mod error;
 mod input;
 mod keyfile;
+mod report;
 mod session;
 mod summary;
 
@@ -174,6 +175,37 @@ The directory must not hold a ledger. On any failure nothing is left behind."
         #[arg(long)]
         at: Option<String>,
     },
+    /// Render a program's self-evaluation report: funding, districts, deadlines, outputs, survey, evaluation.
+    #[command(
+        after_help = "Examples:\n  fundledger report --ledger demo-ledger --program kunming-2022\n  \
+fundledger report --ledger demo-ledger --program kunming-2022 --format json\n  \
+fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31T00:00:00+08:00 --lang en\n\n\
+--as-of replays only the records recorded by then and judges deadlines at that instant."
+    )]
+    Report {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The program id, e.g. kunming-2022.
+        #[arg(long)]
+        program: String,
+        /// Report as of this instant (RFC 3339 with offset); default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// md (default) or json.
+        #[arg(long, value_enum, default_value = "md")]
+        format: report::Format,
+        /// zh (default) or en.
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: report::Lang,
+    },
+    /// A short dashboard of every program in the ledger.
+    #[command(after_help = "Example:\n  fundledger status --ledger demo-ledger")]
+    Status {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+    },
     /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
     #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
 Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
@@ -224,6 +256,14 @@ fn main() -> ExitCode {
         Command::Checkpoint { ledger, key, at } => {
             commands::checkpoint(&ledger, &key, at.as_deref())
         }
+        Command::Report {
+            ledger,
+            program,
+            as_of,
+            format,
+            lang,
+        } => report::report(&ledger, &program, as_of.as_deref(), format, lang),
+        Command::Status { ledger } => report::status(&ledger),
         Command::Demo { dir } => demo::run(&dir),
     };
     match result {

@@ -1,6 +1,9 @@
 //! A short text summary of a ledger: what `demo` prints.
 
+use crate::report::grouped;
+use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::Ledger;
+use fundledger_core::projection::program_figures;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -15,23 +18,64 @@ pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
         ledger.head()
     );
     let _ = writeln!(out, "actors   {}", ledger.actors().count());
-    for (id, program) in ledger.books().programs() {
-        let people: std::collections::BTreeSet<_> = program
-            .districts
-            .values()
-            .flat_map(|d| d.people.keys().copied())
-            .collect();
+    // Judge deadlines as of the last record: the demo's output never depends on today's date.
+    let as_of = ledger
+        .last_recorded_at()
+        .unwrap_or_else(|| Timestamp::parse("2000-01-01T00:00:00+08:00").expect("valid"));
+    for (id, _) in ledger.books().programs() {
+        let f = program_figures(ledger.books(), id, ledger.utc_offset(), as_of).expect("listed");
+        let pct = |p: Option<fundledger_core::projection::Fixed2>| {
+            p.map_or("—".to_string(), |p| format!("{p}%"))
+        };
+        let _ = writeln!(out, "program  {id} ({}) — {}", f.fiscal_year, f.name);
         let _ = writeln!(
             out,
-            "program  {id} ({}): budget {} received {} allocated {} spent {} CNY; {} districts; {} trainees",
-            program.opened.fiscal_year,
-            program.budget_approved,
-            program.funds_received,
-            program.allocated(),
-            program.spent(),
-            program.districts.len(),
-            people.len()
+            "  money      budget {} · received {} · pre-allocated {} to {} districts · spent {} · execution rate {} · carry-over {} CNY",
+            grouped(f.budget_approved_cny),
+            grouped(f.funds_received_cny),
+            grouped(f.allocated_cny),
+            f.districts.len(),
+            grouped(f.spent_cny),
+            pct(f.execution_rate_percent),
+            grouped(f.carry_over_cny)
         );
+        let _ = writeln!(
+            out,
+            "  outputs    {} people trained (target {}) · cost per trainee {} CNY · deadlines met {}/{}",
+            f.outputs.trainees,
+            f.outputs.trainees_target,
+            f.outputs.cost_per_trainee_cny.map_or("—".to_string(), grouped),
+            f.outputs.deadlines_on_time,
+            f.outputs.deadlines_due
+        );
+        let _ = writeln!(
+            out,
+            "  survey     satisfaction {} (target ≥ {})",
+            f.outputs
+                .satisfaction
+                .map_or("—".to_string(), |s| s.to_string()),
+            f.outputs.satisfaction_target
+        );
+        if let Some(e) = &f.evaluation {
+            let levels: Vec<String> = e
+                .indicators
+                .iter()
+                .map(|i| format!("{} {}", i.code, i.score))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  evaluation {} · total {} · grade {} ({})",
+                levels.join(" · "),
+                e.score,
+                e.grade,
+                e.grade_en
+            );
+        }
     }
+    let _ = writeln!(
+        out,
+        "\nnext: fundledger report --ledger {} --program kunming-2022   (add --format json, --lang en, --as-of TIME)",
+        dir.display()
+    );
     out
 }

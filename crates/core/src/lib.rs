@@ -17,6 +17,7 @@ pub mod kind;
 pub mod ledger;
 pub mod money;
 pub mod privacy;
+pub mod projection;
 pub mod schema;
 
 /// Limits checked at the boundary. Everything has one.

@@ -1,0 +1,679 @@
+//! `report` and `status`: the self-evaluation report, laid out like the
+//! seed, in Chinese or English Markdown, or JSON with every figure a string.
+
+use crate::error::{CliError, CliResult};
+use fundledger_core::ids::Timestamp;
+use fundledger_core::ledger::Ledger;
+use fundledger_core::money::Money;
+use fundledger_core::projection::{program_figures, Compliance, Fixed2, ProgramFigures};
+use fundledger_store::Store;
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Markdown, laid out like the seed report.
+    Md,
+    /// JSON; every figure a string with fixed decimals.
+    Json,
+}
+
+/// Report language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// 中文 (default).
+    Zh,
+    /// English.
+    En,
+}
+
+/// The JSON report: the ledger it was computed from, and the figures.
+#[derive(Serialize)]
+pub struct ReportJson<'a> {
+    /// Always `fundledger-report-v1`.
+    pub format: &'static str,
+    /// Which chain, up to where.
+    pub ledger: LedgerRef,
+    /// The figures.
+    pub program: &'a ProgramFigures,
+}
+
+/// The chain a report was computed from.
+#[derive(Serialize)]
+pub struct LedgerRef {
+    /// Name.
+    pub name: String,
+    /// Hash of record 0.
+    pub id: String,
+    /// Records included.
+    pub size: u64,
+    /// Hash of the last record included.
+    pub head: String,
+}
+
+/// Replays a stored ledger up to `as_of` (records recorded by then), fully verifying each.
+pub fn ledger_as_of(dir: &Path, as_of: Option<Timestamp>) -> CliResult<Ledger> {
+    let store = Store::open_raw(dir)?;
+    if store.is_empty() {
+        return Err(CliError::usage(format!(
+            "ledger {}: no ledger here",
+            dir.display()
+        )));
+    }
+    let mut ledger = Ledger::new();
+    for entry in store.records(0) {
+        let (seq, bytes) = entry?;
+        if let Some(limit) = as_of {
+            let record: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                CliError::rejected(format!(
+                    "ledger {}: seq {seq} is not JSON: {e}",
+                    dir.display()
+                ))
+            })?;
+            let recorded = record["recorded_at"]
+                .as_str()
+                .and_then(|t| Timestamp::parse(t).ok());
+            if recorded.is_some_and(|r| r > limit) {
+                break;
+            }
+        }
+        ledger.verify_line(&bytes).map_err(|r| {
+            CliError::rejected(format!(
+                "ledger {}: stored seq {seq} fails verification: {r}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(ledger)
+}
+
+fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {
+    as_of.unwrap_or_else(|| {
+        Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()))
+    })
+}
+
+pub fn report(
+    dir: &Path,
+    program: &str,
+    as_of: Option<&str>,
+    format: Format,
+    lang: Lang,
+) -> CliResult<()> {
+    let as_of = as_of
+        .map(|t| Timestamp::parse(t).map_err(|e| CliError::usage(format!("--as-of: {}", e.0))))
+        .transpose()?;
+    let ledger = ledger_as_of(dir, as_of)?;
+    let instant = now_or(as_of, &ledger);
+    let figures = program_figures(ledger.books(), program, ledger.utc_offset(), instant)
+        .ok_or_else(|| {
+            let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
+            CliError::usage(format!(
+                "--program: no program {program:?} in this ledger{} (programs: {known:?})",
+                if as_of.is_some() {
+                    " as of that time"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+    let text = match format {
+        Format::Json => render_json(&ledger, &figures),
+        Format::Md => render_markdown(&ledger, &figures, lang),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+pub fn render_json(ledger: &Ledger, figures: &ProgramFigures) -> String {
+    let json = ReportJson {
+        format: "fundledger-report-v1",
+        ledger: ledger_ref(ledger),
+        program: figures,
+    };
+    serde_json::to_string_pretty(&json).expect("figures serialize") + "\n"
+}
+
+pub fn ledger_ref(ledger: &Ledger) -> LedgerRef {
+    LedgerRef {
+        name: ledger.name().to_string(),
+        id: ledger.ledger_id().map(|h| h.to_hex()).unwrap_or_default(),
+        size: ledger.size(),
+        head: ledger.head().to_hex(),
+    }
+}
+
+/// 1234567.50 → 1,234,567.50
+pub fn grouped(amount: Money) -> String {
+    let text = amount.to_string();
+    let (sign, rest) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |r| ("-", r));
+    let (whole, fraction) = rest.split_once('.').expect("money has a point");
+    let mut out = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{sign}{out}.{fraction}")
+}
+
+fn pct(value: Option<Fixed2>) -> String {
+    value.map_or("—".to_string(), |v| format!("{v}%"))
+}
+
+struct Labels {
+    zh: bool,
+}
+
+impl Labels {
+    fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        if self.zh {
+            zh
+        } else {
+            en
+        }
+    }
+    fn compliance(&self, c: &Compliance) -> String {
+        match c {
+            Compliance::OnTime { recorded_at } => format!(
+                "{} {}",
+                self.t("按时", "on time"),
+                &recorded_at.to_string()[..16].replace('T', " ")
+            ),
+            Compliance::Late {
+                recorded_at,
+                days_late,
+            } => format!(
+                "{} {days_late} {} ({})",
+                self.t("逾期", "late"),
+                self.t("天", "days"),
+                &recorded_at.to_string()[..16].replace('T', " ")
+            ),
+            Compliance::Missing {
+                incomplete_rosters: 0,
+            } => self.t("未报", "missing").to_string(),
+            Compliance::Missing { incomplete_rosters } => format!(
+                "{} ({incomplete_rosters} {})",
+                self.t("未报齐", "missing"),
+                self.t("份台账资料不全", "rosters lack documents")
+            ),
+            Compliance::NotDue => self.t("未到期", "not due").to_string(),
+        }
+    }
+}
+
+pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> String {
+    let l = Labels {
+        zh: lang == Lang::Zh,
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# {} — {}\n",
+        f.name,
+        l.t("绩效自评报告", "performance self-evaluation")
+    );
+    let _ = writeln!(
+        o,
+        "> {} {}，{} {}（{} {} {}，{} `{}`）。{}\n",
+        l.t("账本", "Ledger"),
+        ledger.name(),
+        l.t("截至", "as of"),
+        f.as_of,
+        l.t("共", "records:"),
+        ledger.size(),
+        l.t("条记录", ""),
+        l.t("头哈希", "head"),
+        ledger.head(),
+        l.t(
+            "本报告的每个数字均由账本中已签名、哈希链接的事件计算得出，可用 `fundledger verify` 复核。",
+            "Every figure below is computed from signed, hash-chained events and can be re-checked with `fundledger verify`."
+        )
+    );
+    // 1. Funding.
+    let _ = writeln!(o, "## {}\n", l.t("一、资金情况", "1. Funding"));
+    let _ = writeln!(
+        o,
+        "| {} | {} |\n|---|---:|",
+        l.t("项目", "item"),
+        l.t("金额（元）/ 比率", "CNY / rate")
+    );
+    for (zh, en, value) in [
+        (
+            "预算批复",
+            "budget approved",
+            grouped(f.budget_approved_cny),
+        ),
+        ("资金到位", "funds received", grouped(f.funds_received_cny)),
+        (
+            "到位率",
+            "received ÷ budget",
+            pct(f.funds_received_rate_percent),
+        ),
+        (
+            "年初预拨",
+            "pre-allocated (年初预拨)",
+            grouped(f.allocated_cny),
+        ),
+        ("支出", "spent", grouped(f.spent_cny)),
+        (
+            "支出率（支出÷预算）",
+            "execution rate (spent ÷ budget)",
+            pct(f.execution_rate_percent),
+        ),
+        (
+            "结转结余（到位−支出）",
+            "carry-over (received − spent)",
+            grouped(f.carry_over_cny),
+        ),
+        (
+            "上年结余抵补",
+            "offset from last year",
+            grouped(f.offset_in_cny),
+        ),
+        (
+            "本年净拨付（预拨−抵补）",
+            "net transfer (allocated − offset)",
+            grouped(f.net_transfer_cny),
+        ),
+    ] {
+        let _ = writeln!(o, "| {} | {} |", l.t(zh, en), value);
+    }
+    if !f.funding_documents.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{}{}",
+            l.t("资金文件：", "Funding documents: "),
+            f.funding_documents.join(l.t("；", "; "))
+        );
+    }
+    // 2. Districts.
+    let _ = writeln!(
+        o,
+        "\n## {}\n",
+        l.t("二、各县（市）区资金及培训情况", "2. Districts")
+    );
+    let _ = writeln!(
+        o,
+        "| {} |\n|---|---|---:|---:|---:|---:|---:|---|---|",
+        l.t(
+            "代码 | 县（市）区 | 年初预拨 | 支出 | 执行率 | 结余 | 培训人数 | 决算 | 次年抵补",
+            "code | district | pre-allocated | spent | execution | surplus | trainees | settled | next-year offset"
+        )
+    );
+    for d in &f.districts {
+        let offset = d.offset_out.as_ref().map_or("—".to_string(), |x| {
+            format!("{} → {}", grouped(x.surplus_cny), x.into_program)
+        });
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            d.code,
+            d.name,
+            grouped(d.allocated_cny),
+            grouped(d.spent_cny),
+            pct(d.execution_rate_percent),
+            grouped(d.surplus_cny),
+            d.trainees,
+            if d.settled {
+                l.t("已决算", "yes")
+            } else {
+                l.t("未决算", "no")
+            },
+            offset
+        );
+    }
+    // 3. Deadlines.
+    let _ = writeln!(o, "\n## {}\n", l.t("三、报送时限", "3. Deadlines"));
+    let _ = writeln!(
+        o,
+        "| {} |\n|---|---|---|---|",
+        l.t(
+            "代码 | 县（市）区 | 培训台账（10月30日前） | 资金使用情况上报（11月30日前）",
+            "code | district | training ledger (by Oct 30) | fund-use report (by Nov 30)"
+        )
+    );
+    for d in &f.districts {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            d.code,
+            d.name,
+            l.compliance(&d.training_ledger),
+            l.compliance(&d.fund_use_report)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n{} {} / {}",
+        l.t("按时完成的报送：", "Deadlines met on time:"),
+        f.outputs.deadlines_on_time,
+        f.outputs.deadlines_due
+    );
+    // 4. Outputs.
+    let _ = writeln!(
+        o,
+        "\n## {}\n",
+        l.t("四、产出与目标", "4. Outputs against targets")
+    );
+    let _ = writeln!(
+        o,
+        "| {} |\n|---|---:|---:|---|",
+        l.t(
+            "指标 | 目标 | 实际 | 完成情况",
+            "indicator | target | actual | result"
+        )
+    );
+    let met = |ok: bool| {
+        if ok {
+            l.t("达标", "met")
+        } else {
+            l.t("未达标", "not met")
+        }
+    };
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} |",
+        l.t("培训人数（去重）", "people trained (distinct)"),
+        f.outputs.trainees_target,
+        f.outputs.trainees,
+        pct(f.outputs.trainees_rate_percent)
+    );
+    let _ = writeln!(
+        o,
+        "| {} | ≥ {} | {} | {} |",
+        l.t("服务对象满意度", "beneficiary satisfaction"),
+        f.outputs.satisfaction_target,
+        f.outputs
+            .satisfaction
+            .map_or("—".to_string(), |s| s.to_string()),
+        f.outputs
+            .satisfaction
+            .map_or(l.t("未调查", "no survey").to_string(), |s| met(
+                s >= f.outputs.satisfaction_target
+            )
+            .to_string())
+    );
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} |",
+        l.t("人均培训成本（元）", "cost per trainee (CNY)"),
+        f.outputs
+            .cost_per_trainee_max_cny
+            .map_or("—".to_string(), |m| format!("≤ {}", grouped(m))),
+        f.outputs
+            .cost_per_trainee_cny
+            .map_or("—".to_string(), grouped),
+        match (
+            f.outputs.cost_per_trainee_cny,
+            f.outputs.cost_per_trainee_max_cny
+        ) {
+            (Some(c), Some(m)) => met(c <= m).to_string(),
+            _ => "—".to_string(),
+        }
+    );
+    // 5. Survey, in the seed's shape.
+    for s in &f.surveys {
+        let _ = writeln!(
+            o,
+            "\n## {}\n\n{}（{} {}）\n",
+            l.t("五、满意度调查", "5. Satisfaction survey"),
+            s.title,
+            s.respondents,
+            l.t("份有效问卷", "valid questionnaires")
+        );
+        let header: Vec<String> = s
+            .totals
+            .iter()
+            .map(|t| format!("{}（{}）", t.code, t.label))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |\n|---|---|{}---:|",
+            l.t("问卷题目", "question"),
+            l.t("项目", "row"),
+            header.join(" | "),
+            l.t("合计", "total"),
+            "---:|".repeat(header.len())
+        );
+        let rows = |o: &mut String,
+                    title: &str,
+                    options: &[fundledger_core::projection::OptionFigures],
+                    n: u64,
+                    score: Fixed2| {
+            let counts: Vec<String> = options.iter().map(|x| x.count.to_string()).collect();
+            let shares: Vec<String> = options
+                .iter()
+                .map(|x| format!("{}%", x.share_percent))
+                .collect();
+            let scores: Vec<String> = options.iter().map(|x| x.score.to_string()).collect();
+            let _ = writeln!(
+                o,
+                "| {title} | {} | {} | {n} |",
+                l.t("人数", "count"),
+                counts.join(" | ")
+            );
+            let _ = writeln!(
+                o,
+                "| | {} | {} | 100% |",
+                l.t("占比", "share"),
+                shares.join(" | ")
+            );
+            let _ = writeln!(
+                o,
+                "| | {} | {} | {score} |",
+                l.t("分数", "score"),
+                scores.join(" | ")
+            );
+        };
+        for q in &s.questions {
+            rows(
+                &mut o,
+                &format!("{}.{}", q.number, q.text),
+                &q.options,
+                s.respondents,
+                q.score,
+            );
+        }
+        rows(
+            &mut o,
+            l.t("合计", "total"),
+            &s.totals,
+            s.respondents * s.questions.len() as u64,
+            s.score,
+        );
+        let _ = writeln!(o, "\n{} **{}**", l.t("最终得分", "Final score"), s.score);
+    }
+    // 6. Evaluation.
+    if let Some(e) = &f.evaluation {
+        let _ = writeln!(
+            o,
+            "\n## {}\n",
+            l.t("六、绩效评价", "6. Performance evaluation")
+        );
+        let _ = writeln!(
+            o,
+            "{}\n",
+            l.t("项目绩效指标体系得分情况", "Scores by level-1 indicator")
+        );
+        let _ = writeln!(
+            o,
+            "| {} |\n|---|---:|---:|---:|---:|",
+            l.t(
+                "项目 | 权重分 | 得分 | 扣分 | 得分率",
+                "indicator | weight | score | deduction | rate"
+            )
+        );
+        for i in &e.indicators {
+            let _ = writeln!(
+                o,
+                "| {}{} | {} | {} | {} | {} |",
+                i.code,
+                i.name,
+                i.weight,
+                i.score,
+                i.deduction,
+                pct(i.score_rate_percent)
+            );
+        }
+        let rate = if e.weight.0.is_zero() {
+            None
+        } else {
+            Some(Fixed2(
+                e.score.0 * rust_decimal::Decimal::from(100) / e.weight.0,
+            ))
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            l.t("合计", "total"),
+            e.weight,
+            e.score,
+            e.deduction,
+            pct(rate)
+        );
+        let _ = writeln!(
+            o,
+            "\n**{} {} {}，{} {}**",
+            l.t("评价结论：自评得分", "Conclusion: score"),
+            e.score,
+            l.t("分", "points"),
+            l.t("评定等级为", "grade"),
+            if l.zh {
+                e.grade.to_string()
+            } else {
+                format!("{} ({})", e.grade, e.grade_en)
+            }
+        );
+        if !e.unscored.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n{}{}",
+                l.t("尚未评分的指标：", "Indicators not yet scored: "),
+                e.unscored.join(", ")
+            );
+        }
+        let _ = writeln!(o, "\n### {}\n", l.t("指标明细", "All indicators"));
+        let _ = writeln!(
+            o,
+            "| {} |\n|---|---|---:|---:|---:|---|---|",
+            l.t(
+                "代码 | 指标 | 级次 | 权重 | 得分 | 评分依据 | 说明",
+                "code | indicator | level | weight | score | basis | note"
+            )
+        );
+        fn walk(o: &mut String, nodes: &[fundledger_core::projection::IndicatorFigures]) {
+            for n in nodes {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    n.code,
+                    n.name,
+                    n.level,
+                    n.weight,
+                    n.score,
+                    n.basis,
+                    n.note.replace('|', "/")
+                );
+                walk(o, &n.children);
+            }
+        }
+        walk(&mut o, &e.indicators);
+    }
+    // 7. Checks.
+    let _ = writeln!(
+        o,
+        "\n## {}\n",
+        l.t("七、抽查与数据核验", "7. Spot checks and data checks")
+    );
+    for s in &f.spot_checks {
+        let codes: Vec<String> = s.districts_sampled.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "- {} {}（{}）：{}",
+            l.t("抽查", "Spot check of"),
+            codes.join(", "),
+            pct(s.sample_rate_percent),
+            s.findings
+        );
+    }
+    let _ = writeln!(
+        o,
+        "- {} {}",
+        l.t(
+            "跨县区重复申报的人员：",
+            "People claimed by more than one district:"
+        ),
+        f.double_claims.len()
+    );
+    for c in &f.double_claims {
+        let codes: Vec<String> = c.districts.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "  - `{}…` {}",
+            &c.person_digest.to_hex()[..16],
+            codes.join(", ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "- {} {}",
+        l.t(
+            "补录（声称时间早于记账时间一天以上）的报送：",
+            "Backdated filings (claimed more than a day before recorded):"
+        ),
+        f.backdated.len()
+    );
+    for b in &f.backdated {
+        let _ = writeln!(
+            o,
+            "  - {} {} at {} recorded {}",
+            b.event_id, b.district_code, b.at, b.recorded_at
+        );
+    }
+    o
+}
+
+pub fn status(dir: &Path) -> CliResult<()> {
+    let ledger = ledger_as_of(dir, None)?;
+    let now = now_or(None, &ledger);
+    println!(
+        "{} — {} records, head {}",
+        ledger.name(),
+        ledger.size(),
+        ledger.head()
+    );
+    let mut any = false;
+    for (id, _) in ledger.books().programs() {
+        any = true;
+        let f = program_figures(ledger.books(), id, ledger.utc_offset(), now).expect("listed");
+        let score = f
+            .evaluation
+            .as_ref()
+            .map_or("not evaluated".to_string(), |e| {
+                format!("score {} {}", e.score, e.grade)
+            });
+        println!(
+            "{id} ({}): budget {} · received {} · spent {} ({}) · trainees {}/{} · deadlines {}/{} on time · satisfaction {} · {score}",
+            f.fiscal_year,
+            grouped(f.budget_approved_cny),
+            grouped(f.funds_received_cny),
+            grouped(f.spent_cny),
+            pct(f.execution_rate_percent),
+            f.outputs.trainees,
+            f.outputs.trainees_target,
+            f.outputs.deadlines_on_time,
+            f.outputs.deadlines_due,
+            f.outputs.satisfaction.map_or("—".to_string(), |s| s.to_string()),
+        );
+    }
+    if !any {
+        println!("no programs yet");
+    }
+    Ok(())
+}

@@ -1,0 +1,772 @@
+//! Projections: the figures people ask of a program, computed from the
+//! books as of an instant. Pure: the books and the instant are arguments.
+//!
+//! Every rate and score is kept exact ([`Fixed2`] wraps an exact decimal)
+//! and rounded once, half away from zero, when it is written out.
+
+use crate::body::{Indicator, Measure};
+use crate::books::{parse_score, Books, DistrictBooks, Filing, ProgramBooks};
+use crate::ids::{parse_date, DistrictCode, Hash32, Timestamp};
+use crate::money::{fixed, Money};
+use chrono::{FixedOffset, NaiveDate, TimeZone};
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An exact decimal written with exactly two decimals (`"96.28"`, `"100.00"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fixed2(pub Decimal);
+
+impl Fixed2 {
+    /// The value rounded to two decimals, as text.
+    pub fn text(&self) -> String {
+        fixed(self.0, 2)
+    }
+}
+
+impl std::fmt::Display for Fixed2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl Serialize for Fixed2 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+fn percent(part: Decimal, whole: Decimal) -> Option<Fixed2> {
+    (whole != Decimal::ZERO).then(|| Fixed2(part * Decimal::from(100) / whole))
+}
+
+/// Whether a deadline was met, as of the query instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Compliance {
+    /// Recorded by 23:59:59 local on the due day.
+    OnTime {
+        /// When the ledger recorded the (last) filing.
+        recorded_at: Timestamp,
+    },
+    /// Recorded after the due day.
+    Late {
+        /// When the ledger recorded the (last) filing.
+        recorded_at: Timestamp,
+        /// Local days after the due day.
+        days_late: i64,
+    },
+    /// Not (completely) filed, and the due day is over.
+    Missing {
+        /// Rosters filed without all seven documents.
+        incomplete_rosters: usize,
+    },
+    /// Not filed yet, but the due day is not over.
+    NotDue,
+}
+
+impl Compliance {
+    /// True for `on_time`.
+    pub fn is_on_time(&self) -> bool {
+        matches!(self, Compliance::OnTime { .. })
+    }
+    /// True unless `not_due`.
+    pub fn is_due(&self) -> bool {
+        !matches!(self, Compliance::NotDue)
+    }
+}
+
+/// The end of a local due day: 23:59:59 at the ledger's offset.
+pub fn due_end(date: NaiveDate, offset: FixedOffset) -> Timestamp {
+    let end = date.and_hms_opt(23, 59, 59).expect("valid time");
+    Timestamp::from_datetime(
+        offset
+            .from_local_datetime(&end)
+            .single()
+            .expect("fixed offsets are unambiguous"),
+    )
+}
+
+fn compliance(
+    filed: Option<Timestamp>,
+    complete: bool,
+    incomplete: usize,
+    due: NaiveDate,
+    offset: FixedOffset,
+    as_of: Timestamp,
+) -> Compliance {
+    let end = due_end(due, offset);
+    match filed {
+        Some(recorded_at) if complete && recorded_at <= end => Compliance::OnTime { recorded_at },
+        Some(recorded_at) if complete => {
+            let local = recorded_at.datetime().with_timezone(&offset).date_naive();
+            Compliance::Late {
+                recorded_at,
+                days_late: (local - due).num_days(),
+            }
+        }
+        _ if as_of <= end => Compliance::NotDue,
+        _ => Compliance::Missing {
+            incomplete_rosters: incomplete,
+        },
+    }
+}
+
+/// A filing whose claimed time is more than a day before the ledger recorded it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Backdated {
+    /// The event.
+    pub event_id: String,
+    /// The district.
+    pub district_code: DistrictCode,
+    /// What the actor claims.
+    pub at: Timestamp,
+    /// What the ledger recorded.
+    pub recorded_at: Timestamp,
+}
+
+/// One district's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct DistrictFigures {
+    /// GB/T 2260 code.
+    pub code: DistrictCode,
+    /// Name.
+    pub name: String,
+    /// Pre-allocated (年初预拨).
+    pub allocated_cny: Money,
+    /// Reported expenditure.
+    pub spent_cny: Money,
+    /// spent ÷ allocated, in percent.
+    pub execution_rate_percent: Option<Fixed2>,
+    /// allocated − spent (negative: a deficit, i.e. overspent).
+    pub surplus_cny: Money,
+    /// Has a settlement in force.
+    pub settled: bool,
+    /// The surplus offset into next year: amount and program.
+    pub offset_out: Option<OffsetOut>,
+    /// Surplus from the previous year offset against this year's allocation.
+    pub offset_in_cny: Money,
+    /// allocated − offset in: what the city actually transfers this year.
+    pub net_transfer_cny: Money,
+    /// Distinct people on its rosters.
+    pub trainees: usize,
+    /// Rosters in force.
+    pub rosters: usize,
+    /// The training-ledger deadline (Oct 30).
+    pub training_ledger: Compliance,
+    /// The fund-use report deadline (Nov 30).
+    pub fund_use_report: Compliance,
+}
+
+/// A district's surplus carried into next year.
+#[derive(Clone, Debug, Serialize)]
+pub struct OffsetOut {
+    /// The surplus (negative: a deficit).
+    pub surplus_cny: Money,
+    /// The next year's program.
+    pub into_program: String,
+}
+
+/// A person named by more than one district's rosters.
+#[derive(Clone, Debug, Serialize)]
+pub struct DoubleClaim {
+    /// The person's digest.
+    pub person_digest: Hash32,
+    /// The districts claiming them.
+    pub districts: Vec<DistrictCode>,
+}
+
+/// One option's column of a survey question.
+#[derive(Clone, Debug, Serialize)]
+pub struct OptionFigures {
+    /// Option code.
+    pub code: String,
+    /// Label.
+    pub label: String,
+    /// Respondents choosing it.
+    pub count: u64,
+    /// count ÷ respondents, in percent (占比).
+    pub share_percent: Fixed2,
+    /// count × points ÷ respondents (分数).
+    pub score: Fixed2,
+}
+
+/// One question's scores.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuestionFigures {
+    /// Number.
+    pub number: u32,
+    /// Text.
+    pub text: String,
+    /// Per option.
+    pub options: Vec<OptionFigures>,
+    /// Σ count × points ÷ respondents.
+    pub score: Fixed2,
+}
+
+/// A survey's scores.
+#[derive(Clone, Debug, Serialize)]
+pub struct SurveyFigures {
+    /// Survey id.
+    pub survey: String,
+    /// Title.
+    pub title: String,
+    /// Respondents.
+    pub respondents: u64,
+    /// Per question.
+    pub questions: Vec<QuestionFigures>,
+    /// All questions together, per option (the 合计 row).
+    pub totals: Vec<OptionFigures>,
+    /// The total: the sum of exact question scores, scaled to 100 points, rounded once.
+    pub score: Fixed2,
+}
+
+/// Scores a survey body.
+pub fn survey_figures(survey: &crate::body::SurveyRecorded) -> SurveyFigures {
+    let respondents = Decimal::from(survey.respondents);
+    let hundred = Decimal::from(100);
+    let option = |code: &str, count: u64, points: u32, label: &str, n: Decimal| OptionFigures {
+        code: code.to_string(),
+        label: label.to_string(),
+        count,
+        share_percent: Fixed2(Decimal::from(count) * hundred / n),
+        score: Fixed2(Decimal::from(count) * Decimal::from(points) / respondents),
+    };
+    let mut total_exact = Decimal::ZERO;
+    let questions: Vec<QuestionFigures> = survey
+        .questions
+        .iter()
+        .map(|q| {
+            let options: Vec<OptionFigures> = survey
+                .options
+                .iter()
+                .map(|o| {
+                    option(
+                        &o.code,
+                        q.counts.get(&o.code).copied().unwrap_or(0),
+                        o.points,
+                        &o.label,
+                        respondents,
+                    )
+                })
+                .collect();
+            let score: Decimal = options.iter().map(|o| o.score.0).sum();
+            total_exact += score;
+            QuestionFigures {
+                number: q.number,
+                text: q.text.clone(),
+                options,
+                score: Fixed2(score),
+            }
+        })
+        .collect();
+    let answers = respondents * Decimal::from(survey.questions.len());
+    let totals = survey
+        .options
+        .iter()
+        .map(|o| {
+            let count: u64 = survey
+                .questions
+                .iter()
+                .map(|q| q.counts.get(&o.code).copied().unwrap_or(0))
+                .sum();
+            option(&o.code, count, o.points, &o.label, answers)
+        })
+        .collect();
+    // Scale to 100 points: the maximum is questions × the best option's points.
+    let best = survey.options.iter().map(|o| o.points).max().unwrap_or(0);
+    let maximum = Decimal::from(best) * Decimal::from(survey.questions.len());
+    let score = if maximum.is_zero() {
+        Decimal::ZERO
+    } else {
+        total_exact * hundred / maximum
+    };
+    SurveyFigures {
+        survey: survey.survey.clone(),
+        title: survey.title.clone(),
+        respondents: survey.respondents,
+        questions,
+        totals,
+        score: Fixed2(score),
+    }
+}
+
+/// One indicator's score.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndicatorFigures {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level, 1–4.
+    pub level: usize,
+    /// Full marks.
+    pub weight: Fixed2,
+    /// Score.
+    pub score: Fixed2,
+    /// weight − score (扣分).
+    pub deduction: Fixed2,
+    /// score ÷ weight, in percent (得分率).
+    pub score_rate_percent: Option<Fixed2>,
+    /// How a leaf was scored: a measure, `judged`, or `not_scored`.
+    pub basis: String,
+    /// The measured figure or the evaluators' rationale.
+    pub note: String,
+    /// Sub-indicators.
+    pub children: Vec<IndicatorFigures>,
+}
+
+/// The evaluation.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvaluationFigures {
+    /// Level-1 indicators with their subtrees.
+    pub indicators: Vec<IndicatorFigures>,
+    /// Total weight (100).
+    pub weight: Fixed2,
+    /// Total score.
+    pub score: Fixed2,
+    /// Total deduction.
+    pub deduction: Fixed2,
+    /// Grade: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, else 差 (财预〔2020〕10号).
+    pub grade: &'static str,
+    /// The grade in English.
+    pub grade_en: &'static str,
+    /// Judged leaves not yet scored.
+    pub unscored: Vec<String>,
+}
+
+/// The grade bands of 财预〔2020〕10号.
+pub fn grade(score: Decimal) -> (&'static str, &'static str) {
+    let score = Decimal::from_str_exact(&fixed(score, 2)).unwrap_or(score);
+    if score >= Decimal::from(90) {
+        ("优", "excellent")
+    } else if score >= Decimal::from(80) {
+        ("良", "good")
+    } else if score >= Decimal::from(60) {
+        ("中", "fair")
+    } else {
+        ("差", "poor")
+    }
+}
+
+/// Outputs against targets.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outputs {
+    /// Distinct people trained, all districts.
+    pub trainees: usize,
+    /// The target.
+    pub trainees_target: u64,
+    /// trainees ÷ target, in percent.
+    pub trainees_rate_percent: Option<Fixed2>,
+    /// Satisfaction (the survey score), if surveyed.
+    pub satisfaction: Option<Fixed2>,
+    /// Its target.
+    pub satisfaction_target: Fixed2,
+    /// spent ÷ trainees.
+    pub cost_per_trainee_cny: Option<Money>,
+    /// The standard not to exceed, if declared.
+    pub cost_per_trainee_max_cny: Option<Money>,
+    /// (district, deadline) pairs due as of the instant.
+    pub deadlines_due: usize,
+    /// Of those, met on time.
+    pub deadlines_on_time: usize,
+}
+
+/// Everything a report shows about one program, as of an instant.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProgramFigures {
+    /// Program id.
+    pub program: String,
+    /// Name.
+    pub name: String,
+    /// Fiscal year.
+    pub fiscal_year: i32,
+    /// The query instant.
+    pub as_of: Timestamp,
+    /// Funding documents, "number title".
+    pub funding_documents: Vec<String>,
+    /// Budget approved.
+    pub budget_approved_cny: Money,
+    /// Funds received (资金到位).
+    pub funds_received_cny: Money,
+    /// received ÷ budget, in percent (到位率).
+    pub funds_received_rate_percent: Option<Fixed2>,
+    /// Total pre-allocated.
+    pub allocated_cny: Money,
+    /// Total spent.
+    pub spent_cny: Money,
+    /// spent ÷ budget, in percent (支出率).
+    pub execution_rate_percent: Option<Fixed2>,
+    /// received − spent (结转结余).
+    pub carry_over_cny: Money,
+    /// allocated − spent.
+    pub surplus_cny: Money,
+    /// Offsets from the previous year into this program.
+    pub offset_in_cny: Money,
+    /// allocated − offset in.
+    pub net_transfer_cny: Money,
+    /// Per district.
+    pub districts: Vec<DistrictFigures>,
+    /// Outputs against targets.
+    pub outputs: Outputs,
+    /// People on more than one district's rosters.
+    pub double_claims: Vec<DoubleClaim>,
+    /// Filings claimed more than a day before they were recorded.
+    pub backdated: Vec<Backdated>,
+    /// Surveys.
+    pub surveys: Vec<SurveyFigures>,
+    /// The evaluation, if the program declares a framework.
+    pub evaluation: Option<EvaluationFigures>,
+    /// Spot checks: districts sampled and findings.
+    pub spot_checks: Vec<SpotCheckFigures>,
+}
+
+/// A spot check.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpotCheckFigures {
+    /// The event.
+    pub event_id: String,
+    /// Districts sampled.
+    pub districts_sampled: Vec<DistrictCode>,
+    /// sampled ÷ participating, in percent.
+    pub sample_rate_percent: Option<Fixed2>,
+    /// Findings.
+    pub findings: String,
+}
+
+fn last_recorded<'a>(filings: impl Iterator<Item = &'a Filing>) -> Option<Timestamp> {
+    filings.map(|f| f.recorded_at).max()
+}
+
+fn district_figures(
+    code: DistrictCode,
+    d: &DistrictBooks,
+    p: &ProgramBooks,
+    offset: FixedOffset,
+    as_of: Timestamp,
+) -> DistrictFigures {
+    let ledger_due = parse_date(&p.opened.deadlines.training_ledger_due_local).expect("decided");
+    let report_due = parse_date(&p.opened.deadlines.fund_use_report_due_local).expect("decided");
+    let incomplete = d.rosters.values().filter(|r| !r.documents_complete).count();
+    let training_ledger = compliance(
+        last_recorded(d.rosters.values().map(|r| &r.filing)),
+        incomplete == 0,
+        incomplete,
+        ledger_due,
+        offset,
+        as_of,
+    );
+    let fund_use_report = compliance(
+        d.fund_use_reports.values().map(|f| f.recorded_at).min(),
+        true,
+        0,
+        report_due,
+        offset,
+        as_of,
+    );
+    DistrictFigures {
+        code,
+        name: d.name.clone(),
+        allocated_cny: d.allocated,
+        spent_cny: d.spent,
+        execution_rate_percent: percent(d.spent.decimal(), d.allocated.decimal()),
+        surplus_cny: d.allocated - d.spent,
+        settled: d.settlement.is_some(),
+        offset_out: d.offset_out.as_ref().map(|(_, surplus, into)| OffsetOut {
+            surplus_cny: *surplus,
+            into_program: into.clone(),
+        }),
+        offset_in_cny: d.offset_in,
+        net_transfer_cny: d.allocated - d.offset_in,
+        trainees: d.people.len(),
+        rosters: d.rosters.len(),
+        training_ledger,
+        fund_use_report,
+    }
+}
+
+/// The figures of `program` as of `as_of` (the books must hold only records
+/// recorded by then; deadlines are judged at `as_of`).
+pub fn program_figures(
+    books: &Books,
+    program: &str,
+    offset: FixedOffset,
+    as_of: Timestamp,
+) -> Option<ProgramFigures> {
+    let p = books.program(program)?;
+    // In the order the program lists them (the order a clerk knows).
+    let districts: Vec<DistrictFigures> = p
+        .opened
+        .districts
+        .iter()
+        .map(|listed| district_figures(listed.code, &p.districts[&listed.code], p, offset, as_of))
+        .collect();
+    // Distinct people, and people claimed by more than one district.
+    let mut claims: BTreeMap<Hash32, Vec<DistrictCode>> = BTreeMap::new();
+    for (code, d) in p.districts.iter() {
+        for digest in d.people.keys() {
+            claims.entry(*digest).or_default().push(*code);
+        }
+    }
+    let trainees = claims.len();
+    let double_claims = claims
+        .iter()
+        .filter(|(_, ds)| ds.len() > 1)
+        .map(|(digest, ds)| DoubleClaim {
+            person_digest: *digest,
+            districts: ds.clone(),
+        })
+        .collect();
+    let mut backdated = Vec::new();
+    for (code, d) in p.districts.iter() {
+        let filings = d
+            .rosters
+            .iter()
+            .map(|(id, r)| (id, &r.filing))
+            .chain(d.fund_use_reports.iter())
+            .chain(d.settlement.iter().map(|(id, f, ..)| (id, f)));
+        for (id, f) in filings {
+            if f.recorded_at.unix_seconds() - f.at.unix_seconds() > 86_400 {
+                backdated.push(Backdated {
+                    event_id: id.clone(),
+                    district_code: *code,
+                    at: f.at,
+                    recorded_at: f.recorded_at,
+                });
+            }
+        }
+    }
+    backdated.sort_by_key(|b| b.recorded_at);
+    let spent = p.spent();
+    let allocated = p.allocated();
+    let surveys: Vec<SurveyFigures> = p.surveys.values().map(|s| survey_figures(s)).collect();
+    let satisfaction = surveys.last().map(|s| Fixed2(s.score.0));
+    let satisfaction_target =
+        Fixed2(parse_score(&p.opened.targets.satisfaction_min).unwrap_or_default());
+    let deadlines: Vec<&Compliance> = districts
+        .iter()
+        .flat_map(|d| [&d.training_ledger, &d.fund_use_report])
+        .collect();
+    let outputs = Outputs {
+        trainees,
+        trainees_target: p.opened.targets.trainees_min,
+        trainees_rate_percent: percent(
+            Decimal::from(trainees),
+            Decimal::from(p.opened.targets.trainees_min),
+        ),
+        satisfaction,
+        satisfaction_target,
+        cost_per_trainee_cny: (trainees > 0)
+            .then(|| Money::from_decimal_rounded(spent.decimal() / Decimal::from(trainees))),
+        cost_per_trainee_max_cny: p.opened.targets.cost_per_trainee_max_cny,
+        deadlines_due: deadlines.iter().filter(|c| c.is_due()).count(),
+        deadlines_on_time: deadlines.iter().filter(|c| c.is_on_time()).count(),
+    };
+    let offset_in: Money = p.districts.values().map(|d| d.offset_in).sum();
+    let mut figures = ProgramFigures {
+        program: p.opened.program.clone(),
+        name: p.opened.name.clone(),
+        fiscal_year: p.opened.fiscal_year,
+        as_of,
+        funding_documents: p
+            .opened
+            .funding_documents
+            .iter()
+            .map(|d| format!("{} {}", d.number, d.title))
+            .collect(),
+        budget_approved_cny: p.budget_approved,
+        funds_received_cny: p.funds_received,
+        funds_received_rate_percent: percent(
+            p.funds_received.decimal(),
+            p.budget_approved.decimal(),
+        ),
+        allocated_cny: allocated,
+        spent_cny: spent,
+        execution_rate_percent: percent(spent.decimal(), p.budget_approved.decimal()),
+        carry_over_cny: p.funds_received - spent,
+        surplus_cny: allocated - spent,
+        offset_in_cny: offset_in,
+        net_transfer_cny: allocated - offset_in,
+        districts,
+        outputs,
+        double_claims,
+        backdated,
+        surveys,
+        evaluation: None,
+        spot_checks: p
+            .spot_checks
+            .values()
+            .map(|s| SpotCheckFigures {
+                event_id: s.event_id.clone(),
+                districts_sampled: s.districts_sampled.clone(),
+                sample_rate_percent: percent(
+                    Decimal::from(s.districts_sampled.len()),
+                    Decimal::from(p.districts.len()),
+                ),
+                findings: s.findings.clone(),
+            })
+            .collect(),
+    };
+    figures.evaluation = p
+        .opened
+        .evaluation_framework
+        .as_ref()
+        .map(|framework| evaluate(&framework.indicators, p, &figures));
+    Some(figures)
+}
+
+fn evaluate(
+    indicators: &[Indicator],
+    p: &ProgramBooks,
+    figures: &ProgramFigures,
+) -> EvaluationFigures {
+    let mut unscored = Vec::new();
+    let nodes: Vec<IndicatorFigures> = indicators
+        .iter()
+        .map(|i| score_node(i, 1, p, figures, &mut unscored))
+        .collect();
+    let weight: Decimal = nodes.iter().map(|n| n.weight.0).sum();
+    let score: Decimal = nodes.iter().map(|n| n.score.0).sum();
+    let (grade, grade_en) = grade(score);
+    EvaluationFigures {
+        indicators: nodes,
+        weight: Fixed2(weight),
+        score: Fixed2(score),
+        deduction: Fixed2(weight - score),
+        grade,
+        grade_en,
+        unscored,
+    }
+}
+
+/// Full marks when met, proportional when not, capped at the weight; rounded to the fen of a point.
+fn proportional(weight: Decimal, ratio: Decimal) -> Decimal {
+    let capped = ratio.clamp(Decimal::ZERO, Decimal::ONE);
+    Decimal::from_str_exact(&fixed(weight * capped, 2)).unwrap_or_default()
+}
+
+fn score_leaf(measure: Measure, weight: Decimal, f: &ProgramFigures) -> (Decimal, String) {
+    let o = &f.outputs;
+    match measure {
+        Measure::ExecutionRate => match f.execution_rate_percent {
+            Some(rate) => (
+                proportional(weight, rate.0 / Decimal::from(100)),
+                format!("支出率 execution rate {rate}% (target 100.00%)"),
+            ),
+            None => (Decimal::ZERO, "no budget approved".to_string()),
+        },
+        Measure::TraineesAgainstTarget => {
+            let ratio = if o.trainees_target == 0 {
+                Decimal::ONE
+            } else {
+                Decimal::from(o.trainees) / Decimal::from(o.trainees_target)
+            };
+            (
+                proportional(weight, ratio),
+                format!(
+                    "trainees {} against target {}",
+                    o.trainees, o.trainees_target
+                ),
+            )
+        }
+        Measure::Timeliness => {
+            let ratio = if o.deadlines_due == 0 {
+                Decimal::ONE
+            } else {
+                Decimal::from(o.deadlines_on_time) / Decimal::from(o.deadlines_due)
+            };
+            (
+                proportional(weight, ratio),
+                format!(
+                    "{} of {} district deadlines met on time",
+                    o.deadlines_on_time, o.deadlines_due
+                ),
+            )
+        }
+        Measure::SatisfactionAgainstTarget => match o.satisfaction {
+            Some(s) if !o.satisfaction_target.0.is_zero() => (
+                proportional(
+                    weight,
+                    Decimal::from_str_exact(&s.text()).unwrap_or(s.0) / o.satisfaction_target.0,
+                ),
+                format!("satisfaction {s} against target {}", o.satisfaction_target),
+            ),
+            Some(s) => (weight, format!("satisfaction {s}; no target")),
+            None => (Decimal::ZERO, "no survey recorded".to_string()),
+        },
+        Measure::CostPerTrainee => match (o.cost_per_trainee_cny, o.cost_per_trainee_max_cny) {
+            (Some(cost), Some(max)) if cost.is_positive() => (
+                proportional(weight, max.decimal() / cost.decimal()),
+                format!("cost per trainee {cost} CNY against a standard of {max}"),
+            ),
+            (Some(cost), None) => (
+                Decimal::ZERO,
+                format!("cost per trainee {cost} CNY; the program declares no standard"),
+            ),
+            _ => (Decimal::ZERO, "no trainees or no spending".to_string()),
+        },
+    }
+}
+
+fn score_node(
+    node: &Indicator,
+    level: usize,
+    p: &ProgramBooks,
+    f: &ProgramFigures,
+    unscored: &mut Vec<String>,
+) -> IndicatorFigures {
+    let weight = parse_score(&node.weight).unwrap_or_default();
+    let (score, basis, note, children) = if !node.children.is_empty() {
+        let children: Vec<IndicatorFigures> = node
+            .children
+            .iter()
+            .map(|c| score_node(c, level + 1, p, f, unscored))
+            .collect();
+        let score = children.iter().map(|c| c.score.0).sum();
+        (score, "sum".to_string(), String::new(), children)
+    } else if let Some(measure) = node.measure {
+        let (score, note) = score_leaf(measure, weight, f);
+        (
+            score,
+            crate::books::measure_name(measure).to_string(),
+            note,
+            Vec::new(),
+        )
+    } else if let Some(s) = p.scores.get(&node.code) {
+        (
+            s.score,
+            "judged".to_string(),
+            s.rationale.clone(),
+            Vec::new(),
+        )
+    } else {
+        unscored.push(node.code.clone());
+        (
+            Decimal::ZERO,
+            "not_scored".to_string(),
+            String::new(),
+            Vec::new(),
+        )
+    };
+    IndicatorFigures {
+        code: node.code.clone(),
+        name: node.name.clone(),
+        level,
+        weight: Fixed2(weight),
+        score: Fixed2(score),
+        deduction: Fixed2(weight - score),
+        score_rate_percent: percent(score, weight),
+        basis,
+        note,
+        children,
+    }
+}
+
+/// Distinct people across every district of a program (for dashboards).
+pub fn distinct_trainees(p: &ProgramBooks) -> usize {
+    let mut all = BTreeSet::new();
+    for d in p.districts.values() {
+        all.extend(d.people.keys().copied());
+    }
+    all.len()
+}
