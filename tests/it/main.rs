@@ -5,5 +5,7 @@ mod chain;
 mod cli;
 mod durability;
 mod fixture;
+mod report;
+mod rules;
 mod support;
 mod vectors;
