@@ -1,9 +1,11 @@
 //! `fundledger`: the command-line edge. Flags are parsed here; every rule
 //! lives in `fundledger-core` and every byte on disk in `fundledger-store`.
 
+mod bench;
 mod commands;
 mod demo;
 mod error;
+mod gen;
 mod input;
 mod keyfile;
 mod report;
@@ -206,6 +208,56 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         #[arg(long)]
         ledger: PathBuf,
     },
+    /// Generate a deterministic province-scale workload as a signed export (JSONL).
+    #[command(
+        after_help = "Examples:\n  fundledger gen --out small.jsonl --counties 20 --years 2\n  \
+fundledger gen --out province.jsonl --counties 3000 --years 10     # ≥ 1,000,000 events\n\n\
+The output loads with `fundledger import` and verifies with `fundledger verify --file`."
+    )]
+    Gen {
+        /// The export to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Counties (districts).
+        #[arg(long)]
+        counties: u32,
+        /// Fiscal years.
+        #[arg(long)]
+        years: u32,
+        /// Seed of all variety.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First fiscal year.
+        #[arg(long, default_value_t = 2022)]
+        first_year: i32,
+        /// Smallest roster.
+        #[arg(long, default_value_t = 100)]
+        trainees_min: u32,
+        /// Largest roster.
+        #[arg(long, default_value_t = 199)]
+        trainees_max: u32,
+    },
+    /// Measure verify, import and projection rebuild on a generated workload (≥ 1,000,000 events by default).
+    #[command(
+        after_help = "Examples:\n  fundledger bench                                   # 3000 counties × 10 years, ≥ 1,000,000 events\n  \
+fundledger bench --counties 100 --years 2          # a quick run\n  \
+fundledger bench --input province.jsonl            # an existing export\n\n\
+Each phase runs the real binary as a child process; its wall time and peak RSS are its own."
+    )]
+    Bench {
+        /// Working directory for the workload and the ledger.
+        #[arg(long, default_value = "target/bench")]
+        dir: PathBuf,
+        /// Use this export instead of generating one.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Counties of the generated workload.
+        #[arg(long, default_value_t = 3000)]
+        counties: u32,
+        /// Years of the generated workload.
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+    },
     /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
     #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
 Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
@@ -264,8 +316,34 @@ fn main() -> ExitCode {
             lang,
         } => report::report(&ledger, &program, as_of.as_deref(), format, lang),
         Command::Status { ledger } => report::status(&ledger),
+        Command::Gen {
+            out,
+            counties,
+            years,
+            seed,
+            first_year,
+            trainees_min,
+            trainees_max,
+        } => gen::run(
+            &out,
+            fundledger_core::workload::WorkloadSpec {
+                counties,
+                years,
+                first_year,
+                seed,
+                trainees_min,
+                trainees_max,
+            },
+        ),
+        Command::Bench {
+            dir,
+            input,
+            counties,
+            years,
+        } => bench::run(&dir, input.as_deref(), counties, years),
         Command::Demo { dir } => demo::run(&dir),
     };
+    bench::print_peak_rss_if_asked();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

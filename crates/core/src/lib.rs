@@ -19,6 +19,7 @@ pub mod money;
 pub mod privacy;
 pub mod projection;
 pub mod schema;
+pub mod workload;
 
 /// Limits checked at the boundary. Everything has one.
 pub mod limits {

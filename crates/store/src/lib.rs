@@ -125,8 +125,10 @@ impl Store {
         })
     }
 
-    /// Opens a store and replays every record through the full verification
-    /// (links, hashes, signatures, enrolment, authorization, schemas, rules).
+    /// Opens a store and replays every record: links, seq, time order and
+    /// record hashes are checked and every ledger rule is re-applied
+    /// ([`Ledger::replay_stored`]); signatures and schemas, checked when the
+    /// records were appended, are not re-run — `fundledger verify` does that.
     /// `progress` is told each seq as it is replayed.
     pub fn open(
         path: &Path,
@@ -140,7 +142,7 @@ impl Store {
         for entry in store.records(0) {
             let (seq, bytes) = entry?;
             ledger
-                .verify_line(&bytes)
+                .replay_stored(&bytes)
                 .map_err(|rejection| StoreError::Corrupt {
                     path: path.to_path_buf(),
                     seq,
