@@ -5,10 +5,12 @@ mod bench;
 mod commands;
 mod demo;
 mod error;
+mod follow;
 mod gen;
 mod input;
 mod keyfile;
 mod report;
+mod serve;
 mod session;
 mod summary;
 
@@ -177,6 +179,49 @@ The directory must not hold a ledger. On any failure nothing is left behind."
         #[arg(long)]
         at: Option<String>,
     },
+    /// Serve the ledger over HTTP: submissions with group commit, records, checkpoints, reports.
+    #[command(
+        after_help = "Example:\n  fundledger serve --ledger kunming --addr 127.0.0.1:8080 --key operator.key\n\n\
+API: docs/openapi.json (also at /v1/openapi.json). Stops cleanly on SIGINT or SIGTERM: \
+in-flight batches finish or fail, and nothing acknowledged is lost."
+    )]
+    Serve {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// Where to listen (port 0: any free port, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// The operator's secret key, to sign checkpoints.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Sign a checkpoint after this many new records …
+        #[arg(long, default_value_t = 1000)]
+        checkpoint_every_records: u64,
+        /// … or after this many seconds with new records.
+        #[arg(long, default_value_t = 10)]
+        checkpoint_every_secs: u64,
+    },
+    /// An auditor's mirror: follow a server, verify every record, alarm (exit 3) on rewritten or truncated history.
+    #[command(
+        after_help = "Examples:\n  fundledger follow --url http://127.0.0.1:8080 --mirror audit-copy\n  \
+fundledger follow --url http://127.0.0.1:8080 --mirror audit-copy --once\n\n\
+Exit codes: 0 caught up (--once), 3 ALARM: the server contradicted what the mirror holds."
+    )]
+    Follow {
+        /// The server.
+        #[arg(long)]
+        url: String,
+        /// The mirror's ledger directory (created on first use).
+        #[arg(long)]
+        mirror: PathBuf,
+        /// Catch up once and exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 5)]
+        interval: u64,
+    },
     /// Render a program's self-evaluation report: funding, districts, deadlines, outputs, survey, evaluation.
     #[command(
         after_help = "Examples:\n  fundledger report --ledger demo-ledger --program kunming-2022\n  \
@@ -316,6 +361,25 @@ fn main() -> ExitCode {
             lang,
         } => report::report(&ledger, &program, as_of.as_deref(), format, lang),
         Command::Status { ledger } => report::status(&ledger),
+        Command::Serve {
+            ledger,
+            addr,
+            key,
+            checkpoint_every_records,
+            checkpoint_every_secs,
+        } => serve::run(
+            &ledger,
+            &addr,
+            key.as_deref(),
+            checkpoint_every_records,
+            checkpoint_every_secs,
+        ),
+        Command::Follow {
+            url,
+            mirror,
+            once,
+            interval,
+        } => follow::run(&url, &mirror, once, interval),
         Command::Gen {
             out,
             counties,

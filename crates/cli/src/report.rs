@@ -5,9 +5,10 @@ use crate::error::{CliError, CliResult};
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::Ledger;
 use fundledger_core::money::Money;
-use fundledger_core::projection::{program_figures, Compliance, Fixed2, ProgramFigures};
+use fundledger_core::projection::{
+    program_figures, Compliance, Fixed2, ProgramFigures, ReportJson,
+};
 use fundledger_store::Store;
-use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -27,30 +28,6 @@ pub enum Lang {
     Zh,
     /// English.
     En,
-}
-
-/// The JSON report: the ledger it was computed from, and the figures.
-#[derive(Serialize)]
-pub struct ReportJson<'a> {
-    /// Always `fundledger-report-v1`.
-    pub format: &'static str,
-    /// Which chain, up to where.
-    pub ledger: LedgerRef,
-    /// The figures.
-    pub program: &'a ProgramFigures,
-}
-
-/// The chain a report was computed from.
-#[derive(Serialize)]
-pub struct LedgerRef {
-    /// Name.
-    pub name: String,
-    /// Hash of record 0.
-    pub id: String,
-    /// Records included.
-    pub size: u64,
-    /// Hash of the last record included.
-    pub head: String,
 }
 
 /// Replays a stored ledger up to `as_of` (records recorded by then), re-applying every rule.
@@ -128,21 +105,8 @@ pub fn report(
 }
 
 pub fn render_json(ledger: &Ledger, figures: &ProgramFigures) -> String {
-    let json = ReportJson {
-        format: "fundledger-report-v1",
-        ledger: ledger_ref(ledger),
-        program: figures,
-    };
-    serde_json::to_string_pretty(&json).expect("figures serialize") + "\n"
-}
-
-pub fn ledger_ref(ledger: &Ledger) -> LedgerRef {
-    LedgerRef {
-        name: ledger.name().to_string(),
-        id: ledger.ledger_id().map(|h| h.to_hex()).unwrap_or_default(),
-        size: ledger.size(),
-        head: ledger.head().to_hex(),
-    }
+    serde_json::to_string_pretty(&ReportJson::new(ledger, figures)).expect("figures serialize")
+        + "\n"
 }
 
 /// 1234567.50 → 1,234,567.50

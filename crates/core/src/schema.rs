@@ -172,7 +172,22 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> String {
                 error.to_string()
             }
         }
-        _ => error.to_string(),
+        K::MaxItems { limit } => format!("has more than {limit} items"),
+        K::MinItems { limit } => format!("has fewer than {limit} items"),
+        K::MaxLength { limit } => format!("is longer than {limit} characters"),
+        K::MinLength { limit } => format!("is shorter than {limit} characters (empty?)"),
+        K::Maximum { limit } => format!("is more than {limit}, got {got}"),
+        K::Minimum { limit } => format!("is less than {limit}, got {got}"),
+        K::Enum { options } => format!("must be one of {options}, got {got}"),
+        K::Constant { expected_value } => format!("must be {expected_value}, got {got}"),
+        K::OneOfNotValid { .. } => {
+            format!("must be a 64-character lowercase hex digest or null, got {got}")
+        }
+        // Anything else: the validator's words, never the whole (possibly huge) value.
+        _ => crate::ids::truncate(&error.to_string())
+            .chars()
+            .take(200)
+            .collect(),
     }
 }
 

@@ -215,3 +215,59 @@ impl Store {
         Ok(())
     }
 }
+
+/// A read-only handle to a store, cheap to clone and safe to share across threads.
+#[derive(Clone)]
+pub struct StoreReader {
+    path: PathBuf,
+    tree: sled::Db,
+}
+
+impl Store {
+    /// A handle for readers on other threads. Readers only see whole batches.
+    pub fn reader(&self) -> StoreReader {
+        StoreReader {
+            path: self.path.clone(),
+            tree: self.tree.clone(),
+        }
+    }
+}
+
+impl StoreReader {
+    /// One record's canonical bytes.
+    pub fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tree
+            .get(key(seq))
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|source| StoreError::Sled {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Up to `limit` records from `from` on, stopping before `end`.
+    pub fn range(
+        &self,
+        from: u64,
+        end: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        if from >= end {
+            return Ok(Vec::new());
+        }
+        self.tree
+            .range(key(from)..key(end))
+            .take(limit)
+            .map(|entry| {
+                let (k, v) = entry.map_err(|source| StoreError::Sled {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                Ok((
+                    u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes")),
+                    v.to_vec(),
+                ))
+            })
+            .collect()
+    }
+}

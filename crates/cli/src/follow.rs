@@ -1,0 +1,235 @@
+//! `follow`: an auditor's mirror. Pulls new records, verifies each exactly
+//! as `verify` does, stores them, checks every checkpoint against its own
+//! copy, and raises an alarm (exit 3) the moment the server contradicts
+//! what the mirror already holds.
+
+use crate::error::{CliError, CliResult};
+use fundledger_core::checkpoint::SignedCheckpoint;
+use fundledger_core::ledger::{Ledger, SealedRecord};
+use fundledger_store::Store;
+use std::path::Path;
+use std::time::Duration;
+
+/// Exit code of an alarm: the server rewrote or truncated history.
+pub const EXIT_ALARM: u8 = 3;
+/// Records asked for per request.
+const PAGE_RECORDS: u64 = 256;
+
+fn alarm(message: String) -> CliError {
+    CliError {
+        code: EXIT_ALARM,
+        message: format!("ALARM: {message}"),
+    }
+}
+
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Client {
+    fn get(&self, path: &str) -> CliResult<(u16, Vec<u8>)> {
+        let url = format!("{}{path}", self.base);
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| CliError::usage(format!("{url}: {e}")))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(PAGE_RECORDS * fundledger_core::limits::RECORD_BYTES_MAX as u64)
+            .read_to_vec()
+            .map_err(|e| CliError::usage(format!("{url}: {e}")))?;
+        Ok((status, body))
+    }
+}
+
+struct Mirror {
+    store: Option<Store>,
+    ledger: Ledger,
+    dir: std::path::PathBuf,
+}
+
+impl Mirror {
+    fn open(dir: &Path) -> CliResult<Mirror> {
+        if dir.join("conf").exists() {
+            let (store, ledger) = Store::open(dir, |_, _| {})?;
+            Ok(Mirror {
+                store: Some(store),
+                ledger,
+                dir: dir.to_path_buf(),
+            })
+        } else {
+            Ok(Mirror {
+                store: None,
+                ledger: Ledger::new(),
+                dir: dir.to_path_buf(),
+            })
+        }
+    }
+
+    fn ours(&self, seq: u64) -> CliResult<Vec<u8>> {
+        let store = self.store.as_ref().expect("a non-empty mirror has a store");
+        Ok(store.record(seq)?.unwrap_or_default())
+    }
+
+    fn append(&mut self, batch: &[SealedRecord]) -> CliResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.store.is_none() {
+            self.store = Some(Store::create(&self.dir)?);
+        }
+        self.store.as_mut().expect("created").append(batch)?;
+        Ok(())
+    }
+}
+
+/// Does the server still hold exactly what we hold? Finds the first seq where it does not.
+fn check_prefix(client: &Client, mirror: &Mirror) -> CliResult<()> {
+    let size = mirror.ledger.size();
+    if size == 0 {
+        return Ok(());
+    }
+    let same = |seq: u64| -> CliResult<Option<bool>> {
+        let (status, body) = client.get(&format!("/v1/records/{seq}"))?;
+        match status {
+            200 => Ok(Some(body == mirror.ours(seq)?)),
+            404 => Ok(None),
+            s => Err(CliError::usage(format!("GET /v1/records/{seq}: HTTP {s}"))),
+        }
+    };
+    match same(size - 1)? {
+        Some(true) => Ok(()),
+        None => Err(alarm(format!(
+            "the server no longer has seq {} that this mirror holds: its history was truncated",
+            size - 1
+        ))),
+        Some(false) => {
+            // Binary search for the first record the server changed.
+            let (mut good, mut bad) = (None::<u64>, size - 1);
+            let mut low = 0;
+            while low < bad {
+                let mid = low + (bad - low) / 2;
+                if same(mid)? == Some(true) {
+                    good = Some(mid);
+                    low = mid + 1;
+                } else {
+                    bad = mid;
+                }
+            }
+            let _ = good;
+            Err(alarm(format!(
+                "the server serves a different record at seq {bad} than the one this mirror verified and holds: its history was rewritten"
+            )))
+        }
+    }
+}
+
+fn check_checkpoint(mirror: &Mirror, signed: &SignedCheckpoint) -> CliResult<bool> {
+    let cp = &signed.checkpoint;
+    let operator = mirror
+        .ledger
+        .operator()
+        .expect("a non-empty mirror has an operator");
+    if !signed.verify(&operator.key) {
+        return Err(alarm(format!(
+            "checkpoint of size {} is not signed by the operator's key",
+            cp.size
+        )));
+    }
+    if Some(cp.ledger) != mirror.ledger.ledger_id() {
+        return Err(alarm(format!(
+            "checkpoint names ledger {}, not the one this mirror follows",
+            cp.ledger
+        )));
+    }
+    if cp.size > mirror.ledger.size() {
+        return Ok(false); // ahead of us: checked once we hold that many records
+    }
+    let ours = mirror.ours(cp.size - 1)?;
+    let record: serde_json::Value =
+        serde_json::from_slice(&ours).map_err(|e| CliError::usage(e.to_string()))?;
+    if record["hash"] != cp.head.to_hex().as_str() {
+        return Err(alarm(format!(
+            "the server's checkpoint says record {} has hash {}, but the record this mirror verified has {}: history was rewritten",
+            cp.size - 1,
+            cp.head,
+            record["hash"]
+        )));
+    }
+    Ok(true)
+}
+
+pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let client = Client {
+        agent,
+        base: url.trim_end_matches('/').to_string(),
+    };
+    let mut mirror = Mirror::open(dir)?;
+    let mut checkpoints_verified = 0u64;
+    loop {
+        check_prefix(&client, &mirror)?;
+        // Pull and verify new records, page by page.
+        loop {
+            let from = mirror.ledger.size();
+            let (status, body) =
+                client.get(&format!("/v1/records?from={from}&limit={PAGE_RECORDS}"))?;
+            if status != 200 {
+                return Err(CliError::usage(format!(
+                    "GET /v1/records: HTTP {status}: {}",
+                    String::from_utf8_lossy(&body)
+                )));
+            }
+            let mut batch = Vec::new();
+            for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let seq = mirror.ledger.size();
+                let hash = mirror.ledger.verify_line(line).map_err(|r| {
+                    alarm(format!("the server served seq {seq}, which fails verification against this mirror's copy: {r}"))
+                })?;
+                batch.push(SealedRecord {
+                    seq,
+                    hash,
+                    event_id: String::new(),
+                    bytes: line.to_vec(),
+                });
+            }
+            let got = batch.len() as u64;
+            mirror.append(&batch)?;
+            if got < PAGE_RECORDS {
+                break;
+            }
+        }
+        if mirror.ledger.size() > 0 {
+            let (status, body) = client.get("/v1/checkpoint")?;
+            if status == 200 {
+                let signed: SignedCheckpoint = serde_json::from_slice(&body).map_err(|e| {
+                    alarm(format!(
+                        "the server's checkpoint is not a signed checkpoint: {e}"
+                    ))
+                })?;
+                if check_checkpoint(&mirror, &signed)? {
+                    checkpoints_verified += 1;
+                }
+            }
+        }
+        if once {
+            println!(
+                "mirror {}: {} records verified, head {}; {} checkpoint(s) consistent",
+                dir.display(),
+                mirror.ledger.size(),
+                mirror.ledger.head(),
+                checkpoints_verified
+            );
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_secs(interval_secs.max(1)));
+    }
+}

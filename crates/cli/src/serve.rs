@@ -1,0 +1,43 @@
+//! `serve`: the HTTP API on a tokio runtime.
+
+use crate::error::{CliError, CliResult};
+use crate::keyfile;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn run(
+    ledger: &Path,
+    addr: &str,
+    key: Option<&Path>,
+    checkpoint_every_records: u64,
+    checkpoint_every_secs: u64,
+) -> CliResult<()> {
+    let addr = addr
+        .parse()
+        .map_err(|e| CliError::usage(format!("--addr {addr:?}: {e} (e.g. 127.0.0.1:8080)")))?;
+    let operator_key = key.map(keyfile::read).transpose()?;
+    let config = fundledger_server::ServeConfig {
+        ledger: ledger.to_path_buf(),
+        addr,
+        operator_key,
+        checkpoint_every_records: checkpoint_every_records.max(1),
+        checkpoint_every: Duration::from_secs(checkpoint_every_secs.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start the runtime: {e}")))?;
+    let result = runtime.block_on(fundledger_server::serve(config, |bound| {
+        println!("listening on http://{bound}");
+        let _ = std::io::stdout().flush();
+    }));
+    match result {
+        Ok(()) => {
+            eprintln!("stopped: every acknowledged record is on disk");
+            Ok(())
+        }
+        Err(fundledger_server::ServeError::Store(e)) => Err(e.into()),
+        Err(e) => Err(CliError::usage(e.to_string())),
+    }
+}

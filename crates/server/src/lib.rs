@@ -1,0 +1,136 @@
+//! fundledger as a service.
+//!
+//! One writer thread owns the store and the ledger state. HTTP handlers send
+//! it jobs (one request's batch each) over a bounded channel; the writer
+//! takes every job that is waiting, decides each on an O(1) clone of the
+//! state (a rejected job is dropped from the group without touching the
+//! others), appends all accepted records with **one** durable flush, and
+//! only then answers every job of the group: group commit. Readers see an
+//! immutable snapshot that the writer swaps in after each commit.
+#![deny(missing_docs)]
+
+mod http;
+mod writer;
+
+pub use http::router;
+pub use writer::{CommitStats, Job, JobOutcome, Snapshot, Writer, WriterConfig};
+
+use fundledger_core::crypto::SecretKey;
+use fundledger_store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most submissions in one request (also the batch limit of the API).
+pub const HTTP_BATCH_EVENTS_MAX: usize = 1000;
+/// Largest request body.
+pub const HTTP_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Most records one `GET /v1/records` returns.
+pub const HTTP_RECORDS_LIMIT_MAX: u64 = 10_000;
+/// Most jobs waiting for the writer before requests are refused with 503.
+pub const WRITER_QUEUE_MAX: usize = 4096;
+/// Most jobs the writer takes into one group commit.
+pub const GROUP_JOBS_MAX: usize = 1024;
+
+/// How to run the server.
+pub struct ServeConfig {
+    /// The ledger directory.
+    pub ledger: PathBuf,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The operator's key, to sign checkpoints; none: no checkpoints.
+    pub operator_key: Option<SecretKey>,
+    /// Sign a checkpoint after this many new records …
+    pub checkpoint_every_records: u64,
+    /// … or after this long with new records.
+    pub checkpoint_every: Duration,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] fundledger_store::StoreError),
+    /// The key does not belong to the ledger's operator.
+    #[error("the key given is not the operator's key of this ledger; checkpoints are signed by the operator")]
+    NotOperatorKey,
+    /// Binding or serving failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Io {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the server until SIGINT or SIGTERM; in-flight requests are finished
+/// (every acknowledged record is on disk) before it returns.
+/// `on_listening` is told the bound address (useful with port 0).
+pub async fn serve(
+    config: ServeConfig,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let (store, ledger) = Store::open(&config.ledger, |_, _| {})?;
+    if let Some(key) = &config.operator_key {
+        if ledger.operator().map(|o| o.key) != Some(key.public()) {
+            return Err(ServeError::NotOperatorKey);
+        }
+    }
+    let writer = Writer::start(
+        store,
+        ledger,
+        WriterConfig {
+            operator_key: config.operator_key,
+            checkpoint_every_records: config.checkpoint_every_records,
+            checkpoint_every: config.checkpoint_every,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Io {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Io {
+        addr: config.addr,
+        source,
+    })?;
+    on_listening(addr);
+    let writer = Arc::new(writer);
+    let app = router(writer.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|source| ServeError::Io { addr, source })?;
+    // Every handler has returned: no job can arrive any more. Stop the writer
+    // after it has finished (and flushed) whatever it holds.
+    match Arc::try_unwrap(writer) {
+        Ok(writer) => writer.stop(),
+        Err(shared) => drop(shared),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
