@@ -7,5 +7,6 @@ mod durability;
 mod fixture;
 mod report;
 mod rules;
+mod server;
 mod support;
 mod vectors;

@@ -92,10 +92,10 @@ fn jsonl(records: &[Vec<u8>]) -> Vec<u8> {
 }
 
 async fn submit(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
-    let body =
-        match body {
-            Ok(body) => body,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return error(
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 format!(
@@ -103,9 +103,10 @@ async fn submit(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> 
                 ),
                 None,
                 None,
-            ),
-            Err(e) => return error(e.status(), "malformed", e.body_text(), None, None),
-        };
+            )
+        }
+        Err(e) => return error(e.status(), "malformed", e.body_text(), None, None),
+    };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {

@@ -192,6 +192,10 @@ impl Drop for Writer {
     }
 }
 
+/// How one job of a group was decided: its items' seqs and whether any is
+/// new, or the index of the rejected item and why.
+type Decision = Result<(Vec<u64>, bool), (usize, Rejection)>;
+
 struct State {
     store: Store,
     ledger: Ledger,
@@ -281,8 +285,7 @@ impl State {
         let mut working = self.ledger.clone();
         let mut sealed: Vec<SealedRecord> = Vec::new();
         // Per job: Ok(seqs of its items) or the rejection.
-        let mut decided: Vec<(Job, Result<(Vec<u64>, bool), (usize, Rejection)>)> =
-            Vec::with_capacity(jobs.len());
+        let mut decided: Vec<(Job, Decision)> = Vec::with_capacity(jobs.len());
         for job in jobs {
             let before = working.clone();
             let mark = sealed.len();
