@@ -432,7 +432,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let ledger = ledger_with_2023(dir.path());
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let mut seed = 0x0dd_u64;
-    let mut next_event = vec![0usize; 4];
+    let mut next_event = [0usize; 4];
     for round in 0..kills {
         let server = Server::start(&ledger);
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
