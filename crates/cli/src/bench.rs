@@ -145,3 +145,185 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
     );
     Ok(())
 }
+
+/// `bench-load`: the server under 1, 16 and 64 concurrent clients.
+pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
+    use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
+    use fundledger_core::jcs::canonical_bytes;
+    use serde_json::{json, Value};
+    use std::io::BufRead;
+
+    std::fs::create_dir_all(dir).map_err(|e| {
+        CliError::usage(format!("bench-load: cannot create {}: {e}", dir.display()))
+    })?;
+    let ledger = dir.join("load-ledger");
+    if ledger.exists() {
+        std::fs::remove_dir_all(&ledger).map_err(|e| {
+            CliError::usage(format!(
+                "bench-load: cannot remove {}: {e}",
+                ledger.display()
+            ))
+        })?;
+    }
+    let ledger_s = ledger.to_string_lossy().to_string();
+    run_phase("demo ledger", &["demo", "--dir", &ledger_s])?;
+    // Program kunming-2023 over the 13 demo districts, so clients have something to report on.
+    const DISTRICTS: [(&str, &str); 13] = [
+        ("530103", "panlong-dpf"),
+        ("530102", "wuhua-dpf"),
+        ("530112", "xishan-dpf"),
+        ("530111", "guandu-dpf"),
+        ("530114", "chenggong-dpf"),
+        ("530181", "anning-dpf"),
+        ("530124", "fumin-dpf"),
+        ("530125", "yiliang-dpf"),
+        ("530126", "shilin-dpf"),
+        ("530127", "songming-dpf"),
+        ("530128", "luquan-dpf"),
+        ("530113", "dongchuan-dpf"),
+        ("530129", "xundian-dpf"),
+    ];
+    let city = "kunming-dpf-jiuye";
+    let at = "2023-06-01T09:00:00+08:00";
+    let mut setup = vec![
+        json!({"id": "kunming-2023.opened", "actor": city, "kind": "program_opened", "at": at, "body": {
+        "program": "kunming-2023", "fiscal_year": 2023, "name": "2023", "funding_documents": [],
+        "districts": DISTRICTS.iter().map(|(c, _)| json!({"code": c, "name": c})).collect::<Vec<_>>(),
+        "targets": {"trainees_min": 2000, "satisfaction_min": "80.00"},
+        "deadlines": {"training_ledger_due_local": "2023-10-30", "fund_use_report_due_local": "2023-11-30"}}}),
+    ];
+    setup.push(json!({"id": "kunming-2023.budget", "actor": city, "kind": "budget_approved", "at": at, "body": {"program": "kunming-2023", "amount_cny": "1000000.00", "document": {"number": "n", "title": "t"}}}));
+    let setup_file = dir.join("load-setup.jsonl");
+    std::fs::write(
+        &setup_file,
+        setup
+            .iter()
+            .map(|e| e.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .map_err(|e| CliError::usage(format!("bench-load: {e}")))?;
+    let key = SecretKey::demo(city);
+    let key_file = dir.join("load-city.key");
+    let _ = std::fs::remove_file(&key_file);
+    crate::keyfile::write(&key_file, &key, "DEMO ONLY")?;
+    run_phase(
+        "setup",
+        &[
+            "append",
+            "--ledger",
+            &ledger_s,
+            "--key",
+            &key_file.to_string_lossy(),
+            "--clock",
+            "event",
+            &setup_file.to_string_lossy(),
+        ],
+    )?;
+
+    let exe = std::env::current_exe().map_err(|e| CliError::usage(format!("bench-load: {e}")))?;
+    let mut server = Command::new(exe)
+        .args(["serve", "--ledger", &ledger_s, "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| CliError::usage(format!("bench-load: cannot start the server: {e}")))?;
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("bench-load: {e}")))?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_default()
+        .to_string();
+    let agent = || -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .build()
+            .into()
+    };
+    let status = |agent: &ureq::Agent| -> Value {
+        agent
+            .get(format!("{url}/v1/status"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    println!("\nserver load on loopback: each client sends one signed event per request and waits for its 201 (durable: after the group commit's flush)");
+    println!("| clients | appends/s | p50 ms | p99 ms | requests | flushes | mean jobs/flush | max jobs/flush |\n|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut round = 0usize;
+    for &n in clients {
+        round += 1;
+        let before = status(&agent());
+        let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+        let start = Instant::now();
+        let latencies: Vec<Vec<f64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..n)
+                .map(|client| {
+                    let (url, agent) = (url.clone(), agent());
+                    scope.spawn(move || {
+                        let (code, actor) = DISTRICTS[client % DISTRICTS.len()];
+                        let key = SecretKey::demo(actor);
+                        let mut latencies = Vec::new();
+                        let mut k = 0u64;
+                        while Instant::now() < deadline {
+                            let event = json!({"id": format!("load.{round}.{client}.{k}"), "actor": actor, "kind": "fund_use_reported", "at": "2023-11-20T10:00:00+08:00",
+                                "body": {"program": "kunming-2023", "district_code": code, "spent_cny": format!("{k}.00"), "trainees_reported": k}});
+                            let sig = key.sign(&domain_hash(EVENT_DOMAIN, &canonical_bytes(&event).expect("canonical")));
+                            let body = json!({"event": event, "sig": sig}).to_string();
+                            let t = Instant::now();
+                            let ok = agent
+                                .post(format!("{url}/v1/submissions"))
+                                .header("content-type", "application/json")
+                                .send(body.as_str())
+                                .map(|r| r.status().as_u16() == 201)
+                                .unwrap_or(false);
+                            if ok {
+                                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                            }
+                            k += 1;
+                        }
+                        latencies
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("client thread"))
+                .collect()
+        });
+        let elapsed = start.elapsed().as_secs_f64();
+        let after = status(&agent());
+        let mut all: Vec<f64> = latencies.into_iter().flatten().collect();
+        all.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| {
+            all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let delta = |field: &str| {
+            after["group_commit"][field].as_u64().unwrap_or(0)
+                - before["group_commit"][field].as_u64().unwrap_or(0)
+        };
+        let (flushes, jobs) = (delta("commits"), delta("jobs"));
+        println!(
+            "| {n} | {:.0} | {:.2} | {:.2} | {} | {flushes} | {:.1} | {} |",
+            all.len() as f64 / elapsed,
+            pct(0.50),
+            pct(0.99),
+            all.len(),
+            jobs as f64 / flushes.max(1) as f64,
+            after["group_commit"]["jobs_per_commit_max"]
+        );
+    }
+    let hist = status(&agent())["group_commit"]["jobs_per_commit_histogram"].clone();
+    println!("\njobs per flush over the whole run (bucket, flushes): {hist}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    Ok(())
+}

@@ -303,6 +303,24 @@ Each phase runs the real binary as a child process; its wall time and peak RSS a
         #[arg(long, default_value_t = 10)]
         years: u32,
     },
+    /// Load-test the HTTP server: durable appends/s and p50/p99 latency at 1, 16 and 64 clients.
+    #[command(
+        name = "bench-load",
+        after_help = "Example:\n  fundledger bench-load --seconds 5\n\n\
+Starts `fundledger serve` on a demo ledger on loopback; each client sends one signed event per request \
+and waits for its 201, which the server sends only after the group commit's flush."
+    )]
+    BenchLoad {
+        /// Working directory.
+        #[arg(long, default_value = "target/bench")]
+        dir: PathBuf,
+        /// Client counts, comma-separated.
+        #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+        clients: Vec<usize>,
+        /// Seconds per client count.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
     /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
     #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
 Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
@@ -405,6 +423,11 @@ fn main() -> ExitCode {
             counties,
             years,
         } => bench::run(&dir, input.as_deref(), counties, years),
+        Command::BenchLoad {
+            dir,
+            clients,
+            seconds,
+        } => bench::load(&dir, &clients, seconds),
         Command::Demo { dir } => demo::run(&dir),
     };
     bench::print_peak_rss_if_asked();
