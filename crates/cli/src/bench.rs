@@ -254,9 +254,7 @@ pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
     };
     println!("\nserver load on loopback: each client sends one signed event per request and waits for its 201 (durable: after the group commit's flush)");
     println!("| clients | appends/s | p50 ms | p99 ms | requests | flushes | mean jobs/flush | max jobs/flush |\n|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut round = 0usize;
-    for &n in clients {
-        round += 1;
+    for (round, &n) in clients.iter().enumerate() {
         let before = status(&agent());
         let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
         let start = Instant::now();
