@@ -223,6 +223,26 @@ fn as_of_before_the_deadlines_shows_them_not_due_and_the_money_so_far() {
 }
 
 #[test]
+fn as_of_a_seq_replays_that_many_records() {
+    // The demo's first 20 records: opening, 16 enrolments, the program, budget, funds.
+    let (_dir, json) = report(&["--as-of-seq", "20"]);
+    assert_eq!(json["ledger"]["size"], 20);
+    let p = &json["program"];
+    assert_eq!(
+        (
+            p["budget_approved_cny"].as_str(),
+            p["funds_received_cny"].as_str(),
+            p["allocated_cny"].as_str()
+        ),
+        (Some("1000000.00"), Some("1000000.00"), Some("0.00"))
+    );
+    assert_eq!(
+        p["as_of"], "2022-02-15T10:30:00+08:00",
+        "judged at the 20th record's time"
+    );
+}
+
+#[test]
 fn the_markdown_report_is_laid_out_like_the_seed() {
     let dir = tempdir();
     let ledger = demo_ledger(dir.path());

@@ -419,6 +419,24 @@ fn every_error_status() {
     );
     assert_eq!(get(&a, &format!("{url}/v1/openapi.json")).0, 200);
     assert_eq!(get(&a, &format!("{url}/v2/anything")).0, 404);
+    let (status, body) = get(&a, &format!("{url}/v1/records?from=abc"));
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap()["error"]["class"].as_str()
+        ),
+        (400, Some("malformed")),
+        "{body}"
+    );
+    let (status, body) = get(&a, &format!("{url}/v1/submissions"));
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap()["error"]["class"].as_str()
+        ),
+        (405, Some("method_not_allowed")),
+        "{body}"
+    );
     server.stop();
 }
 

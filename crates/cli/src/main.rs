@@ -239,6 +239,9 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         /// Report as of this instant (RFC 3339 with offset); default now.
         #[arg(long)]
         as_of: Option<String>,
+        /// Report as of the first N records (deadlines judged at the N-th record's time).
+        #[arg(long)]
+        as_of_seq: Option<u64>,
         /// md (default) or json.
         #[arg(long, value_enum, default_value = "md")]
         format: report::Format,
@@ -375,9 +378,10 @@ fn main() -> ExitCode {
             ledger,
             program,
             as_of,
+            as_of_seq,
             format,
             lang,
-        } => report::report(&ledger, &program, as_of.as_deref(), format, lang),
+        } => report::report(&ledger, &program, as_of.as_deref(), as_of_seq, format, lang),
         Command::Status { ledger } => report::status(&ledger),
         Command::Serve {
             ledger,

@@ -31,7 +31,11 @@ pub enum Lang {
 }
 
 /// Replays a stored ledger up to `as_of` (records recorded by then), re-applying every rule.
-pub fn ledger_as_of(dir: &Path, as_of: Option<Timestamp>) -> CliResult<Ledger> {
+pub fn ledger_as_of(
+    dir: &Path,
+    as_of: Option<Timestamp>,
+    records_max: Option<u64>,
+) -> CliResult<Ledger> {
     let store = Store::open_raw(dir)?;
     if store.is_empty() {
         return Err(CliError::usage(format!(
@@ -42,6 +46,9 @@ pub fn ledger_as_of(dir: &Path, as_of: Option<Timestamp>) -> CliResult<Ledger> {
     let mut ledger = Ledger::new();
     for entry in store.records(0) {
         let (seq, bytes) = entry?;
+        if records_max.is_some_and(|n| seq >= n) {
+            break;
+        }
         if let Some(limit) = as_of {
             let record: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
                 CliError::rejected(format!(
@@ -76,20 +83,27 @@ pub fn report(
     dir: &Path,
     program: &str,
     as_of: Option<&str>,
+    as_of_seq: Option<u64>,
     format: Format,
     lang: Lang,
 ) -> CliResult<()> {
     let as_of = as_of
         .map(|t| Timestamp::parse(t).map_err(|e| CliError::usage(format!("--as-of: {}", e.0))))
         .transpose()?;
-    let ledger = ledger_as_of(dir, as_of)?;
-    let instant = now_or(as_of, &ledger);
+    let ledger = ledger_as_of(dir, as_of, as_of_seq)?;
+    // As of a seq, deadlines are judged at the ledger's own time at that seq.
+    let instant = match (as_of, as_of_seq) {
+        (None, Some(_)) => ledger
+            .last_recorded_at()
+            .unwrap_or_else(|| now_or(None, &ledger)),
+        _ => now_or(as_of, &ledger),
+    };
     let figures = program_figures(ledger.books(), program, ledger.utc_offset(), instant)
         .ok_or_else(|| {
             let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
             CliError::usage(format!(
                 "--program: no program {program:?} in this ledger{} (programs: {known:?})",
-                if as_of.is_some() {
+                if as_of.is_some() || as_of_seq.is_some() {
                     " as of that time"
                 } else {
                     ""
@@ -604,7 +618,7 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
 }
 
 pub fn status(dir: &Path) -> CliResult<()> {
-    let ledger = ledger_as_of(dir, None)?;
+    let ledger = ledger_as_of(dir, None, None)?;
     let now = now_or(None, &ledger);
     println!(
         "{} — {} records, head {}",

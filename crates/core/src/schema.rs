@@ -197,6 +197,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn named_limits_match_the_schemas() {
+        let roster: Value = serde_json::from_str(SCHEMA_SOURCES[7].1).unwrap();
+        assert_eq!(SCHEMA_SOURCES[7].0, "roster_filed");
+        assert_eq!(
+            roster["properties"]["trainees"]["maxItems"],
+            crate::limits::ROSTER_TRAINEES_MAX as u64
+        );
+    }
+
+    #[test]
     fn every_schema_compiles_and_names_the_field() {
         assert_eq!(validators().len(), 16);
         let err = validate_body(

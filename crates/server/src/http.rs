@@ -4,7 +4,7 @@
 use crate::writer::{Job, JobOutcome, Writer};
 use crate::{HTTP_BATCH_EVENTS_MAX, HTTP_BODY_BYTES_MAX, HTTP_RECORDS_LIMIT_MAX};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -225,7 +225,22 @@ struct RecordsQuery {
     limit: Option<u64>,
 }
 
-async fn records(State(app): State<App>, Query(q): Query<RecordsQuery>) -> Response {
+async fn records(
+    State(app): State<App>,
+    q: Result<Query<RecordsQuery>, QueryRejection>,
+) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("from and limit are whole numbers: {}", e.body_text()),
+                None,
+                None,
+            )
+        }
+    };
     let size = app.snapshot().ledger.size();
     let from = q.from.unwrap_or(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, HTTP_RECORDS_LIMIT_MAX);
