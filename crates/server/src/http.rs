@@ -25,16 +25,29 @@ type App = Arc<Writer>;
 /// The API's routes over a running writer.
 pub fn router(writer: Arc<Writer>) -> Router {
     Router::new()
-        .route("/v1/submissions", post(submit))
-        .route("/v1/records", get(records))
-        .route("/v1/records/{seq}", get(record))
-        .route("/v1/checkpoint", get(checkpoint))
-        .route("/v1/programs/{id}/report", get(report))
-        .route("/v1/programs/{id}/districts/{code}", get(district))
-        .route("/v1/status", get(status))
+        .route("/v1/submissions", post(submit).fallback(method_not_allowed))
+        .route("/v1/records", get(records).fallback(method_not_allowed))
+        .route(
+            "/v1/records/{seq}",
+            get(record).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/checkpoint",
+            get(checkpoint).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/programs/{id}/report",
+            get(report).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/programs/{id}/districts/{code}",
+            get(district).fallback(method_not_allowed),
+        )
+        .route("/v1/status", get(status).fallback(method_not_allowed))
         .route(
             "/v1/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })
+                .fallback(method_not_allowed),
         )
         .fallback(|| async {
             error(
@@ -64,6 +77,16 @@ fn error(
         body["item"] = json!(i);
     }
     (status, axum::Json(json!({"error": body}))).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method (see /v1/openapi.json)".into(),
+        None,
+        None,
+    )
 }
 
 fn rejection_response(index: usize, rejection: Rejection) -> Response {
