@@ -5,6 +5,7 @@ mod chain;
 mod cli;
 mod durability;
 mod fixture;
+mod journal;
 mod report;
 mod rules;
 mod server;

@@ -60,6 +60,53 @@ fn run_phase(name: &'static str, args: &[&str]) -> CliResult<Phase> {
     })
 }
 
+/// Runs another program, polling its peak RSS; `None` when it is not installed.
+fn run_external(tool: &'static str, args: &[&str]) -> Option<Phase> {
+    if !Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return None;
+    }
+    eprintln!("bench: {tool}: {tool} {}", args.join(" "));
+    let start = Instant::now();
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0f64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = text
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        if child.try_wait().ok()?.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(Phase {
+        name: if tool == "ledger" {
+            "ledger-cli balance (same postings)"
+        } else {
+            "hledger balance (same postings)"
+        },
+        seconds: start.elapsed().as_secs_f64(),
+        peak_rss_mib: peak_kib / 1024.0,
+        stdout: String::new(),
+    })
+}
+
 pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliResult<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::usage(format!("bench: cannot create {}: {e}", dir.display())))?;
@@ -121,6 +168,36 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
         "projection rebuild (open + status)",
         &["status", "--ledger", &ledger.to_string_lossy()],
     )?);
+    let journal = dir.join("bench.journal");
+    phases.push(run_phase(
+        "export --format ledger (journal)",
+        &[
+            "export",
+            "--ledger",
+            &ledger.to_string_lossy(),
+            "--format",
+            "ledger",
+            "--out",
+            &journal.to_string_lossy(),
+        ],
+    )?);
+    for tool in ["ledger", "hledger"] {
+        match run_external(
+            tool,
+            &[
+                "-f",
+                &journal.to_string_lossy(),
+                "balance",
+                "--flat",
+                "--no-total",
+            ],
+        ) {
+            Some(phase) => phases.push(phase),
+            None => {
+                eprintln!("bench: skipping {tool}: not installed (apt-get install ledger hledger)")
+            }
+        }
+    }
     println!(
         "\nworkload: {} records, {:.1} MB ({})",
         records,
@@ -137,6 +214,22 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
             bytes as f64 / 1e6 / p.seconds,
             p.peak_rss_mib
         );
+    }
+    let seconds = |name: &str| {
+        phases
+            .iter()
+            .find(|p| p.name.starts_with(name))
+            .map(|p| p.seconds)
+    };
+    for (tool, label) in [("ledger-cli", "ledger-cli"), ("hledger", "hledger")] {
+        if let (Some(ours), Some(theirs)) = (seconds("projection rebuild"), seconds(tool)) {
+            println!(
+                "\nprojection rebuild vs {label} balance on the same postings: fundledger takes {:.2}× the time of {label} ({:.2}× {})",
+                ours / theirs,
+                (theirs / ours).max(ours / theirs),
+                if ours < theirs { "faster" } else { "slower" }
+            );
+        }
     }
     println!(
         "\nmachine: {} logical CPUs; fundledger {}",

@@ -326,19 +326,76 @@ pub fn check_checkpoint(
     Ok(())
 }
 
-pub fn export(dir: &Path, out: Option<&Path>) -> CliResult<()> {
+/// What `export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The chain, one canonical record per line.
+    Jsonl,
+    /// A ledger-cli / hledger journal of the money events.
+    Ledger,
+}
+
+pub fn export(dir: &Path, out: Option<&Path>, format: ExportFormat) -> CliResult<()> {
     let store = Store::open_raw(dir)?;
     let write_all = |w: &mut dyn Write| -> CliResult<u64> {
+        let io = |e: std::io::Error| CliError::usage(format!("cannot write the export: {e}"));
         let mut count = 0;
-        for entry in store.records(0) {
-            let (_, bytes) = entry?;
-            w.write_all(&bytes)
-                .and_then(|_| w.write_all(b"\n"))
-                .map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
-            count += 1;
+        match format {
+            ExportFormat::Jsonl => {
+                for entry in store.records(0) {
+                    let (_, bytes) = entry?;
+                    w.write_all(&bytes)
+                        .and_then(|_| w.write_all(b"\n"))
+                        .map_err(io)?;
+                    count += 1;
+                }
+            }
+            ExportFormat::Ledger => {
+                let mut ledger = Ledger::new();
+                let mut journal = fundledger_core::journal::JournalWriter::default();
+                for entry in store.records(0) {
+                    let (seq, bytes) = entry?;
+                    ledger.replay_stored(&bytes).map_err(|r| {
+                        CliError::rejected(format!(
+                            "ledger {}: stored seq {seq} fails verification: {r}",
+                            dir.display()
+                        ))
+                    })?;
+                    if seq == 0 {
+                        w.write_all(
+                            fundledger_core::journal::JournalWriter::header(ledger.name())
+                                .as_bytes(),
+                        )
+                        .map_err(io)?;
+                    }
+                    let record: Value =
+                        serde_json::from_slice(&bytes).expect("replayed records are JSON");
+                    let event = &record["event"];
+                    let kind = event["kind"].as_str().unwrap_or_default();
+                    let body = fundledger_core::body::Body::parse(
+                        fundledger_core::kind::EventKind::parse(kind)
+                            .expect("replayed kinds are known"),
+                        &event["body"],
+                    )
+                    .expect("replayed bodies parse");
+                    let recorded_at =
+                        Timestamp::parse(record["recorded_at"].as_str().unwrap_or_default())
+                            .expect("replayed");
+                    if let Some(text) = journal.transaction(
+                        seq,
+                        event["id"].as_str().unwrap_or_default(),
+                        kind,
+                        recorded_at,
+                        ledger.utc_offset(),
+                        &body,
+                    ) {
+                        w.write_all(text.as_bytes()).map_err(io)?;
+                        count += 1;
+                    }
+                }
+            }
         }
-        w.flush()
-            .map_err(|e| CliError::usage(format!("cannot write the export: {e}")))?;
+        w.flush().map_err(io)?;
         Ok(count)
     };
     match out {
@@ -346,9 +403,14 @@ pub fn export(dir: &Path, out: Option<&Path>) -> CliResult<()> {
             let file = std::fs::File::create(path).map_err(|e| {
                 CliError::usage(format!("output {}: cannot create: {e}", path.display()))
             })?;
-            let mut writer = std::io::BufWriter::new(file);
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
             let count = write_all(&mut writer)?;
-            eprintln!("exported {count} records to {}", path.display());
+            let what = if format == ExportFormat::Jsonl {
+                "records"
+            } else {
+                "transactions"
+            };
+            eprintln!("exported {count} {what} to {}", path.display());
         }
         None => {
             let stdout = std::io::stdout();

@@ -124,8 +124,14 @@ Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1)."
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
-    /// Write every record as JSONL, one record per line.
-    #[command(after_help = "Example:\n  fundledger export --ledger kunming --out kunming.jsonl")]
+    /// Write every record as JSONL, one record per line — or the money as a ledger-cli/hledger journal.
+    #[command(
+        after_help = "Examples:\n  fundledger export --ledger kunming --out kunming.jsonl\n  \
+fundledger export --ledger kunming --format ledger --out kunming.journal\n  \
+ledger -f kunming.journal balance Expenses      # or: hledger -f kunming.journal balance\n\n\
+Journal accounts: Assets:P:Treasury, Assets:P:Districts:D (what district D holds), \
+Expenses:P:Training:D (what it spent), Income:P:Funding, Budget:P:Approved; reversals are negated transactions."
+    )]
     Export {
         /// The ledger directory.
         #[arg(long)]
@@ -133,6 +139,9 @@ Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1)."
         /// Output file; default standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// jsonl (the chain) or ledger (a plain-text accounting journal).
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: commands::ExportFormat,
     },
     /// Rebuild a ledger from an export, verifying every record.
     #[command(
@@ -363,7 +372,11 @@ fn main() -> ExitCode {
             file,
             checkpoint,
         } => commands::verify(ledger.as_deref(), file.as_deref(), checkpoint.as_deref()),
-        Command::Export { ledger, out } => commands::export(&ledger, out.as_deref()),
+        Command::Export {
+            ledger,
+            out,
+            format,
+        } => commands::export(&ledger, out.as_deref(), format),
         Command::Import { ledger, file } => commands::import(&ledger, &file),
         Command::Log {
             ledger,

@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod crypto;
 pub mod ids;
 pub mod jcs;
+pub mod journal;
 pub mod kind;
 pub mod ledger;
 pub mod money;
