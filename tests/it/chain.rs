@@ -181,3 +181,58 @@ pub fn key(actor: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Re-seals lines from `from` on: recomputes each record's hash and the next
+/// record's prev, as an operator rewriting history would.
+fn reseal(lines: &mut [Vec<u8>], from: usize) {
+    use fundledger_core::crypto::{domain_hash, RECORD_DOMAIN};
+    use fundledger_core::jcs::canonical_bytes;
+    let mut prev: Option<String> = None;
+    for line in lines.iter_mut().skip(from) {
+        let mut record: serde_json::Value = serde_json::from_slice(line).unwrap();
+        if let Some(p) = &prev {
+            record["prev"] = serde_json::json!(p);
+        }
+        record.as_object_mut().unwrap().remove("hash");
+        let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).unwrap()).to_hex();
+        record["hash"] = serde_json::json!(hash);
+        *line = canonical_bytes(&record).unwrap();
+        prev = Some(hash);
+    }
+}
+
+#[test]
+fn a_resealed_chain_with_one_bad_signature_fails_at_that_seq() {
+    // Hashes and links are all valid; only the signature of seq 97 is wrong.
+    // The parallel verifier checks signatures in batches and must still name 97.
+    let dir = tempdir();
+    let mut lines = demo_export().clone();
+    let mut record: serde_json::Value = serde_json::from_slice(&lines[97]).unwrap();
+    let other: serde_json::Value = serde_json::from_slice(&lines[98]).unwrap();
+    record["sig"] = other["sig"].clone();
+    lines[97] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
+    reseal(&mut lines, 97);
+    std::fs::write(dir.path().join("resealed.jsonl"), join(&lines)).unwrap();
+    let err = fails(dir.path(), &["verify", "--file", "resealed.jsonl"], None, 1);
+    assert!(
+        err.contains("FAILED at seq 97")
+            && err.contains("field sig")
+            && err.contains("does not verify"),
+        "{err}"
+    );
+    // A rule broken later in the same chunk does not mask it: break seq 120 too.
+    let mut record: serde_json::Value = serde_json::from_slice(&lines[120]).unwrap();
+    record["event"]["id"] = serde_json::json!("ledger-opened");
+    lines[120] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
+    reseal(&mut lines, 120);
+    std::fs::write(dir.path().join("resealed2.jsonl"), join(&lines)).unwrap();
+    let err = fails(
+        dir.path(),
+        &["verify", "--file", "resealed2.jsonl"],
+        None,
+        1,
+    );
+    assert!(err.contains("FAILED at seq 97"), "{err}");
+    // And the library's one-at-a-time path agrees.
+    assert_eq!(verify_bytes(&join(&lines), 0), Err(97));
+}

@@ -470,7 +470,12 @@ fn keygen_init_sign_submit_import_round_trip() {
         .replacen("\"seq\":1", "\"seq\":7", 1);
     std::fs::write(p.join("broken.jsonl"), broken).unwrap();
     let err = fails(p, &["import", "--ledger", "N", "broken.jsonl"], None, 1);
-    assert!(err.contains("line 2 (seq 1)"), "{err}");
+    assert!(
+        err.contains("FAILED at seq 1")
+            && err.contains("line 2")
+            && err.contains("nothing was imported"),
+        "{err}"
+    );
     assert!(!p.join("N").exists());
     let log = ok(p, &["log", "--ledger", "L", "--kind", "actor_enrolled"]);
     assert!(

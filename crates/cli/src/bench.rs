@@ -149,6 +149,22 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
             ))
         })?;
     phases.push(verify);
+    let floor = run_phase(
+        "floor (Ed25519 batch + BLAKE3, all cores)",
+        &["bench-floor", "--input", &export.to_string_lossy()],
+    )?;
+    let floor_value = |key: &str| -> f64 {
+        floor
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (ed25519_seconds, blake3_seconds) = (
+        floor_value("ed25519_batch_seconds:"),
+        floor_value("blake3_seconds:"),
+    );
     let ledger = dir.join("bench-ledger");
     if ledger.exists() {
         std::fs::remove_dir_all(&ledger).map_err(|e| {
@@ -221,6 +237,22 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
             .find(|p| p.name.starts_with(name))
             .map(|p| p.seconds)
     };
+    println!(
+        "\nfloor, same run, all cores: Ed25519 batch verification {:.0} signatures/s ({ed25519_seconds:.2} s); BLAKE3 {:.0} MB/s ({blake3_seconds:.2} s)",
+        records as f64 / ed25519_seconds,
+        bytes as f64 / 1e6 / blake3_seconds
+    );
+    for name in ["verify", "import"] {
+        if let Some(ours) = seconds(name) {
+            println!(
+                "{name}: {:.1} % of the Ed25519 batch floor ({:.0} vs {:.0} records/s); {:.1} % of the BLAKE3 floor",
+                100.0 * ed25519_seconds / ours,
+                records as f64 / ours,
+                records as f64 / ed25519_seconds,
+                100.0 * blake3_seconds / ours
+            );
+        }
+    }
     for (tool, label) in [("ledger-cli", "ledger-cli"), ("hledger", "hledger")] {
         if let (Some(ours), Some(theirs)) = (seconds("projection rebuild"), seconds(tool)) {
             println!(
@@ -416,5 +448,68 @@ pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
         .args(["-TERM", &server.id().to_string()])
         .status();
     let _ = server.wait();
+    Ok(())
+}
+
+/// `bench-floor`: what the hardware allows on the same export, on every core:
+/// Ed25519 batch verification of its signatures and BLAKE3 of its bytes.
+/// Gathering the keys, hashes and signatures is not timed.
+pub fn floor(input: &Path) -> CliResult<()> {
+    use fundledger_core::crypto::{domain_hash, verify_batch, PublicKey, EVENT_DOMAIN};
+    use fundledger_core::ids::Hash32;
+    use rayon::prelude::*;
+    use serde_json::Value;
+    let bytes = std::fs::read(input)
+        .map_err(|e| CliError::usage(format!("input {}: {e}", input.display())))?;
+    let mut keys: std::collections::HashMap<String, PublicKey> = std::collections::HashMap::new();
+    let mut items: Vec<(PublicKey, Hash32, String)> = Vec::new();
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let record: Value = serde_json::from_slice(line)
+            .map_err(|e| CliError::rejected(format!("bench-floor: {e}")))?;
+        let event = &record["event"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        match event["kind"].as_str() {
+            Some("ledger_opened") => {
+                keys.insert(
+                    text(&event["actor"]),
+                    PublicKey::parse(&text(&event["body"]["operator_key"]))
+                        .map_err(|e| CliError::rejected(e.0))?,
+                );
+            }
+            Some("actor_enrolled") => {
+                keys.insert(
+                    text(&event["body"]["actor"]),
+                    PublicKey::parse(&text(&event["body"]["key"]))
+                        .map_err(|e| CliError::rejected(e.0))?,
+                );
+            }
+            _ => {}
+        }
+        let key = *keys
+            .get(&text(&event["actor"]))
+            .ok_or_else(|| CliError::rejected("bench-floor: unknown actor"))?;
+        let hash = domain_hash(
+            EVENT_DOMAIN,
+            &fundledger_core::jcs::canonical_bytes(event)
+                .map_err(|e| CliError::rejected(e.to_string()))?,
+        );
+        items.push((key, hash, text(&record["sig"])));
+    }
+    let start = Instant::now();
+    let all_ok = items
+        .par_chunks(128)
+        .all(|batch| verify_batch(batch.iter().map(|(k, h, s)| (k, h, s.as_str()))));
+    let ed25519_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_rayon(&bytes);
+    let digest = hasher.finalize();
+    let blake3_seconds = start.elapsed().as_secs_f64();
+    println!("records: {}", items.len());
+    println!("bytes: {}", bytes.len());
+    println!("ed25519_batch_seconds: {ed25519_seconds:.3}");
+    println!("blake3_seconds: {blake3_seconds:.3}");
+    println!("signatures_valid: {all_ok}");
+    println!("blake3: {digest}");
     Ok(())
 }

@@ -183,43 +183,129 @@ pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
     Ok(())
 }
 
-/// Streams records through full verification; returns the ledger and the
-/// hash at every seq a checkpoint asks about.
-fn verify_stream(
+/// Records per pipeline step of `verify_pipeline`.
+const VERIFY_CHUNK_RECORDS: usize = 2048;
+/// Signatures per Ed25519 batch.
+const SIGNATURE_BATCH: usize = 128;
+
+/// Full verification of a stream of records, on every core, in three steps
+/// per chunk of records: the checks that need no state run in parallel
+/// (parse, canonical bytes, hashes, privacy, schema); the checks that need
+/// the state run in order (links, enrolment, authorization, rules); the
+/// signatures are checked in parallel Ed25519 batches. While one chunk is
+/// decided, the next is prechecked. The first failing seq is reported, as a
+/// one-record-at-a-time verifier would. `on_record` sees every verified
+/// record (seq, hash, bytes) once its chunk has fully passed.
+pub fn verify_pipeline(
     source: &str,
     mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
-    wanted_seq: Option<u64>,
-) -> CliResult<(Ledger, Option<Hash32>)> {
+    mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()>,
+) -> CliResult<Ledger> {
+    use fundledger_core::ledger::{precheck_line, CheckedRecord};
+    use rayon::prelude::*;
+    let mut read_chunk = || -> CliResult<Vec<Vec<u8>>> {
+        let mut chunk = Vec::with_capacity(VERIFY_CHUNK_RECORDS);
+        while chunk.len() < VERIFY_CHUNK_RECORDS {
+            let mut line = Vec::new();
+            let n = next_line(&mut line)
+                .map_err(|e| CliError::usage(format!("{source}: cannot read: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            chunk.push(line);
+        }
+        Ok(chunk)
+    };
+    let precheck = |chunk: &[Vec<u8>]| -> Vec<Result<CheckedRecord, fundledger_core::Rejection>> {
+        chunk.par_iter().map(|line| precheck_line(line)).collect()
+    };
     let mut ledger = Ledger::new();
-    let mut line = Vec::with_capacity(4096);
-    let mut wanted_hash = None;
-    let mut line_number = 0u64;
-    loop {
-        line.clear();
-        let n = next_line(&mut line)
-            .map_err(|e| CliError::usage(format!("{source}: cannot read: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        line_number += 1;
-        let seq = ledger.size();
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        let hash = ledger.verify_line(&line).map_err(|r| {
+    let mut chunk = read_chunk()?;
+    let mut checked = precheck(&chunk);
+    while !chunk.is_empty() {
+        let next = read_chunk()?;
+        let (next_checked, decided) = rayon::join(
+            || precheck(&next),
+            || {
+                let mut pending = Vec::new();
+                let mut hashes = Vec::with_capacity(checked.len());
+                let mut failure = None;
+                for record in checked.drain(..) {
+                    let seq = ledger.size();
+                    match record.and_then(|r| ledger.accept(r, false)) {
+                        Ok((hash, signature)) => {
+                            hashes.push(hash);
+                            pending.extend(signature);
+                        }
+                        Err(rejection) => {
+                            failure = Some((seq, rejection));
+                            break;
+                        }
+                    }
+                }
+                // Signatures of everything accepted so far come first: a bad
+                // one has a lower seq than any failure found after it.
+                let batches_ok = pending.par_chunks(SIGNATURE_BATCH).all(|batch| {
+                    fundledger_core::crypto::verify_batch(
+                        batch
+                            .iter()
+                            .map(|p| (&p.key, &p.event_hash, p.sig.as_str())),
+                    )
+                });
+                if !batches_ok {
+                    if let Some(bad) = pending
+                        .iter()
+                        .find(|p| !p.key.verify(&p.event_hash, &p.sig))
+                    {
+                        return Err((bad.seq, bad.rejection()));
+                    }
+                }
+                failure.map_or(Ok(hashes), Err)
+            },
+        );
+        let hashes = decided.map_err(|(seq, r)| {
             CliError::rejected(format!(
-                "FAILED at seq {seq} ({source}, line {line_number}): {r}"
+                "FAILED at seq {seq} ({source}, line {}): {r}",
+                seq + 1
             ))
         })?;
-        if wanted_seq == Some(seq) {
-            wanted_hash = Some(hash);
+        let first = ledger.size() - hashes.len() as u64;
+        for (i, (hash, line)) in hashes.iter().zip(&chunk).enumerate() {
+            on_record(first + i as u64, *hash, line)?;
         }
+        chunk = next;
+        checked = next_checked;
     }
     if ledger.size() == 0 {
         return Err(CliError::rejected(format!(
             "FAILED: {source} holds no records"
         )));
     }
+    Ok(ledger)
+}
+
+/// Streams records through full verification; returns the ledger and the
+/// hash at the seq a checkpoint asks about.
+fn verify_stream(
+    source: &str,
+    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    wanted_seq: Option<u64>,
+) -> CliResult<(Ledger, Option<Hash32>)> {
+    let bar = crate::gen::progress(0, "verify");
+    let mut wanted_hash = None;
+    let ledger = verify_pipeline(source, next_line, |seq, hash, _| {
+        if wanted_seq == Some(seq) {
+            wanted_hash = Some(hash);
+        }
+        if seq % 8192 == 0 {
+            bar.set_position(seq);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
     Ok((ledger, wanted_hash))
 }
 
@@ -444,7 +530,7 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
 }
 
 fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
-    let reader: Box<dyn BufRead> = if file == "-" {
+    let mut reader: Box<dyn BufRead> = if file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::with_capacity(
@@ -454,46 +540,32 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         ))
     };
     let mut store = Store::create(dir)?;
-    let mut ledger = Ledger::new();
     let mut pending = Vec::with_capacity(IMPORT_BATCH_RECORDS);
-    let mut reader = reader;
-    let mut line = Vec::new();
-    let mut line_number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        line_number += 1;
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        let seq = ledger.size();
-        let hash = ledger.verify_line(&line).map_err(|r| {
-            CliError::rejected(format!(
-                "input {file}, line {line_number} (seq {seq}): {r}; nothing was imported"
-            ))
-        })?;
-        pending.push(fundledger_core::ledger::SealedRecord {
-            seq,
-            hash,
-            event_id: String::new(),
-            bytes: line.clone(),
-        });
-        if pending.len() == IMPORT_BATCH_RECORDS {
-            store.append(&pending)?;
-            pending.clear();
-        }
-    }
+    let bar = crate::gen::progress(0, "import");
+    let ledger = verify_pipeline(
+        &format!("input {file}"),
+        |buf| reader.read_until(b'\n', buf),
+        |seq, hash, bytes| {
+            pending.push(fundledger_core::ledger::SealedRecord {
+                seq,
+                hash,
+                event_id: String::new(),
+                bytes: bytes.to_vec(),
+            });
+            if pending.len() == IMPORT_BATCH_RECORDS {
+                store.append(&pending)?;
+                pending.clear();
+                bar.set_position(seq);
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| CliError {
+        message: format!("{}; nothing was imported", e.message),
+        ..e
+    })?;
     store.append(&pending)?;
-    if ledger.size() == 0 {
-        return Err(CliError::rejected(format!(
-            "input {file}: holds no records; nothing was imported"
-        )));
-    }
+    bar.finish_and_clear();
     Ok((ledger.size(), ledger.head()))
 }
 

@@ -333,6 +333,13 @@ and waits for its 201, which the server sends only after the group commit's flus
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// The hardware floor on an export: Ed25519 batch verification and BLAKE3 on every core (used by `bench`).
+    #[command(hide = true)]
+    BenchFloor {
+        /// The export.
+        #[arg(long)]
+        input: PathBuf,
+    },
     /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
     #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
 Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
@@ -445,6 +452,7 @@ fn main() -> ExitCode {
             clients,
             seconds,
         } => bench::load(&dir, &clients, seconds),
+        Command::BenchFloor { input } => bench::floor(&input),
         Command::Demo { dir } => demo::run(&dir),
     };
     bench::print_peak_rss_if_asked();

@@ -42,9 +42,15 @@ impl PublicKey {
                 truncate(text)
             ))
         })?;
-        VerifyingKey::from_bytes(&bytes)
-            .map(PublicKey)
-            .map_err(|_| IdError(format!("{:?} is not an Ed25519 public key", truncate(text))))
+        let key = VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| IdError(format!("{:?} is not an Ed25519 public key", truncate(text))))?;
+        if key.is_weak() {
+            return Err(IdError(format!(
+                "{:?} is a weak (small-order) Ed25519 key",
+                truncate(text)
+            )));
+        }
+        Ok(PublicKey(key))
     }
 
     /// Lowercase hex.
@@ -60,6 +66,25 @@ impl PublicKey {
         let signature = Signature::from_bytes(&bytes);
         self.0.verify_strict(&hash.0, &signature).is_ok()
     }
+}
+
+/// Checks many signatures at once (Ed25519 batch verification, which is
+/// deterministic here: its coefficients come from a transcript of the
+/// inputs). True when all verify. A `false` says nothing about which one
+/// failed: check them one by one with [`PublicKey::verify`].
+pub fn verify_batch<'a>(items: impl Iterator<Item = (&'a PublicKey, &'a Hash32, &'a str)>) -> bool {
+    let mut keys = Vec::new();
+    let mut messages: Vec<&[u8]> = Vec::new();
+    let mut signatures = Vec::new();
+    for (key, hash, sig) in items {
+        let Some(bytes) = parse_lower_hex::<64>(sig) else {
+            return false;
+        };
+        keys.push(key.0);
+        messages.push(&hash.0);
+        signatures.push(Signature::from_bytes(&bytes));
+    }
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
 }
 
 /// An Ed25519 secret key (the 32-byte seed).

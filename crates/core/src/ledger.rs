@@ -13,7 +13,9 @@
 use crate::body::Body;
 use crate::books::Books;
 use crate::crypto::{domain_hash, PublicKey, EVENT_DOMAIN, RECORD_DOMAIN};
-use crate::ids::{is_valid_id, parse_utc_offset, truncate, DistrictCode, Hash32, Timestamp};
+use crate::ids::{
+    is_valid_id, parse_lower_hex, parse_utc_offset, truncate, DistrictCode, Hash32, Timestamp,
+};
 use crate::jcs::canonical_bytes;
 use crate::kind::{EventKind, Role};
 use crate::limits::{BODY_BYTES_MAX, RECORD_BYTES_MAX};
@@ -68,14 +70,55 @@ pub struct SealedRecord {
     pub bytes: Vec<u8>,
 }
 
-/// An event that passed every check but is not yet sealed into a record.
-struct DecidedEvent {
+/// An event that passed the checks that need no ledger state: shape,
+/// canonical form, size, privacy, schema, typed body. Computed in parallel
+/// by `verify`; decided against the state by [`Ledger::accept`].
+#[derive(Clone, Debug)]
+pub struct CheckedEvent {
     event_hash: Hash32,
     kind: EventKind,
     id: String,
     actor: String,
     at: Timestamp,
     body: Body,
+}
+
+/// A record that passed the checks that need no ledger state: canonical
+/// bytes, members, formats, its own hash, and its event's checks.
+#[derive(Clone, Debug)]
+pub struct CheckedRecord {
+    seq: Option<u64>,
+    prev: Option<Hash32>,
+    recorded_at: Timestamp,
+    hash: Hash32,
+    sig: String,
+    event: CheckedEvent,
+}
+
+/// A signature whose check was deferred to a batch.
+#[derive(Clone, Debug)]
+pub struct PendingSignature {
+    /// The record.
+    pub seq: u64,
+    /// The actor.
+    pub actor: String,
+    /// Its enrolled key.
+    pub key: PublicKey,
+    /// What was signed.
+    pub event_hash: Hash32,
+    /// The signature, lowercase hex.
+    pub sig: String,
+}
+
+impl PendingSignature {
+    /// The rejection a failing signature produces.
+    pub fn rejection(&self) -> Rejection {
+        Rejection::signature(format!(
+            "the signature does not verify with the enrolled key of actor {:?}",
+            self.actor
+        ))
+        .with_field("sig")
+    }
 }
 
 /// The outcome of offering an event to the ledger.
@@ -251,35 +294,55 @@ impl Ledger {
     /// Checks one record (an export line, without its newline) as the next
     /// record, and folds it in. On error `self` is unchanged.
     pub fn verify_line(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
-        if line.len() > RECORD_BYTES_MAX {
-            return Err(Rejection::too_large(format!(
-                "the record is {} bytes, more than the limit of {RECORD_BYTES_MAX}",
-                line.len()
-            )));
-        }
-        let record: Value = serde_json::from_slice(line)
-            .map_err(|e| Rejection::malformed(format!("the record is not valid JSON: {e}")))?;
-        let canonical = canonical_bytes(&record).map_err(Rejection::from)?;
-        if canonical != line {
-            return Err(Rejection::malformed(
-                "the record is not in canonical form (RFC 8785): its bytes were altered"
-                    .to_string(),
-            ));
-        }
-        self.verify_record(&record)
+        let checked = precheck_line(line)?;
+        self.accept(checked, true).map(|(hash, _)| hash)
     }
 
-    /// Checks a parsed record as the next record and folds it in.
-    pub fn verify_record(&mut self, record: &Value) -> Result<Hash32, Rejection> {
-        let (members, recorded_at, hash) = self.check_envelope(record)?;
-        let sig = members["sig"]
-            .as_str()
-            .ok_or_else(|| Rejection::malformed("sig is a string".to_string()).with_field("sig"))?;
-        let event = &members["event"];
-        self.refuse_reused_id(event)?;
-        let decided = self.decide_event(event, sig)?;
-        self.apply(decided, hash, recorded_at);
-        Ok(hash)
+    /// The checks of a [`CheckedRecord`] that need the state — seq, prev,
+    /// time order, id reuse, enrolment, signature, authorization, rules —
+    /// then folds it in. With `verify_signature` false the signature check is
+    /// returned instead, for the caller to batch; on error `self` is unchanged.
+    pub fn accept(
+        &mut self,
+        record: CheckedRecord,
+        verify_signature: bool,
+    ) -> Result<(Hash32, Option<PendingSignature>), Rejection> {
+        if record.seq != Some(self.size) {
+            return Err(Rejection::chain(format!(
+                "seq is {}, expected {}: a record is missing, duplicated or out of order",
+                record
+                    .seq
+                    .map_or("not a count".to_string(), |s| s.to_string()),
+                self.size
+            ))
+            .with_field("seq"));
+        }
+        if record.prev != Some(self.head) {
+            return Err(Rejection::chain(format!(
+                "prev does not match the hash of the record before it ({})",
+                self.head
+            ))
+            .with_field("prev"));
+        }
+        if let Some(last) = self.last_recorded_at {
+            if record.recorded_at < last {
+                return Err(Rejection::chain(format!(
+                    "recorded_at {} is earlier than the previous record's {last}",
+                    record.recorded_at
+                ))
+                .with_field("recorded_at"));
+            }
+        }
+        if let Some(entry) = self.events.get(&record.event.id) {
+            return Err(Rejection::conflict(format!(
+                "event id {:?} appears again; it is already at seq {}",
+                record.event.id, entry.seq
+            ))
+            .with_field("event.id"));
+        }
+        let pending = self.decide_checked(&record.event, &record.sig, verify_signature)?;
+        self.apply(record.event, record.hash, record.recorded_at);
+        Ok((record.hash, pending))
     }
 
     /// Replays a record this ledger's own store wrote (it passed every check
@@ -316,7 +379,7 @@ impl Ledger {
             EVENT_DOMAIN,
             &canonical_bytes(event).map_err(Rejection::from)?,
         );
-        let decided = DecidedEvent {
+        let decided = CheckedEvent {
             event_hash,
             kind,
             id: id.to_string(),
@@ -417,99 +480,34 @@ impl Ledger {
         Ok((members, recorded_at, hash))
     }
 
-    /// Every check an event must pass to become the next record: shape,
-    /// signature, enrolment, authorization, schema, privacy and the money rules.
-    fn decide_event(&self, event: &Value, sig: &str) -> Result<DecidedEvent, Rejection> {
-        let members = event.as_object().ok_or_else(|| {
-            Rejection::malformed("an event is a JSON object".to_string()).with_field("event")
-        })?;
-        const MEMBERS: [&str; 5] = ["id", "actor", "kind", "at", "body"];
-        if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
-            return Err(Rejection::malformed(format!(
-                "unknown event member {extra:?} (an event has id, actor, kind, at, body)"
-            ))
-            .with_field(&format!("event.{extra}")));
-        }
-        if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
-            return Err(
-                Rejection::malformed(format!("missing event member {missing:?}"))
-                    .with_field(&format!("event.{missing}")),
-            );
-        }
-        let id = members["id"]
-            .as_str()
-            .filter(|id| is_valid_id(id))
-            .ok_or_else(|| {
-                Rejection::malformed(format!(
-                    "an event id is 1-64 characters of [A-Za-z0-9._:-], got {}",
-                    truncate(&members["id"].to_string())
-                ))
-                .with_field("event.id")
-            })?;
-        let actor_id = members["actor"]
-            .as_str()
-            .filter(|a| is_valid_id(a))
-            .ok_or_else(|| {
-                Rejection::malformed(format!(
-                    "an actor id is 1-64 characters of [A-Za-z0-9._:-], got {}",
-                    truncate(&members["actor"].to_string())
-                ))
-                .with_field("event.actor")
-            })?;
-        let kind = members["kind"]
-            .as_str()
-            .and_then(EventKind::parse)
-            .ok_or_else(|| {
-                Rejection::malformed(format!(
-                    "unknown event kind {}",
-                    truncate(&members["kind"].to_string())
-                ))
-                .with_field("event.kind")
-            })?;
-        let at = members["at"]
-            .as_str()
-            .ok_or_else(|| Rejection::malformed("at is a string".to_string()))
-            .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
-            .map_err(|r| r.with_field("event.at"))?;
-        let body = &members["body"];
-        if !body.is_object() {
-            return Err(
-                Rejection::malformed("body is a JSON object".to_string()).with_field("event.body")
-            );
-        }
-        let event_bytes = canonical_bytes(event).map_err(|e| {
-            let field = if e.path.starts_with("body") {
-                e.path.clone()
-            } else {
-                format!("event.{}", e.path)
-            };
-            Rejection::malformed(e.problem).with_field(&field)
-        })?;
-        let body_bytes = canonical_bytes(body).map_err(Rejection::from)?.len();
-        if body_bytes > BODY_BYTES_MAX {
-            return Err(Rejection::too_large(format!(
-                "the body is {body_bytes} bytes, more than the limit of {BODY_BYTES_MAX}"
-            ))
-            .with_field("event.body"));
-        }
-        let event_hash = domain_hash(EVENT_DOMAIN, &event_bytes);
+    /// Every check an event must pass to become the next record.
+    fn decide_event(&self, event: &Value, sig: &str) -> Result<CheckedEvent, Rejection> {
+        let checked = precheck_event(event)?;
+        self.decide_checked(&checked, sig, true)?;
+        Ok(checked)
+    }
 
+    /// The checks of a checked event that need the state: enrolment,
+    /// signature (now, or returned for a batch), authorization, rules.
+    fn decide_checked(
+        &self,
+        event: &CheckedEvent,
+        sig: &str,
+        verify_signature: bool,
+    ) -> Result<Option<PendingSignature>, Rejection> {
+        let (kind, actor_id) = (event.kind, event.actor.as_str());
         // Who signs: record 0 is signed by the operator key it declares.
         let (key, role, district) = if self.size == 0 {
-            if kind != EventKind::LedgerOpened {
+            let Body::LedgerOpened(opened) = &event.body else {
                 return Err(
                     Rejection::rule(format!("record 0 must be ledger_opened, got {kind}"))
                         .with_field("event.kind"),
                 );
-            }
-            let key = body
-                .get("operator_key")
-                .and_then(Value::as_str)
-                .and_then(|k| PublicKey::parse(k).ok())
-                .ok_or_else(|| {
-                    Rejection::schema("operator_key must be a hex Ed25519 public key".to_string())
-                        .with_field("body.operator_key")
-                })?;
+            };
+            let key = PublicKey::parse(&opened.operator_key).map_err(|_| {
+                Rejection::schema("operator_key must be a hex Ed25519 public key".to_string())
+                    .with_field("body.operator_key")
+            })?;
             (key, Role::Operator, None)
         } else {
             let actor = self.actors.get(actor_id).ok_or_else(|| {
@@ -526,12 +524,21 @@ impl Ledger {
             }
             (actor.key, actor.role, actor.district)
         };
-        if !key.verify(&event_hash, sig) {
-            return Err(Rejection::signature(format!(
-                "the signature does not verify with the enrolled key of actor {actor_id:?}"
-            ))
-            .with_field("sig"));
-        }
+        let pending = PendingSignature {
+            seq: self.size,
+            actor: actor_id.to_string(),
+            key,
+            event_hash: event.event_hash,
+            sig: sig.to_string(),
+        };
+        let pending = if verify_signature || parse_lower_hex::<64>(sig).is_none() {
+            if !key.verify(&event.event_hash, sig) {
+                return Err(pending.rejection());
+            }
+            None
+        } else {
+            Some(pending)
+        };
         if kind == EventKind::LedgerOpened && self.size != 0 {
             return Err(Rejection::rule(
                 "ledger_opened can only be record 0; this ledger is already open".to_string(),
@@ -544,21 +551,9 @@ impl Ledger {
             ))
             .with_field("event.kind"));
         }
-        // Privacy first: a clear identifier is reported as such whatever else is wrong.
-        if let Some(found) = find_clear_identifier(body, "body") {
-            return Err(Rejection::privacy(format!(
-                "holds {} in clear; rosters carry only keyed digests (person_digest) and masked names",
-                found.what
-            ))
-            .with_field(&found.path));
-        }
-        validate_body(kind, body).map_err(Rejection::from)?;
-        let typed = Body::parse(kind, body).map_err(|e| {
-            Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
-        })?;
         // District actors write for their own district only.
         if role == Role::District {
-            if let Some(code) = typed.district() {
+            if let Some(code) = event.body.district() {
                 if Some(code) != district {
                     return Err(Rejection::unauthorized(format!(
                         "actor {actor_id:?} (role district, district {}) may not append {kind} for district {code}",
@@ -568,15 +563,8 @@ impl Ledger {
                 }
             }
         }
-        self.decide_body(id, actor_id, role, kind, at, &typed)?;
-        Ok(DecidedEvent {
-            event_hash,
-            kind,
-            id: id.to_string(),
-            actor: actor_id.to_string(),
-            at,
-            body: typed,
-        })
+        self.decide_body(&event.id, actor_id, role, kind, event.at, &event.body)?;
+        Ok(pending)
     }
 
     /// Rules that depend on what the ledger already holds.
@@ -675,7 +663,7 @@ impl Ledger {
     }
 
     /// Folds an accepted event into the state. Holds no checks.
-    fn apply(&mut self, decided: DecidedEvent, hash: Hash32, recorded_at: Timestamp) {
+    fn apply(&mut self, decided: CheckedEvent, hash: Hash32, recorded_at: Timestamp) {
         let seq = self.size;
         match &decided.body {
             Body::LedgerOpened(b) => {
@@ -743,4 +731,197 @@ impl Ledger {
         self.head = hash;
         self.last_recorded_at = Some(recorded_at);
     }
+}
+
+/// The checks of an event that need no ledger state: members, id, actor,
+/// kind and time formats, canonical form and size, privacy, schema, and the
+/// typed body.
+pub fn precheck_event(event: &Value) -> Result<CheckedEvent, Rejection> {
+    let members = event.as_object().ok_or_else(|| {
+        Rejection::malformed("an event is a JSON object".to_string()).with_field("event")
+    })?;
+    const MEMBERS: [&str; 5] = ["id", "actor", "kind", "at", "body"];
+    if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+        return Err(Rejection::malformed(format!(
+            "unknown event member {extra:?} (an event has id, actor, kind, at, body)"
+        ))
+        .with_field(&format!("event.{extra}")));
+    }
+    if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
+        return Err(
+            Rejection::malformed(format!("missing event member {missing:?}"))
+                .with_field(&format!("event.{missing}")),
+        );
+    }
+    let id = members["id"]
+        .as_str()
+        .filter(|id| is_valid_id(id))
+        .ok_or_else(|| {
+            Rejection::malformed(format!(
+                "an event id is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                truncate(&members["id"].to_string())
+            ))
+            .with_field("event.id")
+        })?;
+    let actor_id = members["actor"]
+        .as_str()
+        .filter(|a| is_valid_id(a))
+        .ok_or_else(|| {
+            Rejection::malformed(format!(
+                "an actor id is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                truncate(&members["actor"].to_string())
+            ))
+            .with_field("event.actor")
+        })?;
+    let kind = members["kind"]
+        .as_str()
+        .and_then(EventKind::parse)
+        .ok_or_else(|| {
+            Rejection::malformed(format!(
+                "unknown event kind {}",
+                truncate(&members["kind"].to_string())
+            ))
+            .with_field("event.kind")
+        })?;
+    let at = members["at"]
+        .as_str()
+        .ok_or_else(|| Rejection::malformed("at is a string".to_string()))
+        .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
+        .map_err(|r| r.with_field("event.at"))?;
+    let body = &members["body"];
+    if !body.is_object() {
+        return Err(
+            Rejection::malformed("body is a JSON object".to_string()).with_field("event.body")
+        );
+    }
+    let event_bytes = canonical_bytes(event).map_err(|e| {
+        let field = if e.path.starts_with("body") {
+            e.path.clone()
+        } else {
+            format!("event.{}", e.path)
+        };
+        Rejection::malformed(e.problem).with_field(&field)
+    })?;
+    let body_bytes = canonical_bytes(body).map_err(Rejection::from)?.len();
+    if body_bytes > BODY_BYTES_MAX {
+        return Err(Rejection::too_large(format!(
+            "the body is {body_bytes} bytes, more than the limit of {BODY_BYTES_MAX}"
+        ))
+        .with_field("event.body"));
+    }
+    let event_hash = domain_hash(EVENT_DOMAIN, &event_bytes);
+
+    // Privacy first: a clear identifier is reported as such whatever else is wrong.
+    if let Some(found) = find_clear_identifier(body, "body") {
+        return Err(Rejection::privacy(format!(
+            "holds {} in clear; rosters carry only keyed digests (person_digest) and masked names",
+            found.what
+        ))
+        .with_field(&found.path));
+    }
+    validate_body(kind, body).map_err(Rejection::from)?;
+    let typed = Body::parse(kind, body).map_err(|e| {
+        Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
+    })?;
+    Ok(CheckedEvent {
+        event_hash,
+        kind,
+        id: id.to_string(),
+        actor: actor_id.to_string(),
+        at,
+        body: typed,
+    })
+}
+
+/// The checks of a record that need no ledger state: size, JSON, canonical
+/// bytes, members and their formats, the record hash, and [`precheck_event`].
+pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
+    if line.len() > RECORD_BYTES_MAX {
+        return Err(Rejection::too_large(format!(
+            "the record is {} bytes, more than the limit of {RECORD_BYTES_MAX}",
+            line.len()
+        )));
+    }
+    let record: Value = serde_json::from_slice(line)
+        .map_err(|e| Rejection::malformed(format!("the record is not valid JSON: {e}")))?;
+    let canonical = canonical_bytes(&record).map_err(Rejection::from)?;
+    if canonical != line {
+        return Err(Rejection::malformed(
+            "the record is not in canonical form (RFC 8785): its bytes were altered".to_string(),
+        ));
+    }
+    let members = record
+        .as_object()
+        .ok_or_else(|| Rejection::malformed("a record is a JSON object".to_string()))?;
+    const MEMBERS: [&str; 7] = ["v", "seq", "prev", "recorded_at", "event", "sig", "hash"];
+    if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+        return Err(
+            Rejection::malformed(format!("unknown record member {extra:?}")).with_field(extra),
+        );
+    }
+    if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
+        return Err(
+            Rejection::malformed(format!("missing record member {missing:?}")).with_field(missing),
+        );
+    }
+    if members["v"] != 1 {
+        return Err(
+            Rejection::malformed(format!("unknown format version {}", members["v"]))
+                .with_field("v"),
+        );
+    }
+    let recorded_at = members["recorded_at"]
+        .as_str()
+        .ok_or_else(|| Rejection::malformed("recorded_at is a string".to_string()))
+        .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
+        .map_err(|r| r.with_field("recorded_at"))?;
+    let claimed = members["hash"]
+        .as_str()
+        .and_then(|h| Hash32::parse(h).ok())
+        .ok_or_else(|| {
+            Rejection::malformed("hash is 64 lowercase hex characters".to_string())
+                .with_field("hash")
+        })?;
+    // The canonical bytes without the hash: the line with `,"hash":"…"` cut
+    // out (members are sorted, so "hash" sits between "event" and "prev").
+    let without_hash = {
+        let marker = format!(",\"hash\":\"{}\"", claimed.to_hex());
+        let text = &canonical[..];
+        match find(text, marker.as_bytes()) {
+            Some(at) => [&text[..at], &text[at + marker.len()..]].concat(),
+            None => {
+                let mut copy = members.clone();
+                copy.remove("hash");
+                canonical_bytes(&Value::Object(copy)).map_err(Rejection::from)?
+            }
+        }
+    };
+    let hash = domain_hash(RECORD_DOMAIN, &without_hash);
+    if hash != claimed {
+        return Err(Rejection::chain(format!(
+            "hash does not match the record's content (computed {hash})"
+        ))
+        .with_field("hash"));
+    }
+    let sig = members["sig"]
+        .as_str()
+        .ok_or_else(|| Rejection::malformed("sig is a string".to_string()).with_field("sig"))?
+        .to_string();
+    let event = precheck_event(&members["event"])?;
+    Ok(CheckedRecord {
+        seq: members["seq"].as_u64(),
+        prev: members["prev"].as_str().and_then(|p| Hash32::parse(p).ok()),
+        recorded_at,
+        hash,
+        sig,
+        event,
+    })
+}
+
+/// The position of `needle` in `haystack`, searching from the end (the hash
+/// member is near the end of a record).
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    (0..=haystack.len().checked_sub(needle.len())?)
+        .rev()
+        .find(|&i| &haystack[i..i + needle.len()] == needle)
 }

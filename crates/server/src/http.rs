@@ -59,6 +59,7 @@ pub fn router(writer: Arc<Writer>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(writer)
 }
 
@@ -77,6 +78,29 @@ fn error(
         body["item"] = json!(i);
     }
     (status, axum::Json(json!({"error": body}))).into_response()
+}
+
+/// Refuses a body whose declared length is over the limit before reading
+/// it (a chunked body is cut at the limit while it is read).
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > HTTP_BODY_BYTES_MAX as u64) {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is larger than {HTTP_BODY_BYTES_MAX} bytes; split the batch"),
+            None,
+            None,
+        );
+    }
+    next.run(request).await
 }
 
 async fn method_not_allowed() -> Response {
