@@ -60,6 +60,88 @@ fn run_phase(name: &'static str, args: &[&str]) -> CliResult<Phase> {
     })
 }
 
+/// Starts `serve` on the ledger and times 20 report requests for the last
+/// program `status` listed: (program, seconds to open, p50 ms, max ms).
+fn report_on_open_ledger(
+    ledger: &Path,
+    status: &str,
+) -> CliResult<Option<(String, f64, f64, f64)>> {
+    use std::io::BufRead;
+    let Some(program) = status
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|id| !id.is_empty() && !id.contains('—'))
+        .last()
+    else {
+        return Ok(None);
+    };
+    let program = program.to_string();
+    let exe = std::env::current_exe().map_err(|e| CliError::usage(format!("bench: {e}")))?;
+    eprintln!(
+        "bench: report on an open ledger: fundledger serve --ledger {}",
+        ledger.display()
+    );
+    let start = Instant::now();
+    let mut server = Command::new(exe)
+        .args([
+            "serve",
+            "--ledger",
+            &ledger.to_string_lossy(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| CliError::usage(format!("bench: cannot start the server: {e}")))?;
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("bench: {e}")))?;
+    let open_seconds = start.elapsed().as_secs_f64();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_default()
+        .to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let ok = agent
+            .get(format!("{url}/v1/programs/{program}/report"))
+            .call()
+            .ok()
+            .and_then(|mut r| {
+                (r.status().as_u16() == 200)
+                    .then(|| r.body_mut().read_to_string().ok())
+                    .flatten()
+            })
+            .is_some();
+        if !ok {
+            let _ = server.kill();
+            return Err(CliError::rejected(format!(
+                "bench: the report of {program} failed"
+            )));
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(Some((
+        program,
+        open_seconds,
+        times[times.len() / 2],
+        times[times.len() - 1],
+    )))
+}
+
 /// Runs another program, polling its peak RSS; `None` when it is not installed.
 fn run_external(tool: &'static str, args: &[&str]) -> Option<Phase> {
     if !Command::new(tool)
@@ -184,6 +266,8 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
         "projection rebuild (open + status)",
         &["status", "--ledger", &ledger.to_string_lossy()],
     )?);
+    let report_latency =
+        report_on_open_ledger(&ledger, phases.last().map_or("", |p| p.stdout.as_str()))?;
     let journal = dir.join("bench.journal");
     phases.push(run_phase(
         "export --format ledger (journal)",
@@ -229,6 +313,11 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
             records as f64 / p.seconds,
             bytes as f64 / 1e6 / p.seconds,
             p.peak_rss_mib
+        );
+    }
+    if let Some((program, open_seconds, p50, max)) = &report_latency {
+        println!(
+            "\nreport on an open ledger: GET /v1/programs/{program}/report, 20 requests after `serve` opened the ledger in {open_seconds:.1} s: p50 {p50:.1} ms, max {max:.1} ms"
         );
     }
     let seconds = |name: &str| {

@@ -130,6 +130,10 @@ pub struct ProgramBooks {
     pub scores: imbl::OrdMap<String, Score>,
     /// Spot checks in force.
     pub spot_checks: imbl::OrdMap<String, SpotCheck>,
+    /// Every person on a roster in force, with how many districts claim them.
+    pub people: imbl::HashMap<Hash32, u32>,
+    /// People claimed by more than one district.
+    pub double_claimed: imbl::OrdSet<Hash32>,
 }
 
 impl ProgramBooks {
@@ -618,6 +622,8 @@ impl Books {
                         surveys: imbl::OrdMap::new(),
                         scores: imbl::OrdMap::new(),
                         spot_checks: imbl::OrdMap::new(),
+                        people: imbl::HashMap::new(),
+                        double_claimed: imbl::OrdSet::new(),
                     },
                 );
                 Contribution::Unreversible
@@ -637,9 +643,23 @@ impl Books {
             Body::RosterFiled(b) => {
                 let digests: Vec<Hash32> = b.trainees.iter().map(|t| t.person_digest).collect();
                 let district = self.district_mut(&b.program, b.district_code);
+                let mut new_to_district = Vec::new();
                 for digest in &digests {
-                    *district.people.entry(*digest).or_insert(0) += 1;
+                    let count = district.people.entry(*digest).or_insert(0);
+                    *count += 1;
+                    if *count == 1 {
+                        new_to_district.push(*digest);
+                    }
                 }
+                let program = self.program_mut(&b.program);
+                for digest in new_to_district {
+                    let claims = program.people.entry(digest).or_insert(0);
+                    *claims += 1;
+                    if *claims == 2 {
+                        program.double_claimed.insert(digest);
+                    }
+                }
+                let district = self.district_mut(&b.program, b.district_code);
                 district.rosters.insert(
                     id.clone(),
                     RosterFacts {
@@ -737,6 +757,7 @@ impl Books {
             }
             Contribution::Roster(p, code) => {
                 let district = self.district_mut(&p, code);
+                let mut gone_from_district = Vec::new();
                 if let Some(roster) = district.rosters.remove(event_id) {
                     for digest in roster.person_digests.iter() {
                         match district.people.get(digest).copied() {
@@ -745,7 +766,22 @@ impl Books {
                             }
                             _ => {
                                 district.people.remove(digest);
+                                gone_from_district.push(*digest);
                             }
+                        }
+                    }
+                }
+                let program = self.program_mut(&p);
+                for digest in gone_from_district {
+                    match program.people.get(&digest).copied() {
+                        Some(n) if n > 1 => {
+                            program.people.insert(digest, n - 1);
+                            if n == 2 {
+                                program.double_claimed.remove(&digest);
+                            }
+                        }
+                        _ => {
+                            program.people.remove(&digest);
                         }
                     }
                 }

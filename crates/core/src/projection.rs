@@ -11,7 +11,6 @@ use crate::money::{fixed, Money};
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// An exact decimal written with exactly two decimals (`"96.28"`, `"100.00"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -501,20 +500,19 @@ pub fn program_figures(
         .iter()
         .map(|listed| district_figures(listed.code, &p.districts[&listed.code], p, offset, as_of))
         .collect();
-    // Distinct people, and people claimed by more than one district.
-    let mut claims: BTreeMap<Hash32, Vec<DistrictCode>> = BTreeMap::new();
-    for (code, d) in p.districts.iter() {
-        for digest in d.people.keys() {
-            claims.entry(*digest).or_default().push(*code);
-        }
-    }
-    let trainees = claims.len();
-    let double_claims = claims
+    // Distinct people and double claims are kept up to date by the books.
+    let trainees = p.people.len();
+    let double_claims = p
+        .double_claimed
         .iter()
-        .filter(|(_, ds)| ds.len() > 1)
-        .map(|(digest, ds)| DoubleClaim {
+        .map(|digest| DoubleClaim {
             person_digest: *digest,
-            districts: ds.clone(),
+            districts: p
+                .districts
+                .iter()
+                .filter(|(_, d)| d.people.contains_key(digest))
+                .map(|(code, _)| *code)
+                .collect(),
         })
         .collect();
     let mut backdated = Vec::new();
@@ -764,11 +762,7 @@ fn score_node(
 
 /// Distinct people across every district of a program (for dashboards).
 pub fn distinct_trainees(p: &ProgramBooks) -> usize {
-    let mut all = BTreeSet::new();
-    for d in p.districts.values() {
-        all.extend(d.people.keys().copied());
-    }
-    all.len()
+    p.people.len()
 }
 
 /// The JSON report: the chain it was computed from, and the figures.
