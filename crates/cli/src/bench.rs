@@ -67,11 +67,12 @@ fn report_on_open_ledger(
     status: &str,
 ) -> CliResult<Option<(String, f64, f64, f64)>> {
     use std::io::BufRead;
+    // The last line `status` prints is the last program: "province-2031 (2031): …".
     let Some(program) = status
         .lines()
         .filter_map(|l| l.split(' ').next())
         .filter(|id| !id.is_empty() && !id.contains('—'))
-        .last()
+        .next_back()
     else {
         return Ok(None);
     };
