@@ -71,8 +71,7 @@ fn report_on_open_ledger(
     let Some(program) = status
         .lines()
         .filter_map(|l| l.split(' ').next())
-        .filter(|id| !id.is_empty() && !id.contains('—'))
-        .next_back()
+        .rfind(|id| !id.is_empty() && !id.contains('—'))
     else {
         return Ok(None);
     };
