@@ -7,6 +7,7 @@ use crate::support::repo;
 use fundledger_core::crypto::{person_digest, SecretKey};
 use fundledger_core::money::Money;
 use fundledger_core::privacy::check_character;
+use fundledger_core::workload::SplitMix64;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -220,21 +221,6 @@ pub fn framework() -> Value {
     ]})
 }
 
-/// splitmix64: a deterministic stream for invented detail.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const SURNAMES: [&str; 20] = [
     "张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "罗",
     "何", "高", "林", "普",
@@ -296,7 +282,7 @@ pub fn actors() -> Vec<(String, &'static str, Option<&'static str>, String)> {
 
 /// The fixture's events, unsigned, in recording order.
 pub fn events() -> Vec<Value> {
-    let mut rng = Rng(2022);
+    let mut rng = SplitMix64(2022);
     // (sort key, event): the key is `at`, ties keep generation order.
     let mut out: Vec<Value> = Vec::new();
     let ev = |id: &str, actor: &str, kind: &str, at: String, body: Value| json!({"id": id, "actor": actor, "kind": kind, "at": at, "body": body});

@@ -753,26 +753,8 @@ pub fn precheck_event(event: &Value) -> Result<CheckedEvent, Rejection> {
                 .with_field(&format!("event.{missing}")),
         );
     }
-    let id = members["id"]
-        .as_str()
-        .filter(|id| is_valid_id(id))
-        .ok_or_else(|| {
-            Rejection::malformed(format!(
-                "an event id is 1-64 characters of [A-Za-z0-9._:-], got {}",
-                truncate(&members["id"].to_string())
-            ))
-            .with_field("event.id")
-        })?;
-    let actor_id = members["actor"]
-        .as_str()
-        .filter(|a| is_valid_id(a))
-        .ok_or_else(|| {
-            Rejection::malformed(format!(
-                "an actor id is 1-64 characters of [A-Za-z0-9._:-], got {}",
-                truncate(&members["actor"].to_string())
-            ))
-            .with_field("event.actor")
-        })?;
+    let id = id_member(members, "id", "an event id")?;
+    let actor_id = id_member(members, "actor", "an actor id")?;
     let kind = members["kind"]
         .as_str()
         .and_then(EventKind::parse)
@@ -831,6 +813,24 @@ pub fn precheck_event(event: &Value) -> Result<CheckedEvent, Rejection> {
         at,
         body: typed,
     })
+}
+
+/// A member that must be an id: 1–64 characters of `[A-Za-z0-9._:-]`.
+fn id_member<'a>(
+    members: &'a Map<String, Value>,
+    name: &str,
+    what: &str,
+) -> Result<&'a str, Rejection> {
+    members[name]
+        .as_str()
+        .filter(|v| is_valid_id(v))
+        .ok_or_else(|| {
+            Rejection::malformed(format!(
+                "{what} is 1-64 characters of [A-Za-z0-9._:-], got {}",
+                truncate(&members[name].to_string())
+            ))
+            .with_field(&format!("event.{name}"))
+        })
 }
 
 /// The checks of a record that need no ledger state: size, JSON, canonical

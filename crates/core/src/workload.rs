@@ -60,24 +60,29 @@ fn program_id(year: i32) -> String {
     format!("province-{year}")
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
+/// splitmix64: a small deterministic stream of numbers from a seed (not
+/// for secrets). Also draws the invented detail of the Kunming fixture.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
     }
 }
 
 /// The lazy event stream.
 pub struct Workload {
     spec: WorkloadSpec,
-    rng: Rng,
+    rng: SplitMix64,
     queue: VecDeque<GeneratedEvent>,
     /// Next phase to expand: 0 = opening, then (year, phase) pairs.
     step: u64,
@@ -96,7 +101,7 @@ impl Workload {
     /// A workload; nothing is generated until it is iterated.
     pub fn new(spec: WorkloadSpec) -> Workload {
         Workload {
-            rng: Rng(spec.seed),
+            rng: SplitMix64(spec.seed),
             queue: VecDeque::new(),
             step: 0,
             clock: 0,
