@@ -737,6 +737,12 @@ impl Ledger {
 /// kind and time formats, canonical form and size, privacy, schema, and the
 /// typed body.
 pub fn precheck_event(event: &Value) -> Result<CheckedEvent, Rejection> {
+    precheck_event_with(event, None)
+}
+
+/// [`precheck_event`], given the event's canonical bytes when the caller
+/// already has them (a canonical record contains its event's canonical bytes).
+fn precheck_event_with(event: &Value, canonical: Option<&[u8]>) -> Result<CheckedEvent, Rejection> {
     let members = event.as_object().ok_or_else(|| {
         Rejection::malformed("an event is a JSON object".to_string()).with_field("event")
     })?;
@@ -776,22 +782,34 @@ pub fn precheck_event(event: &Value) -> Result<CheckedEvent, Rejection> {
             Rejection::malformed("body is a JSON object".to_string()).with_field("event.body")
         );
     }
-    let event_bytes = canonical_bytes(event).map_err(|e| {
-        let field = if e.path.starts_with("body") {
-            e.path.clone()
-        } else {
-            format!("event.{}", e.path)
-        };
-        Rejection::malformed(e.problem).with_field(&field)
-    })?;
-    let body_bytes = canonical_bytes(body).map_err(Rejection::from)?.len();
+    let computed;
+    let event_bytes = match canonical {
+        Some(bytes) => bytes,
+        None => {
+            computed = canonical_bytes(event).map_err(|e| {
+                let field = if e.path.starts_with("body") {
+                    e.path.clone()
+                } else {
+                    format!("event.{}", e.path)
+                };
+                Rejection::malformed(e.problem).with_field(&field)
+            })?;
+            &computed[..]
+        }
+    };
+    // The body is part of the event: only an event over the limit can hold a body over it.
+    let body_bytes = if event_bytes.len() > BODY_BYTES_MAX {
+        canonical_bytes(body).map_err(Rejection::from)?.len()
+    } else {
+        0
+    };
     if body_bytes > BODY_BYTES_MAX {
         return Err(Rejection::too_large(format!(
             "the body is {body_bytes} bytes, more than the limit of {BODY_BYTES_MAX}"
         ))
         .with_field("event.body"));
     }
-    let event_hash = domain_hash(EVENT_DOMAIN, &event_bytes);
+    let event_hash = domain_hash(EVENT_DOMAIN, event_bytes);
 
     // Privacy first: a clear identifier is reported as such whatever else is wrong.
     if let Some(found) = find_clear_identifier(body, "body") {
@@ -882,18 +900,24 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
             Rejection::malformed("hash is 64 lowercase hex characters".to_string())
                 .with_field("hash")
         })?;
-    // The canonical bytes without the hash: the line with `,"hash":"…"` cut
-    // out (members are sorted, so "hash" sits between "event" and "prev").
-    let without_hash = {
-        let marker = format!(",\"hash\":\"{}\"", claimed.to_hex());
-        let text = &canonical[..];
-        match find(text, marker.as_bytes()) {
-            Some(at) => [&text[..at], &text[at + marker.len()..]].concat(),
-            None => {
-                let mut copy = members.clone();
-                copy.remove("hash");
-                canonical_bytes(&Value::Object(copy)).map_err(Rejection::from)?
-            }
+    // Members sort as event, hash, prev, recorded_at, seq, sig, v, so the
+    // canonical line is `{"event":<event>,"hash":"<hex>",…}`: the record
+    // without its hash is the line with `,"hash":"<hex>"` cut out, and the
+    // event's canonical bytes are the slice before it.
+    let marker = format!(",\"hash\":\"{}\"", claimed.to_hex());
+    const EVENT_START: &[u8] = b"{\"event\":";
+    let (without_hash, event_bytes) = match find(line, marker.as_bytes()) {
+        Some(at) if line.starts_with(EVENT_START) => (
+            [&line[..at], &line[at + marker.len()..]].concat(),
+            Some(&line[EVENT_START.len()..at]),
+        ),
+        _ => {
+            let mut copy = members.clone();
+            copy.remove("hash");
+            (
+                canonical_bytes(&Value::Object(copy)).map_err(Rejection::from)?,
+                None,
+            )
         }
     };
     let hash = domain_hash(RECORD_DOMAIN, &without_hash);
@@ -907,7 +931,7 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
         .as_str()
         .ok_or_else(|| Rejection::malformed("sig is a string".to_string()).with_field("sig"))?
         .to_string();
-    let event = precheck_event(&members["event"])?;
+    let event = precheck_event_with(&members["event"], event_bytes)?;
     Ok(CheckedRecord {
         seq: members["seq"].as_u64(),
         prev: members["prev"].as_str().and_then(|p| Hash32::parse(p).ok()),
