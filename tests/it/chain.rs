@@ -236,3 +236,48 @@ fn a_resealed_chain_with_one_bad_signature_fails_at_that_seq() {
     // And the library's one-at-a-time path agrees.
     assert_eq!(verify_bytes(&join(&lines), 0), Err(97));
 }
+
+#[test]
+fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
+    let replay = |lines: &[Vec<u8>]| -> Result<fundledger_core::ids::Hash32, u64> {
+        let mut ledger = Ledger::new();
+        for line in lines {
+            let seq = ledger.size();
+            ledger.replay_stored(line).map_err(|_| seq)?;
+        }
+        Ok(ledger.head())
+    };
+    let lines = demo_export().clone();
+    // The honest store replays to the same head full verification reaches.
+    assert_eq!(
+        replay(&lines).unwrap(),
+        prefix_states().last().unwrap().head()
+    );
+    // A changed amount breaks its record hash.
+    let mut changed = lines.clone();
+    changed[20] = String::from_utf8(changed[20].clone())
+        .unwrap()
+        .replacen("30000.00", "30001.00", 1)
+        .into_bytes();
+    assert_eq!(replay(&changed), Err(20));
+    // A deleted record breaks the links.
+    let mut deleted = lines.clone();
+    deleted.remove(40);
+    assert_eq!(replay(&deleted), Err(40));
+    // A re-sealed rule break (an event id used twice) is still caught.
+    let mut reused = lines.clone();
+    let mut record: serde_json::Value = serde_json::from_slice(&reused[120]).unwrap();
+    record["event"]["id"] = serde_json::json!("ledger-opened");
+    reused[120] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
+    reseal(&mut reused, 120);
+    assert_eq!(replay(&reused), Err(120));
+    // A re-sealed bad signature is not: that is what `verify` is for.
+    let mut forged = lines.clone();
+    let mut record: serde_json::Value = serde_json::from_slice(&forged[97]).unwrap();
+    record["sig"] =
+        serde_json::from_slice::<serde_json::Value>(&forged[98]).unwrap()["sig"].clone();
+    forged[97] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
+    reseal(&mut forged, 97);
+    assert!(replay(&forged).is_ok());
+    assert_eq!(verify_bytes(&join(&forged), 0), Err(97));
+}

@@ -55,7 +55,7 @@ struct Mirror {
 impl Mirror {
     fn open(dir: &Path) -> CliResult<Mirror> {
         if dir.join("conf").exists() {
-            let (store, ledger) = Store::open(dir, |_, _| {})?;
+            let (store, ledger) = Store::open(dir)?;
             Ok(Mirror {
                 store: Some(store),
                 ledger,

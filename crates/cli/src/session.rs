@@ -48,7 +48,7 @@ pub struct Submission<'a> {
 impl Session {
     /// Opens a ledger, re-verifying every stored record.
     pub fn open(dir: &Path) -> CliResult<Session> {
-        let (store, ledger) = Store::open(dir, |_, _| {})?;
+        let (store, ledger) = Store::open(dir)?;
         Ok(Session { store, ledger })
     }
 

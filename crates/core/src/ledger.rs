@@ -307,39 +307,12 @@ impl Ledger {
         record: CheckedRecord,
         verify_signature: bool,
     ) -> Result<(Hash32, Option<PendingSignature>), Rejection> {
-        if record.seq != Some(self.size) {
-            return Err(Rejection::chain(format!(
-                "seq is {}, expected {}: a record is missing, duplicated or out of order",
-                record
-                    .seq
-                    .map_or("not a count".to_string(), |s| s.to_string()),
-                self.size
-            ))
-            .with_field("seq"));
-        }
-        if record.prev != Some(self.head) {
-            return Err(Rejection::chain(format!(
-                "prev does not match the hash of the record before it ({})",
-                self.head
-            ))
-            .with_field("prev"));
-        }
-        if let Some(last) = self.last_recorded_at {
-            if record.recorded_at < last {
-                return Err(Rejection::chain(format!(
-                    "recorded_at {} is earlier than the previous record's {last}",
-                    record.recorded_at
-                ))
-                .with_field("recorded_at"));
-            }
-        }
-        if let Some(entry) = self.events.get(&record.event.id) {
-            return Err(Rejection::conflict(format!(
-                "event id {:?} appears again; it is already at seq {}",
-                record.event.id, entry.seq
-            ))
-            .with_field("event.id"));
-        }
+        self.check_links(
+            record.seq,
+            record.prev,
+            record.recorded_at,
+            &record.event.id,
+        )?;
         let pending = self.decide_checked(&record.event, &record.sig, verify_signature)?;
         self.apply(record.event, record.hash, record.recorded_at);
         Ok((record.hash, pending))
@@ -352,10 +325,11 @@ impl Ledger {
     pub fn replay_stored(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
         let record: Value = serde_json::from_slice(line)
             .map_err(|e| Rejection::malformed(format!("the record is not valid JSON: {e}")))?;
-        let (members, recorded_at, hash) = self.check_envelope(&record)?;
-        let event = &members["event"];
-        self.refuse_reused_id(event)?;
+        let envelope = check_members(&record, line)?;
+        let event = &envelope.members["event"];
         let text = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
+        let id = text("id");
+        self.check_links(envelope.seq, envelope.prev, envelope.recorded_at, id)?;
         let kind = EventKind::parse(text("kind")).ok_or_else(|| {
             Rejection::malformed("unknown event kind".to_string()).with_field("event.kind")
         })?;
@@ -373,12 +347,14 @@ impl Ledger {
                     .with_field("event.actor")
             })?
         };
-        let id = text("id");
         self.decide_body(id, actor_id, role, kind, at, &body)?;
-        let event_hash = domain_hash(
-            EVENT_DOMAIN,
-            &canonical_bytes(event).map_err(Rejection::from)?,
-        );
+        let event_hash = match envelope.event_bytes {
+            Some(bytes) => domain_hash(EVENT_DOMAIN, bytes),
+            None => domain_hash(
+                EVENT_DOMAIN,
+                &canonical_bytes(event).map_err(Rejection::from)?,
+            ),
+        };
         let decided = CheckedEvent {
             event_hash,
             kind,
@@ -387,57 +363,27 @@ impl Ledger {
             at,
             body,
         };
-        self.apply(decided, hash, recorded_at);
-        Ok(hash)
+        self.apply(decided, envelope.hash, envelope.recorded_at);
+        Ok(envelope.hash)
     }
 
-    fn refuse_reused_id(&self, event: &Value) -> Result<(), Rejection> {
-        if let Some(id) = event.get("id").and_then(Value::as_str) {
-            if let Some(entry) = self.events.get(id) {
-                return Err(Rejection::conflict(format!(
-                    "event id {id:?} appears again; it is already at seq {}",
-                    entry.seq
-                ))
-                .with_field("event.id"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The record's own members: shape, version, seq, prev, time order, hash.
-    fn check_envelope<'r>(
+    /// The checks that tie a record to the chain so far: seq, prev, time
+    /// order, and an event id not used before.
+    fn check_links(
         &self,
-        record: &'r Value,
-    ) -> Result<(&'r Map<String, Value>, Timestamp, Hash32), Rejection> {
-        let members = record
-            .as_object()
-            .ok_or_else(|| Rejection::malformed("a record is a JSON object".to_string()))?;
-        const MEMBERS: [&str; 7] = ["v", "seq", "prev", "recorded_at", "event", "sig", "hash"];
-        if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
-            return Err(
-                Rejection::malformed(format!("unknown record member {extra:?}")).with_field(extra),
-            );
-        }
-        if let Some(missing) = MEMBERS.iter().find(|k| !members.contains_key(**k)) {
-            return Err(
-                Rejection::malformed(format!("missing record member {missing:?}"))
-                    .with_field(missing),
-            );
-        }
-        if members["v"] != 1 {
-            return Err(
-                Rejection::malformed(format!("unknown format version {}", members["v"]))
-                    .with_field("v"),
-            );
-        }
-        if members["seq"].as_u64() != Some(self.size) {
+        seq: Option<u64>,
+        prev: Option<Hash32>,
+        recorded_at: Timestamp,
+        event_id: &str,
+    ) -> Result<(), Rejection> {
+        if seq != Some(self.size) {
             return Err(Rejection::chain(format!(
                 "seq is {}, expected {}: a record is missing, duplicated or out of order",
-                members["seq"], self.size
+                seq.map_or("not a count".to_string(), |s| s.to_string()),
+                self.size
             ))
             .with_field("seq"));
         }
-        let prev = members["prev"].as_str().and_then(|p| Hash32::parse(p).ok());
         if prev != Some(self.head) {
             return Err(Rejection::chain(format!(
                 "prev does not match the hash of the record before it ({})",
@@ -445,11 +391,6 @@ impl Ledger {
             ))
             .with_field("prev"));
         }
-        let recorded_at = members["recorded_at"]
-            .as_str()
-            .ok_or_else(|| Rejection::malformed("recorded_at is a string".to_string()))
-            .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
-            .map_err(|r| r.with_field("recorded_at"))?;
         if let Some(last) = self.last_recorded_at {
             if recorded_at < last {
                 return Err(Rejection::chain(format!(
@@ -458,26 +399,14 @@ impl Ledger {
                 .with_field("recorded_at"));
             }
         }
-        let claimed = members["hash"]
-            .as_str()
-            .and_then(|h| Hash32::parse(h).ok())
-            .ok_or_else(|| {
-                Rejection::malformed("hash is 64 lowercase hex characters".to_string())
-                    .with_field("hash")
-            })?;
-        let mut without_hash = members.clone();
-        without_hash.remove("hash");
-        let hash = domain_hash(
-            RECORD_DOMAIN,
-            &canonical_bytes(&Value::Object(without_hash)).map_err(Rejection::from)?,
-        );
-        if hash != claimed {
-            return Err(Rejection::chain(format!(
-                "hash does not match the record's content (computed {hash})"
+        if let Some(entry) = self.events.get(event_id) {
+            return Err(Rejection::conflict(format!(
+                "event id {event_id:?} appears again; it is already at seq {}",
+                entry.seq
             ))
-            .with_field("hash"));
+            .with_field("event.id"));
         }
-        Ok((members, recorded_at, hash))
+        Ok(())
     }
 
     /// Every check an event must pass to become the next record.
@@ -868,6 +797,37 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
             "the record is not in canonical form (RFC 8785): its bytes were altered".to_string(),
         ));
     }
+    let envelope = check_members(&record, line)?;
+    let members = envelope.members;
+    let sig = members["sig"]
+        .as_str()
+        .ok_or_else(|| Rejection::malformed("sig is a string".to_string()).with_field("sig"))?
+        .to_string();
+    let event = precheck_event_with(&members["event"], envelope.event_bytes)?;
+    Ok(CheckedRecord {
+        seq: envelope.seq,
+        prev: envelope.prev,
+        recorded_at: envelope.recorded_at,
+        hash: envelope.hash,
+        sig,
+        event,
+    })
+}
+
+/// A record's own members, checked without ledger state.
+struct Envelope<'r> {
+    members: &'r Map<String, Value>,
+    seq: Option<u64>,
+    prev: Option<Hash32>,
+    recorded_at: Timestamp,
+    hash: Hash32,
+    /// The event's canonical bytes, when they could be sliced from the line.
+    event_bytes: Option<&'r [u8]>,
+}
+
+/// Members, version, time format and the record hash of `record`, parsed
+/// from `line`.
+fn check_members<'r>(record: &'r Value, line: &'r [u8]) -> Result<Envelope<'r>, Rejection> {
     let members = record
         .as_object()
         .ok_or_else(|| Rejection::malformed("a record is a JSON object".to_string()))?;
@@ -900,7 +860,7 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
             Rejection::malformed("hash is 64 lowercase hex characters".to_string())
                 .with_field("hash")
         })?;
-    // Members sort as event, hash, prev, recorded_at, seq, sig, v, so the
+    // Members sort as event, hash, prev, recorded_at, seq, sig, v, so a
     // canonical line is `{"event":<event>,"hash":"<hex>",…}`: the record
     // without its hash is the line with `,"hash":"<hex>"` cut out, and the
     // event's canonical bytes are the slice before it.
@@ -927,18 +887,13 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
         ))
         .with_field("hash"));
     }
-    let sig = members["sig"]
-        .as_str()
-        .ok_or_else(|| Rejection::malformed("sig is a string".to_string()).with_field("sig"))?
-        .to_string();
-    let event = precheck_event_with(&members["event"], event_bytes)?;
-    Ok(CheckedRecord {
+    Ok(Envelope {
+        members,
         seq: members["seq"].as_u64(),
         prev: members["prev"].as_str().and_then(|p| Hash32::parse(p).ok()),
         recorded_at,
         hash,
-        sig,
-        event,
+        event_bytes,
     })
 }
 

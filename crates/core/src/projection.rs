@@ -760,11 +760,6 @@ fn score_node(
     }
 }
 
-/// Distinct people across every district of a program (for dashboards).
-pub fn distinct_trainees(p: &ProgramBooks) -> usize {
-    p.people.len()
-}
-
 /// The JSON report: the chain it was computed from, and the figures.
 #[derive(Serialize)]
 pub struct ReportJson<'a> {

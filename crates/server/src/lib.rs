@@ -73,7 +73,7 @@ pub async fn serve(
     config: ServeConfig,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
-    let (store, ledger) = Store::open(&config.ledger, |_, _| {})?;
+    let (store, ledger) = Store::open(&config.ledger)?;
     if let Some(key) = &config.operator_key {
         if ledger.operator().map(|o| o.key) != Some(key.public()) {
             return Err(ServeError::NotOperatorKey);

@@ -129,11 +129,7 @@ impl Store {
     /// record hashes are checked and every ledger rule is re-applied
     /// ([`Ledger::replay_stored`]); signatures and schemas, checked when the
     /// records were appended, are not re-run — `fundledger verify` does that.
-    /// `progress` is told each seq as it is replayed.
-    pub fn open(
-        path: &Path,
-        mut progress: impl FnMut(u64, u64),
-    ) -> Result<(Store, Ledger), StoreError> {
+    pub fn open(path: &Path) -> Result<(Store, Ledger), StoreError> {
         let store = Store::open_raw(path)?;
         if store.len == 0 {
             return Err(StoreError::NotALedger(path.to_path_buf()));
@@ -148,7 +144,6 @@ impl Store {
                     seq,
                     rejection,
                 })?;
-            progress(seq, store.len);
         }
         Ok((store, ledger))
     }
