@@ -18,6 +18,8 @@ pub const D2: &str = "530113";
 pub struct Scenario {
     pub ledger: Ledger,
     pub lines: Vec<Vec<u8>>,
+    /// Every event offered, accepted or not: (event, sig, recorded_at).
+    pub attempts: Vec<(Value, String, String)>,
     next_id: usize,
 }
 
@@ -49,6 +51,7 @@ impl Scenario {
         let mut s = Scenario {
             ledger: Ledger::new(),
             lines: Vec::new(),
+            attempts: Vec::new(),
             next_id: 0,
         };
         s.ok("op", "ledger_opened", "2022-01-01T09:00:00+08:00", json!({"name": "rules", "operator_key": actor_key("op").public().to_hex(), "currency": "CNY", "utc_offset": "+08:00"}));
@@ -108,6 +111,8 @@ impl Scenario {
             EVENT_DOMAIN,
             &canonical_bytes(&event).unwrap(),
         ));
+        self.attempts
+            .push((event.clone(), sig.clone(), recorded_at.to_string()));
         match self
             .ledger
             .append_event(&event, &sig, Timestamp::parse(recorded_at).unwrap())?
@@ -677,6 +682,97 @@ proptest! {
             }
             let f = |p| program_figures(replay.books(), p, replay.utc_offset(), Timestamp::parse(as_of).unwrap()).unwrap();
             prop_assert_eq!(&serde_json::to_value((f("p22"), f("p23"))).unwrap(), expected, "at seq {}", size);
+        }
+    }
+}
+
+/// Reads back from the lines accepted so far.
+struct LinesRecall<'a>(&'a [Vec<u8>]);
+
+impl fundledger_core::event_index::Recall for LinesRecall<'_> {
+    fn recall(&self, seq: u64) -> Result<Vec<u8>, String> {
+        self.0
+            .get(seq as usize)
+            .cloned()
+            .ok_or_else(|| format!("no line {seq}"))
+    }
+}
+
+/// The record `event` would be as the next record of `ledger`, whether or
+/// not the ledger would accept it.
+fn seal(ledger: &Ledger, event: &Value, sig: &str, recorded_at: &str) -> Vec<u8> {
+    use fundledger_core::crypto::RECORD_DOMAIN;
+    let mut record = json!({"v": 1, "seq": ledger.size(), "prev": ledger.head().to_hex(),
+                            "recorded_at": recorded_at, "event": event, "sig": sig});
+    let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).unwrap());
+    record["hash"] = json!(hash.to_hex());
+    canonical_bytes(&record).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The compact ledger `verify` uses decides every record — accepted or
+    /// rejected, reversals, reversals of reversals, ids used again — with
+    /// the same outcome and the same message as the full ledger.
+    #[test]
+    fn the_compact_ledger_decides_as_the_full_one(
+        ops in prop::collection::vec(op(), 1..40),
+        again in prop::collection::vec((0..64usize, 0..64usize), 0..6),
+    ) {
+        use fundledger_core::ledger::precheck_line;
+        let mut s = Scenario::new();
+        let codes = [D1, D2];
+        let mut appended: Vec<String> = Vec::new();
+        for (minute, op) in ops.iter().enumerate() {
+            let at = format!("2022-{:02}-{:02}T10:{:02}:00+08:00", 3 + minute / 28 % 9, 1 + minute % 28, minute % 60);
+            let f = s.figures("p22", "2023-06-01T00:00:00+08:00");
+            let (actor, kind, body) = match op {
+                Op::Alloc(d, c) => ("city", "allocation_made", json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.00")})),
+                Op::Spend(d, c) => (district_actor(codes[*d]), "expenditure_reported", json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.50"), "purpose": "p"})),
+                Op::Roster(d, people) => (district_actor(codes[*d]), "roster_filed", roster(codes[*d], people, true)),
+                Op::FundUse(d) => (district_actor(codes[*d]), "fund_use_reported", fund_use(codes[*d], "1.00")),
+                Op::Settle(d) => {
+                    let x = &f.districts[*d];
+                    (district_actor(codes[*d]), "settlement_filed", json!({"program": "p22", "district_code": codes[*d], "allocated_cny": x.allocated_cny, "spent_cny": x.spent_cny, "surplus_cny": x.surplus_cny}))
+                }
+                Op::Offset(d) => ("city", "offset_applied", json!({"program": "p22", "district_code": codes[*d], "surplus_cny": f.districts[*d].surplus_cny, "into_program": "p23"})),
+                // A district may reverse only its own events: both actors try.
+                Op::Reverse(k) if !appended.is_empty() => (if k % 3 == 0 { "d1" } else { "op" }, "event_reversed", json!({"event_id": appended[k % appended.len()], "reason": "r"})),
+                Op::Reverse(_) => continue,
+            };
+            if let Ok(id) = s.try_append(actor, kind, &at, body) {
+                appended.push(id);
+            }
+        }
+        // Offer again some earlier events (an id used twice), at positions.
+        let mut offers = s.attempts.clone();
+        for (from, to) in &again {
+            let event = offers[from % offers.len()].clone();
+            let at = (to % offers.len()).max(1);
+            offers.insert(at, event);
+        }
+        let (mut full, mut compact) = (Ledger::new(), Ledger::compact());
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for (event, sig, recorded_at) in &offers {
+            let line = seal(&full, event, sig, recorded_at);
+            let by_full = full.clone().verify_line(&line).map_err(|r| r.to_string());
+            let mut trial = compact.clone();
+            let by_compact = precheck_line(&line)
+                .and_then(|r| trial.accept_recalling(r, true, &LinesRecall(&lines)))
+                .map(|(hash, _)| hash)
+                .map_err(|r| r.to_string());
+            prop_assert_eq!(&by_full, &by_compact, "offering {}", event);
+            if by_full.is_ok() {
+                full.verify_line(&line).unwrap();
+                compact = trial;
+                lines.push(line);
+            }
+        }
+        prop_assert_eq!(full.head(), compact.head());
+        prop_assert_eq!(full.size() as usize, lines.len());
+        if again.is_empty() {
+            prop_assert_eq!(&lines, &s.lines, "sealed as append seals");
         }
     }
 }

@@ -185,8 +185,86 @@ pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
 
 /// Records per pipeline step of `verify_pipeline`.
 const VERIFY_CHUNK_RECORDS: usize = 2048;
+/// Bytes per pipeline step, whatever the records: two steps are in memory.
+const VERIFY_CHUNK_BYTES: usize = 4 << 20;
 /// Signatures per Ed25519 batch.
 const SIGNATURE_BATCH: usize = 128;
+
+/// Where a compact verification reads earlier records back (see
+/// [`Ledger::compact`]): the export file by offset, or the store by seq.
+pub enum RecallSource {
+    /// An export file, with the offset of every line read so far.
+    File {
+        /// A second handle on the file.
+        file: std::fs::File,
+        /// Offsets by seq, in blocks (growing never copies them).
+        offsets: std::sync::Mutex<Vec<Vec<u64>>>,
+    },
+    /// A store.
+    Store(fundledger_store::StoreReader),
+}
+
+const OFFSET_BLOCK: usize = 1 << 16;
+
+impl RecallSource {
+    /// Reading back from the file at `path`.
+    pub fn file(path: &Path) -> CliResult<RecallSource> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| CliError::usage(format!("input {}: cannot read: {e}", path.display())))?;
+        Ok(RecallSource::File {
+            file,
+            offsets: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The line of the next seq starts at `offset`.
+    fn note(&self, offset: u64) {
+        if let RecallSource::File { offsets, .. } = self {
+            let mut blocks = offsets.lock().expect("offsets lock");
+            if blocks.last().map_or(true, |b| b.len() == OFFSET_BLOCK) {
+                blocks.push(Vec::with_capacity(OFFSET_BLOCK));
+            }
+            blocks.last_mut().expect("a block").push(offset);
+        }
+    }
+}
+
+impl fundledger_core::event_index::Recall for RecallSource {
+    fn recall(&self, seq: u64) -> Result<Vec<u8>, String> {
+        match self {
+            RecallSource::Store(reader) => reader
+                .record(seq)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the store has no record {seq}")),
+            RecallSource::File { file, offsets } => {
+                use std::os::unix::fs::FileExt;
+                let offset = {
+                    let blocks = offsets.lock().expect("offsets lock");
+                    let index = usize::try_from(seq).map_err(|e| e.to_string())?;
+                    *blocks
+                        .get(index / OFFSET_BLOCK)
+                        .and_then(|b| b.get(index % OFFSET_BLOCK))
+                        .ok_or_else(|| format!("no line was read for record {seq}"))?
+                };
+                let mut line = Vec::new();
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = file
+                        .read_at(&mut buf, offset + line.len() as u64)
+                        .map_err(|e| e.to_string())?;
+                    if let Some(end) = buf[..n].iter().position(|b| *b == b'\n') {
+                        line.extend_from_slice(&buf[..end]);
+                        return Ok(line);
+                    }
+                    line.extend_from_slice(&buf[..n]);
+                    if n == 0 || line.len() > fundledger_core::limits::RECORD_BYTES_MAX {
+                        return Ok(line);
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Full verification of a stream of records, on every core, in three steps
 /// per chunk of records: the checks that need no state run in parallel
@@ -196,22 +274,35 @@ const SIGNATURE_BATCH: usize = 128;
 /// decided, the next is prechecked. The first failing seq is reported, as a
 /// one-record-at-a-time verifier would. `on_record` sees every verified
 /// record (seq, hash, bytes) once its chunk has fully passed.
+///
+/// With a `recall`, the chain is folded into a [`Ledger::compact`]: memory
+/// stays a few bytes per record, and the returned ledger has no
+/// projections. Without, into a full ledger.
 pub fn verify_pipeline(
     source: &str,
     mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    recall: Option<&RecallSource>,
     mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()>,
 ) -> CliResult<Ledger> {
+    use fundledger_core::event_index::{NoRecall, Recall};
     use fundledger_core::ledger::{precheck_line, CheckedRecord};
     use rayon::prelude::*;
+    let mut offset = 0u64;
     let mut read_chunk = || -> CliResult<Vec<Vec<u8>>> {
         let mut chunk = Vec::with_capacity(VERIFY_CHUNK_RECORDS);
-        while chunk.len() < VERIFY_CHUNK_RECORDS {
+        let mut bytes = 0;
+        while chunk.len() < VERIFY_CHUNK_RECORDS && bytes < VERIFY_CHUNK_BYTES {
             let mut line = Vec::new();
             let n = next_line(&mut line)
                 .map_err(|e| CliError::usage(format!("{source}: cannot read: {e}")))?;
             if n == 0 {
                 break;
             }
+            if let Some(recall) = recall {
+                recall.note(offset);
+            }
+            offset += n as u64;
+            bytes += n;
             if line.last() == Some(&b'\n') {
                 line.pop();
             }
@@ -222,7 +313,10 @@ pub fn verify_pipeline(
     let precheck = |chunk: &[Vec<u8>]| -> Vec<Result<CheckedRecord, fundledger_core::Rejection>> {
         chunk.par_iter().map(|line| precheck_line(line)).collect()
     };
-    let mut ledger = Ledger::new();
+    let (mut ledger, recall): (Ledger, &(dyn Recall + Sync)) = match recall {
+        Some(recall) => (Ledger::compact(), recall),
+        None => (Ledger::new(), &NoRecall),
+    };
     let mut chunk = read_chunk()?;
     let mut checked = precheck(&chunk);
     while !chunk.is_empty() {
@@ -235,7 +329,7 @@ pub fn verify_pipeline(
                 let mut failure = None;
                 for record in checked.drain(..) {
                     let seq = ledger.size();
-                    match record.and_then(|r| ledger.accept(r, false)) {
+                    match record.and_then(|r| ledger.accept_recalling(r, false, recall)) {
                         Ok((hash, signature)) => {
                             hashes.push(hash);
                             pending.extend(signature);
@@ -292,11 +386,12 @@ pub fn verify_pipeline(
 fn verify_stream(
     source: &str,
     next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    recall: Option<&RecallSource>,
     wanted_seq: Option<u64>,
 ) -> CliResult<(Ledger, Option<Hash32>)> {
     let bar = crate::gen::progress(0, "verify");
     let mut wanted_hash = None;
-    let ledger = verify_pipeline(source, next_line, |seq, hash, _| {
+    let ledger = verify_pipeline(source, next_line, recall, |seq, hash, _| {
         if wanted_seq == Some(seq) {
             wanted_hash = Some(hash);
         }
@@ -335,6 +430,7 @@ pub fn verify(
     let (ledger, wanted_hash) = match (ledger_dir, file) {
         (Some(dir), _) => {
             let store = Store::open_raw(dir)?;
+            let recall = RecallSource::Store(store.reader());
             let mut records = store.records(0);
             let source = format!("ledger {}", dir.display());
             verify_stream(
@@ -347,21 +443,30 @@ pub fn verify(
                     }
                     Some(Err(e)) => Err(std::io::Error::other(e.to_string())),
                 },
+                Some(&recall),
                 wanted,
             )?
         }
         (None, Some("-")) => {
             let stdin = std::io::stdin();
             let mut reader = stdin.lock();
-            verify_stream("input <stdin>", |buf| reader.read_until(b'\n', buf), wanted)?
+            // Standard input cannot be read back: the full state is kept.
+            verify_stream(
+                "input <stdin>",
+                |buf| reader.read_until(b'\n', buf),
+                None,
+                wanted,
+            )?
         }
         (None, Some(path)) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
             let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let recall = RecallSource::file(Path::new(path))?;
             verify_stream(
                 &format!("input {path}"),
                 |buf| reader.read_until(b'\n', buf),
+                Some(&recall),
                 wanted,
             )?
         }
@@ -539,12 +644,17 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
                 .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?,
         ))
     };
+    // From a file, earlier records can be read back: a compact ledger will do.
+    let recall = (file != "-")
+        .then(|| RecallSource::file(Path::new(file)))
+        .transpose()?;
     let mut store = Store::create(dir)?;
     let mut pending = Vec::with_capacity(IMPORT_BATCH_RECORDS);
     let bar = crate::gen::progress(0, "import");
     let ledger = verify_pipeline(
         &format!("input {file}"),
         |buf| reader.read_until(b'\n', buf),
+        recall.as_ref(),
         |seq, hash, bytes| {
             pending.push(fundledger_core::ledger::SealedRecord {
                 seq,

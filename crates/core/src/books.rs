@@ -40,6 +40,9 @@ pub struct Applied<'a> {
     pub at: Timestamp,
     /// When the ledger recorded it.
     pub recorded_at: Timestamp,
+    /// For a reversal in a rules-only ledger: the reversed event's body
+    /// (a full ledger remembers what each event contributed).
+    pub reversed_original: Option<&'a Body>,
 }
 
 /// A filing's two times: claimed and recorded.
@@ -169,6 +172,38 @@ enum Contribution {
 pub struct Books {
     programs: imbl::OrdMap<String, ProgramBooks>,
     contributions: imbl::HashMap<String, Contribution>,
+    rules_only: bool,
+}
+
+/// What `event` contributed to the books, derived from its body.
+fn contribution_of(body: &Body) -> Contribution {
+    match body {
+        Body::BudgetApproved(b) => Contribution::Budget(b.program.clone(), b.amount_cny),
+        Body::FundsReceived(b) => Contribution::Funds(b.program.clone(), b.amount_cny),
+        Body::AllocationMade(b) => {
+            Contribution::Allocation(b.program.clone(), b.district_code, b.amount_cny)
+        }
+        Body::RosterFiled(b) => Contribution::Roster(b.program.clone(), b.district_code),
+        Body::ExpenditureReported(b) => {
+            Contribution::Expenditure(b.program.clone(), b.district_code, b.amount_cny)
+        }
+        Body::FundUseReported(b) => Contribution::FundUse(b.program.clone(), b.district_code),
+        Body::SettlementFiled(b) => Contribution::Settlement(b.program.clone(), b.district_code),
+        Body::OffsetApplied(b) => Contribution::Offset(
+            b.program.clone(),
+            b.district_code,
+            b.surplus_cny,
+            b.into_program.clone(),
+        ),
+        Body::SurveyRecorded(b) => Contribution::Survey(b.program.clone()),
+        Body::IndicatorScored(b) => Contribution::Score(b.program.clone(), b.indicator.clone()),
+        Body::SpotCheckRecorded(b) => Contribution::SpotCheck(b.program.clone()),
+        Body::ProgramOpened(_)
+        | Body::EventReversed(_)
+        | Body::LedgerOpened(_)
+        | Body::ActorEnrolled(_)
+        | Body::ActorRevoked(_) => Contribution::Unreversible,
+    }
 }
 
 fn rule(message: String, field: &str) -> Rejection {
@@ -176,6 +211,21 @@ fn rule(message: String, field: &str) -> Rejection {
 }
 
 impl Books {
+    /// Books that keep only what the rules read — no rosters, trainees or
+    /// fund-use filings, and no per-event contributions (a reversal is given
+    /// the reversed event's body instead). What `verify` folds a chain into.
+    pub fn rules_only() -> Books {
+        Books {
+            rules_only: true,
+            ..Books::default()
+        }
+    }
+
+    /// True for [`Books::rules_only`] books, whose projections are incomplete.
+    pub fn is_rules_only(&self) -> bool {
+        self.rules_only
+    }
+
     /// A program's books.
     pub fn program(&self, id: &str) -> Option<&ProgramBooks> {
         self.programs.get(id)
@@ -540,10 +590,20 @@ impl Books {
         }
     }
 
-    /// May the event `event_id` of `kind` be reversed now?
-    pub fn decide_reversal(&self, event_id: &str, kind: EventKind) -> Result<(), Rejection> {
+    /// May the event `event_id` of `kind` be reversed now? Rules-only books
+    /// need its body, `original`.
+    pub fn decide_reversal(
+        &self,
+        event_id: &str,
+        kind: EventKind,
+        original: Option<&Body>,
+    ) -> Result<(), Rejection> {
         let field = "body.event_id";
-        match self.contributions.get(event_id) {
+        let contribution = match original {
+            Some(body) if self.rules_only => Some(contribution_of(body)),
+            _ => self.contributions.get(event_id).cloned(),
+        };
+        match contribution.as_ref() {
             None | Some(Contribution::Unreversible) => {
                 Err(rule(format!("{kind} events cannot be reversed"), field))
             }
@@ -596,7 +656,7 @@ impl Books {
             recorded_at: applied.recorded_at,
         };
         let id = applied.event_id.to_string();
-        let contribution = match body {
+        match body {
             Body::ProgramOpened(b) => {
                 let districts = b
                     .districts
@@ -626,20 +686,18 @@ impl Books {
                         double_claimed: imbl::OrdSet::new(),
                     },
                 );
-                Contribution::Unreversible
             }
             Body::BudgetApproved(b) => {
                 self.program_mut(&b.program).budget_approved += b.amount_cny;
-                Contribution::Budget(b.program.clone(), b.amount_cny)
             }
             Body::FundsReceived(b) => {
                 self.program_mut(&b.program).funds_received += b.amount_cny;
-                Contribution::Funds(b.program.clone(), b.amount_cny)
             }
             Body::AllocationMade(b) => {
                 self.district_mut(&b.program, b.district_code).allocated += b.amount_cny;
-                Contribution::Allocation(b.program.clone(), b.district_code, b.amount_cny)
             }
+            // Rosters and fund-use filings feed projections only.
+            Body::RosterFiled(_) | Body::FundUseReported(_) if self.rules_only => {}
             Body::RosterFiled(b) => {
                 let digests: Vec<Hash32> = b.trainees.iter().map(|t| t.person_digest).collect();
                 let district = self.district_mut(&b.program, b.district_code);
@@ -669,40 +727,29 @@ impl Books {
                         person_digests: Arc::new(digests),
                     },
                 );
-                Contribution::Roster(b.program.clone(), b.district_code)
             }
             Body::ExpenditureReported(b) => {
                 self.district_mut(&b.program, b.district_code).spent += b.amount_cny;
-                Contribution::Expenditure(b.program.clone(), b.district_code, b.amount_cny)
             }
             Body::FundUseReported(b) => {
                 self.district_mut(&b.program, b.district_code)
                     .fund_use_reports
                     .insert(id.clone(), filing);
-                Contribution::FundUse(b.program.clone(), b.district_code)
             }
             Body::SettlementFiled(b) => {
                 self.district_mut(&b.program, b.district_code).settlement =
                     Some((id.clone(), filing, b.allocated_cny, b.spent_cny));
-                Contribution::Settlement(b.program.clone(), b.district_code)
             }
             Body::OffsetApplied(b) => {
                 self.district_mut(&b.program, b.district_code).offset_out =
                     Some((id.clone(), b.surplus_cny, b.into_program.clone()));
                 self.district_mut(&b.into_program, b.district_code)
                     .offset_in += b.surplus_cny;
-                Contribution::Offset(
-                    b.program.clone(),
-                    b.district_code,
-                    b.surplus_cny,
-                    b.into_program.clone(),
-                )
             }
             Body::SurveyRecorded(b) => {
                 self.program_mut(&b.program)
                     .surveys
                     .insert(id.clone(), Arc::new((**b).clone()));
-                Contribution::Survey(b.program.clone())
             }
             Body::IndicatorScored(b) => {
                 let score = parse_score(&b.score).unwrap_or_default();
@@ -714,7 +761,6 @@ impl Books {
                         rationale: b.rationale.clone(),
                     },
                 );
-                Contribution::Score(b.program.clone(), b.indicator.clone())
             }
             Body::SpotCheckRecorded(b) => {
                 self.program_mut(&b.program).spot_checks.insert(
@@ -725,27 +771,30 @@ impl Books {
                         findings: b.findings.clone(),
                     },
                 );
-                Contribution::SpotCheck(b.program.clone())
             }
             Body::EventReversed(b) => {
-                self.take_back(&b.event_id);
-                Contribution::Unreversible
+                let contribution = if self.rules_only {
+                    applied.reversed_original.map(contribution_of)
+                } else {
+                    self.contributions.remove(&b.event_id)
+                };
+                if let Some(contribution) = contribution {
+                    self.take_back(&b.event_id, contribution);
+                }
             }
-            Body::LedgerOpened(_) | Body::ActorEnrolled(_) | Body::ActorRevoked(_) => {
-                Contribution::Unreversible
+            Body::LedgerOpened(_) | Body::ActorEnrolled(_) | Body::ActorRevoked(_) => {}
+        }
+        if !self.rules_only {
+            let contribution = contribution_of(body);
+            if !matches!(contribution, Contribution::Unreversible)
+                || applied.kind == EventKind::ProgramOpened
+            {
+                self.contributions.insert(id, contribution);
             }
-        };
-        if !matches!(contribution, Contribution::Unreversible)
-            || applied.kind == EventKind::ProgramOpened
-        {
-            self.contributions.insert(id, contribution);
         }
     }
 
-    fn take_back(&mut self, event_id: &str) {
-        let Some(contribution) = self.contributions.remove(event_id) else {
-            return;
-        };
+    fn take_back(&mut self, event_id: &str, contribution: Contribution) {
         match contribution {
             Contribution::Budget(p, amount) => self.program_mut(&p).budget_approved -= amount,
             Contribution::Funds(p, amount) => self.program_mut(&p).funds_received -= amount,

@@ -22,10 +22,17 @@ pub const PERSON_DIGEST_DOMAIN: &str = "fundledger:person:v1";
 
 /// BLAKE3 of `domain ‖ 0x00 ‖ canonical`.
 pub fn domain_hash(domain: &str, canonical: &[u8]) -> Hash32 {
+    domain_hash_parts(domain, &[canonical])
+}
+
+/// [`domain_hash`] of the concatenation of `parts`, without concatenating.
+pub fn domain_hash_parts(domain: &str, parts: &[&[u8]]) -> Hash32 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(domain.as_bytes());
     hasher.update(&[0]);
-    hasher.update(canonical);
+    for part in parts {
+        hasher.update(part);
+    }
     Hash32(*hasher.finalize().as_bytes())
 }
 

@@ -62,18 +62,28 @@ impl Serialize for Hash32 {
 }
 impl<'de> Deserialize<'de> for Hash32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Hash32, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
         Hash32::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
 /// Parses exactly `N` bytes of lowercase hex.
 pub fn parse_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    fn nibble(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        }
+    }
+    let text = text.as_bytes();
+    if text.len() != 2 * N {
         return None;
     }
     let mut out = [0u8; N];
-    hex::decode_to_slice(text, &mut out).ok()?;
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
     Some(out)
 }
 

@@ -25,29 +25,56 @@ pub struct JcsError {
 /// The canonical bytes of `value`.
 pub fn canonical_bytes(value: &Value) -> Result<Vec<u8>, JcsError> {
     let mut out = Vec::with_capacity(256);
-    write_value(value, &mut out, &mut String::new())?;
+    write_value(value, &mut out).map_err(|mut e| {
+        if e.path.is_empty() {
+            e.path = "(top level)".to_string();
+        }
+        e
+    })?;
     Ok(out)
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<(), JcsError> {
+/// Puts `step` (a member name, or `[i]`) in front of the error's path: the
+/// path is written only for an error, on the way out.
+fn within(mut error: JcsError, step: &str) -> JcsError {
+    error.path = if error.path.is_empty() {
+        step.to_string()
+    } else if error.path.starts_with('[') {
+        format!("{step}{}", error.path)
+    } else {
+        format!("{step}.{}", error.path)
+    };
+    error
+}
+
+/// RFC 8785 orders member names by UTF-16 code units; for ASCII names that
+/// is byte order.
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), JcsError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(number) => {
-            let text = if let Some(u) = number.as_u64().filter(|u| *u < INTEGER_LIMIT) {
-                u.to_string()
+            if let Some(u) = number.as_u64().filter(|u| *u < INTEGER_LIMIT) {
+                write_integer(u, false, out);
             } else if let Some(i) = number.as_i64().filter(|i| i.unsigned_abs() < INTEGER_LIMIT) {
-                i.to_string()
+                write_integer(i.unsigned_abs(), i < 0, out);
             } else {
                 return Err(JcsError {
-                    path: display_path(path),
+                    path: String::new(),
                     problem: format!(
                         "numbers must be integers below 2^53 (money is a string such as \"30000.00\"), got {number}"
                     ),
                 });
-            };
-            out.extend_from_slice(text.as_bytes());
+            }
         }
         Value::String(text) => write_string(text, out),
         Value::Array(items) => {
@@ -56,16 +83,13 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<()
                 if index > 0 {
                     out.push(b',');
                 }
-                let len = path.len();
-                path.push_str(&format!("[{index}]"));
-                write_value(item, out, path)?;
-                path.truncate(len);
+                write_value(item, out).map_err(|e| within(e, &format!("[{index}]")))?;
             }
             out.push(b']');
         }
         Value::Object(members) => {
             let mut names: Vec<&String> = members.keys().collect();
-            names.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            names.sort_by(|a, b| utf16_order(a, b));
             out.push(b'{');
             for (index, name) in names.into_iter().enumerate() {
                 if index > 0 {
@@ -73,13 +97,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<()
                 }
                 write_string(name, out);
                 out.push(b':');
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(name);
-                write_value(&members[name], out, path)?;
-                path.truncate(len);
+                write_value(&members[name], out).map_err(|e| within(e, name))?;
             }
             out.push(b'}');
         }
@@ -87,12 +105,23 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<()
     Ok(())
 }
 
-fn display_path(path: &str) -> String {
-    if path.is_empty() {
-        "(top level)".to_string()
-    } else {
-        path.to_string()
+/// Plain decimal, without allocating.
+fn write_integer(magnitude: u64, negative: bool, out: &mut Vec<u8>) {
+    if negative {
+        out.push(b'-');
     }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = magnitude;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn write_string(text: &str, out: &mut Vec<u8>) {

@@ -12,7 +12,8 @@
 
 use crate::body::Body;
 use crate::books::Books;
-use crate::crypto::{domain_hash, PublicKey, EVENT_DOMAIN, RECORD_DOMAIN};
+use crate::crypto::{domain_hash, domain_hash_parts, PublicKey, EVENT_DOMAIN, RECORD_DOMAIN};
+use crate::event_index::{CompactIndex, NoRecall, Recall};
 use crate::ids::{
     is_valid_id, parse_lower_hex, parse_utc_offset, truncate, DistrictCode, Hash32, Timestamp,
 };
@@ -141,8 +142,23 @@ pub struct Ledger {
     operator: Option<String>,
     last_recorded_at: Option<Timestamp>,
     actors: imbl::HashMap<String, Actor>,
+    /// Every event, in full mode.
     events: imbl::HashMap<String, EventEntry>,
+    /// Every event id, in compact mode (then `events` stays empty).
+    compact: Option<CompactIndex>,
+    /// In compact mode: the seqs of reversed events, with the reversal's id.
+    reversed: imbl::HashMap<u64, String>,
     books: Books,
+}
+
+/// What the rules need of an earlier event.
+struct Earlier {
+    seq: u64,
+    actor: String,
+    kind: EventKind,
+    reversed_by: Option<String>,
+    /// Its body, read back in compact mode.
+    body: Option<Body>,
 }
 
 impl Default for Ledger {
@@ -164,8 +180,30 @@ impl Ledger {
             last_recorded_at: None,
             actors: imbl::HashMap::new(),
             events: imbl::HashMap::new(),
+            compact: None,
+            reversed: imbl::HashMap::new(),
             books: Books::default(),
         }
+    }
+
+    /// An empty ledger in compact mode, for verifying a long chain in little
+    /// memory: it keeps a 64-bit hash per event id and the books the rules
+    /// read ([`Books::rules_only`]), and reads an earlier record back (through
+    /// the [`Recall`] given to [`Ledger::accept_recalling`]) when a rule needs
+    /// it — a reversal, or an id that may appear again. It decides exactly as
+    /// a full ledger does; [`Ledger::event`] knows nothing and the books have
+    /// no projections.
+    pub fn compact() -> Ledger {
+        Ledger {
+            compact: Some(CompactIndex::default()),
+            books: Books::rules_only(),
+            ..Ledger::new()
+        }
+    }
+
+    /// True for a [`Ledger::compact`] ledger.
+    pub fn is_compact(&self) -> bool {
+        self.compact.is_some()
     }
 
     /// Number of records.
@@ -204,7 +242,7 @@ impl Ledger {
     pub fn actors(&self) -> impl Iterator<Item = &Actor> {
         self.actors.values()
     }
-    /// What the ledger knows of an event id.
+    /// What the ledger knows of an event id (nothing in compact mode).
     pub fn event(&self, id: &str) -> Option<&EventEntry> {
         self.events.get(id)
     }
@@ -233,6 +271,11 @@ impl Ledger {
                     "recorded_at {recorded_at} would be earlier than the last record's {last}; the ledger's time never decreases"
                 )));
             }
+        }
+        if self.compact.is_some() {
+            return Err(Rejection::rule(
+                "a compact ledger only verifies; open the full ledger to append".to_string(),
+            ));
         }
         let decided = self.decide_event(event, sig)?;
         let mut record = Map::new();
@@ -264,7 +307,7 @@ impl Ledger {
             event_id: decided.id.clone(),
             bytes,
         };
-        self.apply(decided, hash, recorded_at);
+        self.apply(decided, hash, recorded_at, None);
         Ok(Appended::New(sealed))
     }
 
@@ -307,15 +350,85 @@ impl Ledger {
         record: CheckedRecord,
         verify_signature: bool,
     ) -> Result<(Hash32, Option<PendingSignature>), Rejection> {
+        self.accept_recalling(record, verify_signature, &NoRecall)
+    }
+
+    /// [`Ledger::accept`], reading earlier records back through `recall` when
+    /// a compact ledger needs them.
+    pub fn accept_recalling(
+        &mut self,
+        record: CheckedRecord,
+        verify_signature: bool,
+        recall: &dyn Recall,
+    ) -> Result<(Hash32, Option<PendingSignature>), Rejection> {
+        if let Some(index) = &self.compact {
+            if !index.has_room() {
+                return Err(Rejection::too_large(
+                    "a compact ledger holds up to 2^32 records".to_string(),
+                ));
+            }
+        }
         self.check_links(
             record.seq,
             record.prev,
             record.recorded_at,
             &record.event.id,
+            recall,
         )?;
-        let pending = self.decide_checked(&record.event, &record.sig, verify_signature)?;
-        self.apply(record.event, record.hash, record.recorded_at);
+        let (pending, original) =
+            self.decide_checked(&record.event, &record.sig, verify_signature, recall)?;
+        self.apply(record.event, record.hash, record.recorded_at, original);
         Ok((record.hash, pending))
+    }
+
+    /// An earlier event with this id: from the map in full mode, read back
+    /// and parsed again in compact mode (its body too, when `with_body`).
+    fn earlier(
+        &self,
+        id: &str,
+        recall: &dyn Recall,
+        with_body: bool,
+    ) -> Result<Option<Earlier>, Rejection> {
+        let Some(index) = &self.compact else {
+            return Ok(self.events.get(id).map(|entry| Earlier {
+                seq: entry.seq,
+                actor: entry.actor.clone(),
+                kind: entry.kind,
+                reversed_by: entry.reversed_by.clone(),
+                body: None,
+            }));
+        };
+        for seq in index.candidates(id) {
+            let unreadable =
+                |why: String| Rejection::chain(format!("record {seq} cannot be read back: {why}"));
+            let line = recall.recall(seq).map_err(unreadable)?;
+            let record: Value =
+                serde_json::from_slice(&line).map_err(|e| unreadable(format!("not JSON: {e}")))?;
+            let event = &record["event"];
+            if event["id"].as_str() != Some(id) {
+                continue; // two ids with one hash
+            }
+            let kind = event["kind"]
+                .as_str()
+                .and_then(EventKind::parse)
+                .ok_or_else(|| unreadable("no event kind".to_string()))?;
+            let body = if with_body {
+                Some(
+                    Body::parse(kind, &event["body"])
+                        .map_err(|e| unreadable(format!("its body: {e}")))?,
+                )
+            } else {
+                None
+            };
+            return Ok(Some(Earlier {
+                seq,
+                actor: event["actor"].as_str().unwrap_or_default().to_string(),
+                kind,
+                reversed_by: self.reversed.get(&seq).cloned(),
+                body,
+            }));
+        }
+        Ok(None)
     }
 
     /// Replays a record this ledger's own store wrote (it passed every check
@@ -329,7 +442,13 @@ impl Ledger {
         let event = &envelope.members["event"];
         let text = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
         let id = text("id");
-        self.check_links(envelope.seq, envelope.prev, envelope.recorded_at, id)?;
+        self.check_links(
+            envelope.seq,
+            envelope.prev,
+            envelope.recorded_at,
+            id,
+            &NoRecall,
+        )?;
         let kind = EventKind::parse(text("kind")).ok_or_else(|| {
             Rejection::malformed("unknown event kind".to_string()).with_field("event.kind")
         })?;
@@ -347,7 +466,7 @@ impl Ledger {
                     .with_field("event.actor")
             })?
         };
-        self.decide_body(id, actor_id, role, kind, at, &body)?;
+        let original = self.decide_body(id, actor_id, role, kind, at, &body, &NoRecall)?;
         let event_hash = match envelope.event_bytes {
             Some(bytes) => domain_hash(EVENT_DOMAIN, bytes),
             None => domain_hash(
@@ -363,7 +482,7 @@ impl Ledger {
             at,
             body,
         };
-        self.apply(decided, envelope.hash, envelope.recorded_at);
+        self.apply(decided, envelope.hash, envelope.recorded_at, original);
         Ok(envelope.hash)
     }
 
@@ -375,6 +494,7 @@ impl Ledger {
         prev: Option<Hash32>,
         recorded_at: Timestamp,
         event_id: &str,
+        recall: &dyn Recall,
     ) -> Result<(), Rejection> {
         if seq != Some(self.size) {
             return Err(Rejection::chain(format!(
@@ -399,7 +519,7 @@ impl Ledger {
                 .with_field("recorded_at"));
             }
         }
-        if let Some(entry) = self.events.get(event_id) {
+        if let Some(entry) = self.earlier(event_id, recall, false)? {
             return Err(Rejection::conflict(format!(
                 "event id {event_id:?} appears again; it is already at seq {}",
                 entry.seq
@@ -412,7 +532,7 @@ impl Ledger {
     /// Every check an event must pass to become the next record.
     fn decide_event(&self, event: &Value, sig: &str) -> Result<CheckedEvent, Rejection> {
         let checked = precheck_event(event)?;
-        self.decide_checked(&checked, sig, true)?;
+        self.decide_checked(&checked, sig, true, &NoRecall)?;
         Ok(checked)
     }
 
@@ -423,7 +543,8 @@ impl Ledger {
         event: &CheckedEvent,
         sig: &str,
         verify_signature: bool,
-    ) -> Result<Option<PendingSignature>, Rejection> {
+        recall: &dyn Recall,
+    ) -> Result<(Option<PendingSignature>, Option<Earlier>), Rejection> {
         let (kind, actor_id) = (event.kind, event.actor.as_str());
         // Who signs: record 0 is signed by the operator key it declares.
         let (key, role, district) = if self.size == 0 {
@@ -492,11 +613,21 @@ impl Ledger {
                 }
             }
         }
-        self.decide_body(&event.id, actor_id, role, kind, event.at, &event.body)?;
-        Ok(pending)
+        let original = self.decide_body(
+            &event.id,
+            actor_id,
+            role,
+            kind,
+            event.at,
+            &event.body,
+            recall,
+        )?;
+        Ok((pending, original))
     }
 
-    /// Rules that depend on what the ledger already holds.
+    /// Rules that depend on what the ledger already holds. For a reversal,
+    /// returns the reversed event as the rules saw it.
+    #[allow(clippy::too_many_arguments)]
     fn decide_body(
         &self,
         id: &str,
@@ -505,8 +636,9 @@ impl Ledger {
         kind: EventKind,
         at: Timestamp,
         body: &Body,
-    ) -> Result<(), Rejection> {
-        if self.events.contains_key(id) {
+        recall: &dyn Recall,
+    ) -> Result<Option<Earlier>, Rejection> {
+        if self.compact.is_none() && self.events.contains_key(id) {
             return Err(
                 Rejection::conflict(format!("event id {id:?} is already in the ledger"))
                     .with_field("event.id"),
@@ -547,10 +679,12 @@ impl Ledger {
                 }
             }
             Body::EventReversed(b) => {
-                let original = self.events.get(&b.event_id).ok_or_else(|| {
-                    Rejection::rule(format!("event {:?} is not in the ledger", b.event_id))
-                        .with_field("body.event_id")
-                })?;
+                let original = self
+                    .earlier(&b.event_id, recall, self.compact.is_some())?
+                    .ok_or_else(|| {
+                        Rejection::rule(format!("event {:?} is not in the ledger", b.event_id))
+                            .with_field("body.event_id")
+                    })?;
                 if role != Role::Operator && original.actor != actor_id {
                     return Err(Rejection::unauthorized(format!(
                         "actor {actor_id:?} (role {role}) may reverse only its own events; {:?} was asserted by {:?}",
@@ -578,7 +712,16 @@ impl Ledger {
                     ))
                     .with_field("body.event_id"));
                 }
-                self.books.decide_reversal(&b.event_id, original.kind)?;
+                self.books
+                    .decide_reversal(&b.event_id, original.kind, original.body.as_ref())?;
+                let context = crate::books::Context {
+                    event_id: id,
+                    kind,
+                    at,
+                    utc_offset: self.utc_offset,
+                };
+                self.books.decide(&context, body)?;
+                return Ok(Some(original));
             }
             _ => {}
         }
@@ -588,11 +731,18 @@ impl Ledger {
             at,
             utc_offset: self.utc_offset,
         };
-        self.books.decide(&context, body)
+        self.books.decide(&context, body)?;
+        Ok(None)
     }
 
     /// Folds an accepted event into the state. Holds no checks.
-    fn apply(&mut self, decided: CheckedEvent, hash: Hash32, recorded_at: Timestamp) {
+    fn apply(
+        &mut self,
+        decided: CheckedEvent,
+        hash: Hash32,
+        recorded_at: Timestamp,
+        original: Option<Earlier>,
+    ) {
         let seq = self.size;
         match &decided.body {
             Body::LedgerOpened(b) => {
@@ -635,6 +785,9 @@ impl Ledger {
                 if let Some(entry) = self.events.get_mut(&b.event_id) {
                     entry.reversed_by = Some(decided.id.clone());
                 }
+                if let (Some(_), Some(original)) = (&self.compact, &original) {
+                    self.reversed.insert(original.seq, decided.id.clone());
+                }
             }
             _ => {}
         }
@@ -644,18 +797,24 @@ impl Ledger {
             kind: decided.kind,
             at: decided.at,
             recorded_at,
+            reversed_original: original.as_ref().and_then(|o| o.body.as_ref()),
         };
         self.books.apply(&context, &decided.body);
-        self.events.insert(
-            decided.id.clone(),
-            EventEntry {
-                seq,
-                event_hash: decided.event_hash,
-                actor: decided.actor,
-                kind: decided.kind,
-                reversed_by: None,
-            },
-        );
+        match &mut self.compact {
+            Some(index) => index.push(seq, &decided.id),
+            None => {
+                self.events.insert(
+                    decided.id.clone(),
+                    EventEntry {
+                        seq,
+                        event_hash: decided.event_hash,
+                        actor: decided.actor,
+                        kind: decided.kind,
+                        reversed_by: None,
+                    },
+                );
+            }
+        }
         self.size += 1;
         self.head = hash;
         self.last_recorded_at = Some(recorded_at);
@@ -864,23 +1023,23 @@ fn check_members<'r>(record: &'r Value, line: &'r [u8]) -> Result<Envelope<'r>, 
     // canonical line is `{"event":<event>,"hash":"<hex>",…}`: the record
     // without its hash is the line with `,"hash":"<hex>"` cut out, and the
     // event's canonical bytes are the slice before it.
-    let marker = format!(",\"hash\":\"{}\"", claimed.to_hex());
+    let hex = members["hash"].as_str().unwrap_or_default().as_bytes();
+    let marker = [&b",\"hash\":\""[..], hex, b"\""].concat();
     const EVENT_START: &[u8] = b"{\"event\":";
-    let (without_hash, event_bytes) = match find(line, marker.as_bytes()) {
+    let copy;
+    let (without_hash, event_bytes): ([&[u8]; 2], _) = match find(line, &marker) {
         Some(at) if line.starts_with(EVENT_START) => (
-            [&line[..at], &line[at + marker.len()..]].concat(),
+            [&line[..at], &line[at + marker.len()..]],
             Some(&line[EVENT_START.len()..at]),
         ),
         _ => {
-            let mut copy = members.clone();
-            copy.remove("hash");
-            (
-                canonical_bytes(&Value::Object(copy)).map_err(Rejection::from)?,
-                None,
-            )
+            let mut members = members.clone();
+            members.remove("hash");
+            copy = canonical_bytes(&Value::Object(members)).map_err(Rejection::from)?;
+            ([&copy[..], &[]], None)
         }
     };
-    let hash = domain_hash(RECORD_DOMAIN, &without_hash);
+    let hash = domain_hash_parts(RECORD_DOMAIN, &without_hash);
     if hash != claimed {
         return Err(Rejection::chain(format!(
             "hash does not match the record's content (computed {hash})"

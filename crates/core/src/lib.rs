@@ -11,6 +11,7 @@ pub mod body;
 pub mod books;
 pub mod checkpoint;
 pub mod crypto;
+pub mod event_index;
 pub mod ids;
 pub mod jcs;
 pub mod journal;

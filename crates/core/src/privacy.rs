@@ -52,39 +52,68 @@ pub struct ClearIdentifier {
 
 /// Finds the first clear identifier in any string of `value` (member names included).
 pub fn find_clear_identifier(value: &Value, path: &str) -> Option<ClearIdentifier> {
+    let mut steps = Vec::new();
+    let what = find_in(value, &mut steps)?;
+    // The path is written only for a find, from the innermost step out.
+    let mut full = path.to_string();
+    for step in steps.iter().rev() {
+        match step {
+            Step::Index(i) => full.push_str(&format!("[{i}]")),
+            Step::Member(name) => {
+                full.push('.');
+                full.push_str(name);
+            }
+        }
+    }
+    Some(ClearIdentifier { path: full, what })
+}
+
+/// One step of a path into a JSON value.
+enum Step<'v> {
+    Index(usize),
+    Member(&'v str),
+}
+
+/// The first clear identifier under `value`; `steps` gets the way to it,
+/// innermost first.
+fn find_in<'v>(value: &'v Value, steps: &mut Vec<Step<'v>>) -> Option<&'static str> {
     match value {
-        Value::String(text) => scan(text).map(|what| ClearIdentifier {
-            path: path.to_string(),
-            what,
+        Value::String(text) => scan(text),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let what = find_in(item, steps)?;
+            steps.push(Step::Index(i));
+            Some(what)
         }),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| find_clear_identifier(item, &format!("{path}[{i}]"))),
         Value::Object(members) => members.iter().find_map(|(name, item)| {
-            let child = format!("{path}.{name}");
-            scan(name)
-                .map(|what| ClearIdentifier {
-                    path: child.clone(),
-                    what,
-                })
-                .or_else(|| find_clear_identifier(item, &child))
+            let what = scan(name).or_else(|| find_in(item, steps))?;
+            steps.push(Step::Member(name));
+            Some(what)
         }),
         _ => None,
     }
 }
 
+/// Checks every token — maximal run of ASCII letters and digits — of `text`.
+/// Only a run of 18 or 20 characters can be a number; others are skipped
+/// without a look.
 fn scan(text: &str) -> Option<&'static str> {
-    text.split(|c: char| !c.is_ascii_alphanumeric())
-        .find_map(|token| {
-            if is_resident_id(token) {
-                Some("a resident ID number")
-            } else if is_certificate_number(token) {
-                Some("a disability certificate number")
-            } else {
-                None
-            }
-        })
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for end in 0..=bytes.len() {
+        if end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
+            continue;
+        }
+        // A run of ASCII bytes is valid UTF-8 on its own.
+        let token = std::str::from_utf8(&bytes[start..end]).unwrap_or_default();
+        if token.len() == 18 && is_resident_id(token) {
+            return Some("a resident ID number");
+        }
+        if token.len() == 20 && is_certificate_number(token) {
+            return Some("a disability certificate number");
+        }
+        start = end + 1;
+    }
+    None
 }
 
 /// Computes the check character for 17 digits (for tests and generators).
