@@ -184,7 +184,7 @@ pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
 }
 
 /// Records per pipeline step of `verify_pipeline`.
-const VERIFY_CHUNK_RECORDS: usize = 2048;
+const VERIFY_CHUNK_RECORDS: usize = 1024;
 /// Bytes per pipeline step, whatever the records: two steps are in memory.
 const VERIFY_CHUNK_BYTES: usize = 4 << 20;
 /// Signatures per Ed25519 batch.
@@ -197,14 +197,20 @@ pub enum RecallSource {
     File {
         /// A second handle on the file.
         file: std::fs::File,
-        /// Offsets by seq, in blocks (growing never copies them).
-        offsets: std::sync::Mutex<Vec<Vec<u64>>>,
+        /// Offsets by seq, in blocks (growing never copies them): each
+        /// block's first offset, and each line's distance from it.
+        offsets: std::sync::Mutex<Vec<(u64, Vec<u32>)>>,
     },
     /// A store.
     Store(fundledger_store::StoreReader),
 }
 
-const OFFSET_BLOCK: usize = 1 << 16;
+/// Lines per block of offsets: 4096 lines of at most `RECORD_BYTES_MAX`
+/// bytes span less than 2^32 bytes.
+const OFFSET_BLOCK: usize = 4096;
+const _: () = assert!(
+    (OFFSET_BLOCK as u64) * (fundledger_core::limits::RECORD_BYTES_MAX as u64 + 1) < 1 << 32
+);
 
 impl RecallSource {
     /// Reading back from the file at `path`.
@@ -221,10 +227,11 @@ impl RecallSource {
     fn note(&self, offset: u64) {
         if let RecallSource::File { offsets, .. } = self {
             let mut blocks = offsets.lock().expect("offsets lock");
-            if blocks.last().map_or(true, |b| b.len() == OFFSET_BLOCK) {
-                blocks.push(Vec::with_capacity(OFFSET_BLOCK));
+            if blocks.last().map_or(true, |(_, b)| b.len() == OFFSET_BLOCK) {
+                blocks.push((offset, Vec::with_capacity(OFFSET_BLOCK)));
             }
-            blocks.last_mut().expect("a block").push(offset);
+            let (base, block) = blocks.last_mut().expect("a block");
+            block.push(u32::try_from(offset - *base).expect("a block spans < 4 GiB"));
         }
     }
 }
@@ -241,9 +248,9 @@ impl fundledger_core::event_index::Recall for RecallSource {
                 let offset = {
                     let blocks = offsets.lock().expect("offsets lock");
                     let index = usize::try_from(seq).map_err(|e| e.to_string())?;
-                    *blocks
+                    blocks
                         .get(index / OFFSET_BLOCK)
-                        .and_then(|b| b.get(index % OFFSET_BLOCK))
+                        .and_then(|(base, b)| Some(base + u64::from(*b.get(index % OFFSET_BLOCK)?)))
                         .ok_or_else(|| format!("no line was read for record {seq}"))?
                 };
                 let mut line = Vec::new();
@@ -663,7 +670,8 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
                 bytes: bytes.to_vec(),
             });
             if pending.len() == IMPORT_BATCH_RECORDS {
-                store.append(&pending)?;
+                // Durable at the end: a failed import removes the store.
+                store.append_unflushed(&pending)?;
                 pending.clear();
                 bar.set_position(seq);
             }
@@ -675,6 +683,7 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         ..e
     })?;
     store.append(&pending)?;
+    store.flush()?;
     bar.finish_and_clear();
     Ok((ledger.size(), ledger.head()))
 }

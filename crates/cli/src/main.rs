@@ -2,6 +2,7 @@
 //! lives in `fundledger-core` and every byte on disk in `fundledger-store`.
 
 mod bench;
+
 mod commands;
 mod demo;
 mod error;
@@ -11,6 +12,12 @@ mod input;
 mod keyfile;
 mod report;
 mod serve;
+
+/// mimalloc: allocation-heavy verification runs 10-20 % faster than with
+/// glibc's allocator. Built without transparent huge pages (`no_thp`), its
+/// peak memory stays near the live data.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod session;
 mod summary;
 

@@ -352,8 +352,12 @@ pub enum Body {
 impl Body {
     /// Parses a schema-valid body of `kind`.
     pub fn parse(kind: EventKind, body: &Value) -> Result<Body, serde_json::Error> {
-        use serde_json::from_value as v;
-        let b = body.clone();
+        // Deserialized from the borrowed tree: nothing is cloned but the
+        // strings the typed body keeps.
+        fn v<'a, T: serde::Deserialize<'a>>(body: &'a Value) -> Result<T, serde_json::Error> {
+            T::deserialize(body)
+        }
+        let b = body;
         Ok(match kind {
             EventKind::LedgerOpened => Body::LedgerOpened(v(b)?),
             EventKind::ActorEnrolled => Body::ActorEnrolled(v(b)?),

@@ -85,9 +85,9 @@ pub struct DistrictBooks {
     /// Fund-use reports by event id.
     pub fund_use_reports: imbl::OrdMap<String, Filing>,
     /// The settlement in force: event id, and its body's figures.
-    pub settlement: Option<(String, Filing, Money, Money)>,
+    pub settlement: Option<Box<(String, Filing, Money, Money)>>,
     /// The offset out of this program in force: event id, surplus, target program.
-    pub offset_out: Option<(String, Money, String)>,
+    pub offset_out: Option<Box<(String, Money, String)>>,
     /// Offsets into this program from the previous year's (the surplus; negative: a deficit).
     pub offset_in: Money,
 }
@@ -366,7 +366,7 @@ impl Books {
             Body::SettlementFiled(b) => {
                 let program = self.open_program(&b.program)?;
                 let district = self.district(program, b.district_code)?;
-                if let Some((id, ..)) = &district.settlement {
+                if let Some((id, ..)) = district.settlement.as_deref() {
                     return Err(rule(
                         format!(
                             "district {} is already settled by {id:?}; reverse that settlement first",
@@ -408,7 +408,7 @@ impl Books {
             Body::OffsetApplied(b) => {
                 let program = self.open_program(&b.program)?;
                 let district = self.district(program, b.district_code)?;
-                let Some((_, _, allocated, spent)) = &district.settlement else {
+                let Some((_, _, allocated, spent)) = district.settlement.as_deref() else {
                     return Err(rule(
                         format!(
                             "district {} has not settled program {:?}; an offset follows the settlement",
@@ -417,7 +417,7 @@ impl Books {
                         "body.district_code",
                     ));
                 };
-                if let Some((id, ..)) = &district.offset_out {
+                if let Some((id, ..)) = district.offset_out.as_deref() {
                     return Err(rule(
                         format!("the surplus was already offset by {id:?}"),
                         "body.district_code",
@@ -738,11 +738,14 @@ impl Books {
             }
             Body::SettlementFiled(b) => {
                 self.district_mut(&b.program, b.district_code).settlement =
-                    Some((id.clone(), filing, b.allocated_cny, b.spent_cny));
+                    Some(Box::new((id.clone(), filing, b.allocated_cny, b.spent_cny)));
             }
             Body::OffsetApplied(b) => {
-                self.district_mut(&b.program, b.district_code).offset_out =
-                    Some((id.clone(), b.surplus_cny, b.into_program.clone()));
+                self.district_mut(&b.program, b.district_code).offset_out = Some(Box::new((
+                    id.clone(),
+                    b.surplus_cny,
+                    b.into_program.clone(),
+                )));
                 self.district_mut(&b.into_program, b.district_code)
                     .offset_in += b.surplus_cny;
             }

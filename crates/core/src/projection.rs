@@ -471,7 +471,7 @@ fn district_figures(
         execution_rate_percent: percent(d.spent.decimal(), d.allocated.decimal()),
         surplus_cny: d.allocated - d.spent,
         settled: d.settlement.is_some(),
-        offset_out: d.offset_out.as_ref().map(|(_, surplus, into)| OffsetOut {
+        offset_out: d.offset_out.as_deref().map(|(_, surplus, into)| OffsetOut {
             surplus_cny: *surplus,
             into_program: into.clone(),
         }),
@@ -522,7 +522,7 @@ pub fn program_figures(
             .iter()
             .map(|(id, r)| (id, &r.filing))
             .chain(d.fund_use_reports.iter())
-            .chain(d.settlement.iter().map(|(id, f, ..)| (id, f)));
+            .chain(d.settlement.as_deref().map(|(id, f, ..)| (id, f)));
         for (id, f) in filings {
             if f.recorded_at.unix_seconds() - f.at.unix_seconds() > 86_400 {
                 backdated.push(Backdated {

@@ -186,6 +186,14 @@ impl Store {
     /// Appends a batch atomically and durably: when this returns `Ok`, every
     /// record of the batch is on disk; when it fails, none is visible.
     pub fn append(&mut self, batch: &[SealedRecord]) -> Result<(), StoreError> {
+        self.append_unflushed(batch)?;
+        self.flush()
+    }
+
+    /// Appends a batch atomically but leaves it in memory until
+    /// [`Store::flush`]: for a bulk import, which reports success only after
+    /// its final flush and removes the store if it fails.
+    pub fn append_unflushed(&mut self, batch: &[SealedRecord]) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -205,8 +213,13 @@ impl Store {
         self.tree
             .apply_batch(writes)
             .map_err(|e| self.sled_err(e))?;
-        self.tree.flush().map_err(|e| self.sled_err(e))?;
         self.len += batch.len() as u64;
+        Ok(())
+    }
+
+    /// Makes every appended batch durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.tree.flush().map_err(|e| self.sled_err(e))?;
         Ok(())
     }
 }
