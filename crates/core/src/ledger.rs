@@ -436,54 +436,42 @@ impl Ledger {
     /// checked and every ledger rule is re-applied, but signatures, schemas
     /// and the privacy scan are not re-run. `verify` re-runs everything.
     pub fn replay_stored(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
-        let record: Value = serde_json::from_slice(line)
-            .map_err(|e| Rejection::malformed(format!("the record is not valid JSON: {e}")))?;
-        let envelope = check_members(&record, line)?;
-        let event = &envelope.members["event"];
-        let text = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
-        let id = text("id");
-        self.check_links(
-            envelope.seq,
-            envelope.prev,
-            envelope.recorded_at,
-            id,
-            &NoRecall,
-        )?;
-        let kind = EventKind::parse(text("kind")).ok_or_else(|| {
-            Rejection::malformed("unknown event kind".to_string()).with_field("event.kind")
-        })?;
-        let at = Timestamp::parse(text("at"))
-            .map_err(|e| Rejection::malformed(e.0).with_field("event.at"))?;
-        let body = Body::parse(kind, &event["body"]).map_err(|e| {
-            Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
-        })?;
-        let actor_id = text("actor");
+        self.accept_stored(parse_stored(line)?)
+    }
+
+    /// The part of [`Ledger::replay_stored`] that needs the state: links,
+    /// enrolment, rules; then folds the record in.
+    pub fn accept_stored(&mut self, record: StoredRecord) -> Result<Hash32, Rejection> {
+        let StoredRecord {
+            seq,
+            prev,
+            recorded_at,
+            hash,
+            event,
+        } = record;
+        self.check_links(seq, prev, recorded_at, &event.id, &NoRecall)?;
         let role = if self.size == 0 {
             Role::Operator
         } else {
-            self.actors.get(actor_id).map(|a| a.role).ok_or_else(|| {
-                Rejection::unauthorized(format!("actor {actor_id:?} is not enrolled"))
-                    .with_field("event.actor")
-            })?
+            self.actors
+                .get(&event.actor)
+                .map(|a| a.role)
+                .ok_or_else(|| {
+                    Rejection::unauthorized(format!("actor {:?} is not enrolled", event.actor))
+                        .with_field("event.actor")
+                })?
         };
-        let original = self.decide_body(id, actor_id, role, kind, at, &body, &NoRecall)?;
-        let event_hash = match envelope.event_bytes {
-            Some(bytes) => domain_hash(EVENT_DOMAIN, bytes),
-            None => domain_hash(
-                EVENT_DOMAIN,
-                &canonical_bytes(event).map_err(Rejection::from)?,
-            ),
-        };
-        let decided = CheckedEvent {
-            event_hash,
-            kind,
-            id: id.to_string(),
-            actor: actor_id.to_string(),
-            at,
-            body,
-        };
-        self.apply(decided, envelope.hash, envelope.recorded_at, original);
-        Ok(envelope.hash)
+        let original = self.decide_body(
+            &event.id,
+            &event.actor,
+            role,
+            event.kind,
+            event.at,
+            &event.body,
+            &NoRecall,
+        )?;
+        self.apply(event, hash, recorded_at, original);
+        Ok(hash)
     }
 
     /// The checks that tie a record to the chain so far: seq, prev, time
@@ -970,6 +958,57 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
         hash: envelope.hash,
         sig,
         event,
+    })
+}
+
+/// A record of the ledger's own store, parsed: what
+/// [`Ledger::accept_stored`] needs. [`parse_stored`] needs no state, so a
+/// store is parsed on every core and folded in order.
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    seq: Option<u64>,
+    prev: Option<Hash32>,
+    recorded_at: Timestamp,
+    hash: Hash32,
+    event: CheckedEvent,
+}
+
+/// The stateless part of [`Ledger::replay_stored`]: JSON, members, the
+/// record hash, the event's kind, time and typed body.
+pub fn parse_stored(line: &[u8]) -> Result<StoredRecord, Rejection> {
+    let record: Value = serde_json::from_slice(line)
+        .map_err(|e| Rejection::malformed(format!("the record is not valid JSON: {e}")))?;
+    let envelope = check_members(&record, line)?;
+    let event = &envelope.members["event"];
+    let text = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
+    let kind = EventKind::parse(text("kind")).ok_or_else(|| {
+        Rejection::malformed("unknown event kind".to_string()).with_field("event.kind")
+    })?;
+    let at = Timestamp::parse(text("at"))
+        .map_err(|e| Rejection::malformed(e.0).with_field("event.at"))?;
+    let body = Body::parse(kind, &event["body"]).map_err(|e| {
+        Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
+    })?;
+    let event_hash = match envelope.event_bytes {
+        Some(bytes) => domain_hash(EVENT_DOMAIN, bytes),
+        None => domain_hash(
+            EVENT_DOMAIN,
+            &canonical_bytes(event).map_err(Rejection::from)?,
+        ),
+    };
+    Ok(StoredRecord {
+        seq: envelope.seq,
+        prev: envelope.prev,
+        recorded_at: envelope.recorded_at,
+        hash: envelope.hash,
+        event: CheckedEvent {
+            event_hash,
+            kind,
+            id: text("id").to_string(),
+            actor: text("actor").to_string(),
+            at,
+            body,
+        },
     })
 }
 

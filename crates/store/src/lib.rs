@@ -8,7 +8,7 @@
 //! ends on a batch boundary and contains every batch ever acknowledged.
 #![deny(missing_docs)]
 
-use fundledger_core::ledger::{Ledger, SealedRecord};
+use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord};
 use fundledger_core::Rejection;
 use std::path::{Path, PathBuf};
 
@@ -134,23 +134,56 @@ impl Store {
         if store.len == 0 {
             return Err(StoreError::NotALedger(path.to_path_buf()));
         }
-        let mut ledger = Ledger::new();
-        for entry in store.records(0) {
-            let (seq, bytes) = entry?;
-            ledger
-                .replay_stored(&bytes)
-                .map_err(|rejection| StoreError::Corrupt {
-                    path: path.to_path_buf(),
-                    seq,
-                    rejection,
-                })?;
-        }
+        let ledger = store.replay()?;
         Ok((store, ledger))
     }
 
     /// The ledger directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Every record folded into a ledger, as [`Store::open`] does.
+    fn replay(&self) -> Result<Ledger, StoreError> {
+        let path = &self.path;
+        // Records are parsed on every core, a chunk at a time, and folded
+        // in order; the next chunk is parsed while this one is folded.
+        use rayon::prelude::*;
+        const CHUNK: usize = 2048;
+        let corrupt = |seq: u64, rejection| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            seq,
+            rejection,
+        };
+        let mut records = self.records(0);
+        let mut read_chunk = || -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+            records.by_ref().take(CHUNK).collect()
+        };
+        let parse = |chunk: &[(u64, Vec<u8>)]| -> Vec<_> {
+            chunk
+                .par_iter()
+                .map(|(seq, bytes)| (*seq, parse_stored(bytes)))
+                .collect()
+        };
+        let mut ledger = Ledger::new();
+        let mut chunk = read_chunk()?;
+        let mut parsed = parse(&chunk);
+        while !chunk.is_empty() {
+            chunk = read_chunk()?;
+            let (next, folded) = rayon::join(
+                || parse(&chunk),
+                || -> Result<(), StoreError> {
+                    for (seq, record) in parsed.drain(..) {
+                        let record = record.map_err(|r| corrupt(seq, r))?;
+                        ledger.accept_stored(record).map_err(|r| corrupt(seq, r))?;
+                    }
+                    Ok(())
+                },
+            );
+            folded?;
+            parsed = next;
+        }
+        Ok(ledger)
     }
 
     /// Number of stored records.
