@@ -658,6 +658,7 @@ impl Books {
         let id = applied.event_id.to_string();
         match body {
             Body::ProgramOpened(b) => {
+                let rules_only = self.rules_only;
                 let districts = b
                     .districts
                     .iter()
@@ -665,7 +666,12 @@ impl Books {
                         (
                             d.code,
                             DistrictBooks {
-                                name: d.name.clone(),
+                                // Names are for reports (the program's body keeps them too).
+                                name: if rules_only {
+                                    String::new()
+                                } else {
+                                    d.name.clone()
+                                },
                                 ..DistrictBooks::default()
                             },
                         )

@@ -141,7 +141,8 @@ pub struct Ledger {
     utc_offset: FixedOffset,
     operator: Option<String>,
     last_recorded_at: Option<Timestamp>,
-    actors: imbl::HashMap<String, Actor>,
+    /// Behind an `Arc`: a map node then holds pointers, not keys of 200 bytes.
+    actors: imbl::HashMap<String, std::sync::Arc<Actor>>,
     /// Every event, in full mode.
     events: imbl::HashMap<String, EventEntry>,
     /// Every event id, in compact mode (then `events` stays empty).
@@ -187,7 +188,7 @@ impl Ledger {
     }
 
     /// An empty ledger in compact mode, for verifying a long chain in little
-    /// memory: it keeps a 64-bit hash per event id and the books the rules
+    /// memory: it keeps a 32-bit hash per event id and the books the rules
     /// read ([`Books::rules_only`]), and reads an earlier record back (through
     /// the [`Recall`] given to [`Ledger::accept_recalling`]) when a rule needs
     /// it — a reversal, or an id that may appear again. It decides exactly as
@@ -228,7 +229,10 @@ impl Ledger {
     }
     /// The operator's actor id.
     pub fn operator(&self) -> Option<&Actor> {
-        self.operator.as_ref().and_then(|id| self.actors.get(id))
+        self.operator
+            .as_ref()
+            .and_then(|id| self.actors.get(id))
+            .map(|a| &**a)
     }
     /// `recorded_at` of the last record.
     pub fn last_recorded_at(&self) -> Option<Timestamp> {
@@ -236,11 +240,11 @@ impl Ledger {
     }
     /// An enrolled actor.
     pub fn actor(&self, id: &str) -> Option<&Actor> {
-        self.actors.get(id)
+        self.actors.get(id).map(|a| &**a)
     }
     /// All enrolled actors.
     pub fn actors(&self) -> impl Iterator<Item = &Actor> {
-        self.actors.values()
+        self.actors.values().map(|a| &**a)
     }
     /// What the ledger knows of an event id (nothing in compact mode).
     pub fn event(&self, id: &str) -> Option<&EventEntry> {
@@ -741,31 +745,31 @@ impl Ledger {
                 self.ledger_id = Some(hash);
                 self.actors.insert(
                     decided.actor.clone(),
-                    Actor {
+                    std::sync::Arc::new(Actor {
                         id: decided.actor.clone(),
                         role: Role::Operator,
                         key,
                         district: None,
                         name: Some(b.name.clone()),
                         revoked_at_seq: None,
-                    },
+                    }),
                 );
             }
             Body::ActorEnrolled(b) => {
                 self.actors.insert(
                     b.actor.clone(),
-                    Actor {
+                    std::sync::Arc::new(Actor {
                         id: b.actor.clone(),
                         role: b.role,
                         key: PublicKey::parse(&b.key).expect("decided"),
                         district: b.district,
                         name: b.name.clone(),
                         revoked_at_seq: None,
-                    },
+                    }),
                 );
             }
             Body::ActorRevoked(b) => {
-                if let Some(actor) = self.actors.get_mut(&b.actor) {
+                if let Some(actor) = self.actors.get_mut(&b.actor).map(std::sync::Arc::make_mut) {
                     actor.revoked_at_seq = Some(seq);
                 }
             }
