@@ -43,34 +43,7 @@ pub fn ledger_as_of(
             dir.display()
         )));
     }
-    let mut ledger = Ledger::new();
-    for entry in store.records(0) {
-        let (seq, bytes) = entry?;
-        if records_max.is_some_and(|n| seq >= n) {
-            break;
-        }
-        if let Some(limit) = as_of {
-            let record: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-                CliError::rejected(format!(
-                    "ledger {}: seq {seq} is not JSON: {e}",
-                    dir.display()
-                ))
-            })?;
-            let recorded = record["recorded_at"]
-                .as_str()
-                .and_then(|t| Timestamp::parse(t).ok());
-            if recorded.is_some_and(|r| r > limit) {
-                break;
-            }
-        }
-        ledger.replay_stored(&bytes).map_err(|r| {
-            CliError::rejected(format!(
-                "ledger {}: stored seq {seq} fails verification: {r}",
-                dir.display()
-            ))
-        })?;
-    }
-    Ok(ledger)
+    Ok(store.replay_until(records_max, as_of)?)
 }
 
 fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {

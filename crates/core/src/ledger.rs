@@ -1064,6 +1064,13 @@ pub struct StoredRecord {
     event: CheckedEvent,
 }
 
+impl StoredRecord {
+    /// When the ledger recorded it.
+    pub fn recorded_at(&self) -> Timestamp {
+        self.recorded_at
+    }
+}
+
 /// The stateless part of [`Ledger::replay_stored`]: JSON, members, the
 /// record hash, the event's kind, time and typed body.
 pub fn parse_stored(line: &[u8]) -> Result<StoredRecord, Rejection> {

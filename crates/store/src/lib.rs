@@ -8,6 +8,7 @@
 //! ends on a batch boundary and contains every batch ever acknowledged.
 #![deny(missing_docs)]
 
+use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord};
 use fundledger_core::Rejection;
 use std::path::{Path, PathBuf};
@@ -145,6 +146,17 @@ impl Store {
 
     /// Every record folded into a ledger, as [`Store::open`] does.
     fn replay(&self) -> Result<Ledger, StoreError> {
+        self.replay_until(None, None)
+    }
+
+    /// The records before seq `records_max` and recorded by `recorded_by`
+    /// folded into a ledger, re-checking links, hashes and rules as
+    /// [`Store::open`] does: the ledger as it stood then.
+    pub fn replay_until(
+        &self,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<Ledger, StoreError> {
         let path = &self.path;
         // Records are parsed on every core, a chunk at a time, and folded
         // in order; the next chunk is parsed while this one is folded.
@@ -172,15 +184,23 @@ impl Store {
             chunk = read_chunk()?;
             let (next, folded) = rayon::join(
                 || parse(&chunk),
-                || -> Result<(), StoreError> {
+                || -> Result<bool, StoreError> {
                     for (seq, record) in parsed.drain(..) {
+                        if records_max.is_some_and(|n| seq >= n) {
+                            return Ok(true);
+                        }
                         let record = record.map_err(|r| corrupt(seq, r))?;
+                        if recorded_by.is_some_and(|t| record.recorded_at() > t) {
+                            return Ok(true);
+                        }
                         ledger.accept_stored(record).map_err(|r| corrupt(seq, r))?;
                     }
-                    Ok(())
+                    Ok(false)
                 },
             );
-            folded?;
+            if folded? {
+                break;
+            }
             parsed = next;
         }
         Ok(ledger)
