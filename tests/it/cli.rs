@@ -572,3 +572,24 @@ fn gen_makes_a_workload_that_imports_and_verifies() {
         .iter()
         .all(|d| d["settled"] == true));
 }
+
+/// `fundledger export … | head -1` ends quietly: no panic on the closed pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let dir = tempdir();
+    let ledger = demo_ledger(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fundledger"))
+        .args(["export", "--ledger", &ledger.to_string_lossy()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first line
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    const SIGPIPE: i32 = 13; // Linux
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
+}

@@ -385,6 +385,21 @@ Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-em
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
+    // Output piped into `head` ends quietly, as other command-line tools do,
+    // instead of panicking on a closed pipe. Commands that talk HTTP keep
+    // Rust's default (ignored), so a peer that hangs up is an error, not death.
+    if !matches!(
+        cli.command,
+        Command::Serve { .. }
+            | Command::Follow { .. }
+            | Command::Bench { .. }
+            | Command::BenchLoad { .. }
+    ) {
+        // SAFETY: restores the default action of one signal before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Keygen { out } => commands::keygen(&out),
         Command::Init {

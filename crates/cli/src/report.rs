@@ -31,11 +31,15 @@ pub enum Lang {
 }
 
 /// Replays a stored ledger up to `as_of` (records recorded by then), re-applying every rule.
+///
+/// The ledger is never dropped: a command that asked for it ends soon after,
+/// and the OS takes its memory back faster than a walk over millions of map
+/// nodes would.
 pub fn ledger_as_of(
     dir: &Path,
     as_of: Option<Timestamp>,
     records_max: Option<u64>,
-) -> CliResult<Ledger> {
+) -> CliResult<std::mem::ManuallyDrop<Ledger>> {
     let store = Store::open_raw(dir)?;
     if store.is_empty() {
         return Err(CliError::usage(format!(
@@ -43,7 +47,9 @@ pub fn ledger_as_of(
             dir.display()
         )));
     }
-    Ok(store.replay_until(records_max, as_of)?)
+    Ok(std::mem::ManuallyDrop::new(
+        store.replay_until(records_max, as_of)?,
+    ))
 }
 
 fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {

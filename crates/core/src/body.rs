@@ -349,15 +349,46 @@ pub enum Body {
     EventReversed(EventReversed),
 }
 
+/// Where a body is deserialized from: a JSON tree or JSON text.
+trait BodySource<'a> {
+    fn read<T: serde::Deserialize<'a>>(self) -> Result<T, serde_json::Error>;
+}
+
+impl<'a> BodySource<'a> for &'a Value {
+    fn read<T: serde::Deserialize<'a>>(self) -> Result<T, serde_json::Error> {
+        T::deserialize(self)
+    }
+}
+
+/// A body's JSON text.
+struct JsonText<'a>(&'a str);
+
+impl<'a> BodySource<'a> for JsonText<'a> {
+    fn read<T: serde::Deserialize<'a>>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0)
+    }
+}
+
 impl Body {
     /// Parses a schema-valid body of `kind`.
     pub fn parse(kind: EventKind, body: &Value) -> Result<Body, serde_json::Error> {
         // Deserialized from the borrowed tree: nothing is cloned but the
         // strings the typed body keeps.
-        fn v<'a, T: serde::Deserialize<'a>>(body: &'a Value) -> Result<T, serde_json::Error> {
-            T::deserialize(body)
+        Body::parse_from(kind, body)
+    }
+
+    /// [`Body::parse`] straight from the body's JSON text, without a tree:
+    /// for replaying records that were checked when they were appended.
+    pub fn parse_json(kind: EventKind, body: &str) -> Result<Body, serde_json::Error> {
+        Body::parse_from(kind, JsonText(body))
+    }
+
+    fn parse_from<'a>(kind: EventKind, b: impl BodySource<'a>) -> Result<Body, serde_json::Error> {
+        fn v<'a, T: serde::Deserialize<'a>>(
+            b: impl BodySource<'a>,
+        ) -> Result<T, serde_json::Error> {
+            b.read()
         }
-        let b = body;
         Ok(match kind {
             EventKind::LedgerOpened => Body::LedgerOpened(v(b)?),
             EventKind::ActorEnrolled => Body::ActorEnrolled(v(b)?),
