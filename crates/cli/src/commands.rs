@@ -656,9 +656,20 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         .then(|| RecallSource::file(Path::new(file)))
         .transpose()?;
     let mut store = Store::create(dir)?;
+    // A writer thread puts verified batches into sled while the next ones
+    // are verified; the store is flushed once, at the end (a failed import
+    // removes it).
+    let (to_writer, batches) =
+        std::sync::mpsc::sync_channel::<Vec<fundledger_core::ledger::SealedRecord>>(2);
+    let writer = std::thread::spawn(move || -> CliResult<Store> {
+        for batch in batches {
+            store.append_unflushed(&batch)?;
+        }
+        Ok(store)
+    });
     let mut pending = Vec::with_capacity(IMPORT_BATCH_RECORDS);
     let bar = crate::gen::progress(0, "import");
-    let ledger = verify_pipeline(
+    let verified = verify_pipeline(
         &format!("input {file}"),
         |buf| reader.read_until(b'\n', buf),
         recall.as_ref(),
@@ -670,19 +681,30 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
                 bytes: bytes.to_vec(),
             });
             if pending.len() == IMPORT_BATCH_RECORDS {
-                // Durable at the end: a failed import removes the store.
-                store.append_unflushed(&pending)?;
-                pending.clear();
+                let batch =
+                    std::mem::replace(&mut pending, Vec::with_capacity(IMPORT_BATCH_RECORDS));
+                // A closed channel means the writer failed: its error is reported below.
+                if to_writer.send(batch).is_err() {
+                    return Err(CliError::usage("the store writer stopped".to_string()));
+                }
                 bar.set_position(seq);
             }
             Ok(())
         },
-    )
-    .map_err(|e| CliError {
+    );
+    if verified.is_ok() && !pending.is_empty() {
+        let _ = to_writer.send(std::mem::take(&mut pending));
+    }
+    drop(to_writer);
+    let written = writer
+        .join()
+        .map_err(|_| CliError::usage("the store writer panicked".to_string()))?;
+    // A store error is the cause of any "writer stopped": report it first.
+    let store = written?;
+    let ledger = verified.map_err(|e| CliError {
         message: format!("{}; nothing was imported", e.message),
         ..e
     })?;
-    store.append(&pending)?;
     store.flush()?;
     bar.finish_and_clear();
     Ok((ledger.size(), ledger.head()))
