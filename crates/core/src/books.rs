@@ -127,6 +127,9 @@ pub struct ProgramBooks {
     pub funds_received: Money,
     /// Participating districts.
     pub districts: imbl::OrdMap<DistrictCode, DistrictBooks>,
+    /// The sum of the districts' pre-allocations, kept up to date (a rule
+    /// reads it at every allocation).
+    allocated_total: Money,
     /// Surveys in force, by event id.
     pub surveys: imbl::OrdMap<String, Arc<SurveyRecorded>>,
     /// Judged indicator scores in force, by indicator code.
@@ -142,7 +145,7 @@ pub struct ProgramBooks {
 impl ProgramBooks {
     /// Total pre-allocated.
     pub fn allocated(&self) -> Money {
-        self.districts.values().map(|d| d.allocated).sum()
+        self.allocated_total
     }
     /// Total spent.
     pub fn spent(&self) -> Money {
@@ -685,6 +688,7 @@ impl Books {
                         budget_approved: Money::ZERO,
                         funds_received: Money::ZERO,
                         districts,
+                        allocated_total: Money::ZERO,
                         surveys: imbl::OrdMap::new(),
                         scores: imbl::OrdMap::new(),
                         spot_checks: imbl::OrdMap::new(),
@@ -701,6 +705,7 @@ impl Books {
             }
             Body::AllocationMade(b) => {
                 self.district_mut(&b.program, b.district_code).allocated += b.amount_cny;
+                self.program_mut(&b.program).allocated_total += b.amount_cny;
             }
             // Rosters and fund-use filings feed projections only.
             Body::RosterFiled(_) | Body::FundUseReported(_) if self.rules_only => {}
@@ -808,7 +813,8 @@ impl Books {
             Contribution::Budget(p, amount) => self.program_mut(&p).budget_approved -= amount,
             Contribution::Funds(p, amount) => self.program_mut(&p).funds_received -= amount,
             Contribution::Allocation(p, code, amount) => {
-                self.district_mut(&p, code).allocated -= amount
+                self.district_mut(&p, code).allocated -= amount;
+                self.program_mut(&p).allocated_total -= amount;
             }
             Contribution::Expenditure(p, code, amount) => {
                 self.district_mut(&p, code).spent -= amount

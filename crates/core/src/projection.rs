@@ -502,17 +502,37 @@ pub fn program_figures(
         .collect();
     // Distinct people and double claims are kept up to date by the books.
     let trainees = p.people.len();
-    let double_claims = p
+    // Who claims each doubly claimed person: ask each district about each
+    // such person, or walk each district's people once, whichever is less work.
+    let people_listed: usize = p.districts.values().map(|d| d.people.len()).sum();
+    let mut claimants: std::collections::BTreeMap<Hash32, Vec<DistrictCode>> = p
         .double_claimed
         .iter()
-        .map(|digest| DoubleClaim {
-            person_digest: *digest,
-            districts: p
-                .districts
-                .iter()
-                .filter(|(_, d)| d.people.contains_key(digest))
-                .map(|(code, _)| *code)
-                .collect(),
+        .map(|digest| (*digest, Vec::new()))
+        .collect();
+    if p.double_claimed.len() * p.districts.len() <= people_listed {
+        for (digest, codes) in claimants.iter_mut() {
+            codes.extend(
+                p.districts
+                    .iter()
+                    .filter(|(_, d)| d.people.contains_key(digest))
+                    .map(|(code, _)| *code),
+            );
+        }
+    } else {
+        for (code, d) in p.districts.iter() {
+            for digest in d.people.keys() {
+                if let Some(codes) = claimants.get_mut(digest) {
+                    codes.push(*code);
+                }
+            }
+        }
+    }
+    let double_claims = claimants
+        .into_iter()
+        .map(|(person_digest, districts)| DoubleClaim {
+            person_digest,
+            districts,
         })
         .collect();
     let mut backdated = Vec::new();
