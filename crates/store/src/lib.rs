@@ -70,12 +70,18 @@ fn key(seq: u64) -> [u8; 9] {
 
 impl Store {
     fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+        /// sled's page cache.
+        const STORE_CACHE_BYTES: u64 = 256 << 20;
         sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
             // Every append flushes before it returns; a background flusher
             // thread would only hold the directory lock after the store is dropped.
             .flush_every_ms(None)
+            // Records are read mostly once, in order (replay, export,
+            // followers): sled's default 1 GiB page cache would only add
+            // to the peak memory of a large ledger.
+            .cache_capacity(STORE_CACHE_BYTES)
             .open()
             .map_err(|source| StoreError::Sled {
                 path: path.to_path_buf(),
