@@ -639,6 +639,68 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Offers the event `op` stands for, at a time set by `minute`; true when
+/// it was appended (its id is then in `appended`).
+fn offer(s: &mut Scenario, op: &Op, minute: usize, appended: &mut Vec<String>) -> bool {
+    let codes = [D1, D2];
+    let at = format!(
+        "2022-{:02}-{:02}T10:{:02}:00+08:00",
+        3 + minute / 28 % 9,
+        1 + minute % 28,
+        minute % 60
+    );
+    let f = s.figures("p22", "2023-06-01T00:00:00+08:00");
+    let (actor, kind, body) = match op {
+        Op::Alloc(d, c) => (
+            "city",
+            "allocation_made",
+            json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.00")}),
+        ),
+        Op::Spend(d, c) => (
+            district_actor(codes[*d]),
+            "expenditure_reported",
+            json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.50"), "purpose": "p"}),
+        ),
+        Op::Roster(d, people) => (
+            district_actor(codes[*d]),
+            "roster_filed",
+            roster(codes[*d], people, true),
+        ),
+        Op::FundUse(d) => (
+            district_actor(codes[*d]),
+            "fund_use_reported",
+            fund_use(codes[*d], "1.00"),
+        ),
+        Op::Settle(d) => {
+            let x = &f.districts[*d];
+            (
+                district_actor(codes[*d]),
+                "settlement_filed",
+                json!({"program": "p22", "district_code": codes[*d], "allocated_cny": x.allocated_cny, "spent_cny": x.spent_cny, "surplus_cny": x.surplus_cny}),
+            )
+        }
+        Op::Offset(d) => (
+            "city",
+            "offset_applied",
+            json!({"program": "p22", "district_code": codes[*d], "surplus_cny": f.districts[*d].surplus_cny, "into_program": "p23"}),
+        ),
+        // A district may reverse only its own events: both it and the operator try.
+        Op::Reverse(k) if !appended.is_empty() => (
+            if k % 3 == 0 { "d1" } else { "op" },
+            "event_reversed",
+            json!({"event_id": appended[k % appended.len()], "reason": "r"}),
+        ),
+        Op::Reverse(_) => return false,
+    };
+    match s.try_append(actor, kind, &at, body) {
+        Ok(id) => {
+            appended.push(id);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -647,29 +709,12 @@ proptest! {
     #[test]
     fn replay_equals_incremental(ops in prop::collection::vec(op(), 1..40)) {
         let mut s = Scenario::new();
-        let codes = [D1, D2];
         let as_of = "2023-06-01T00:00:00+08:00";
         let figures = |s: &Scenario| serde_json::to_value((s.figures("p22", as_of), s.figures("p23", as_of))).unwrap();
         let mut snapshots = vec![(s.ledger.size(), figures(&s))];
         let mut appended: Vec<String> = Vec::new();
         for (minute, op) in ops.iter().enumerate() {
-            let at = format!("2022-{:02}-{:02}T10:{:02}:00+08:00", 3 + minute / 28 % 9, 1 + minute % 28, minute % 60);
-            let f = s.figures("p22", as_of);
-            let (actor, kind, body) = match op {
-                Op::Alloc(d, c) => ("city", "allocation_made", json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.00")})),
-                Op::Spend(d, c) => (district_actor(codes[*d]), "expenditure_reported", json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.50"), "purpose": "p"})),
-                Op::Roster(d, people) => (district_actor(codes[*d]), "roster_filed", roster(codes[*d], people, true)),
-                Op::FundUse(d) => (district_actor(codes[*d]), "fund_use_reported", fund_use(codes[*d], "1.00")),
-                Op::Settle(d) => {
-                    let x = &f.districts[*d];
-                    (district_actor(codes[*d]), "settlement_filed", json!({"program": "p22", "district_code": codes[*d], "allocated_cny": x.allocated_cny, "spent_cny": x.spent_cny, "surplus_cny": x.surplus_cny}))
-                }
-                Op::Offset(d) => ("city", "offset_applied", json!({"program": "p22", "district_code": codes[*d], "surplus_cny": f.districts[*d].surplus_cny, "into_program": "p23"})),
-                Op::Reverse(k) if !appended.is_empty() => ("op", "event_reversed", json!({"event_id": appended[k % appended.len()], "reason": "r"})),
-                Op::Reverse(_) => continue,
-            };
-            if let Ok(id) = s.try_append(actor, kind, &at, body) {
-                appended.push(id);
+            if offer(&mut s, op, minute, &mut appended) {
                 snapshots.push((s.ledger.size(), figures(&s)));
             }
         }
@@ -722,28 +767,9 @@ proptest! {
     ) {
         use fundledger_core::ledger::precheck_line;
         let mut s = Scenario::new();
-        let codes = [D1, D2];
         let mut appended: Vec<String> = Vec::new();
         for (minute, op) in ops.iter().enumerate() {
-            let at = format!("2022-{:02}-{:02}T10:{:02}:00+08:00", 3 + minute / 28 % 9, 1 + minute % 28, minute % 60);
-            let f = s.figures("p22", "2023-06-01T00:00:00+08:00");
-            let (actor, kind, body) = match op {
-                Op::Alloc(d, c) => ("city", "allocation_made", json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.00")})),
-                Op::Spend(d, c) => (district_actor(codes[*d]), "expenditure_reported", json!({"program": "p22", "district_code": codes[*d], "amount_cny": format!("{c}.50"), "purpose": "p"})),
-                Op::Roster(d, people) => (district_actor(codes[*d]), "roster_filed", roster(codes[*d], people, true)),
-                Op::FundUse(d) => (district_actor(codes[*d]), "fund_use_reported", fund_use(codes[*d], "1.00")),
-                Op::Settle(d) => {
-                    let x = &f.districts[*d];
-                    (district_actor(codes[*d]), "settlement_filed", json!({"program": "p22", "district_code": codes[*d], "allocated_cny": x.allocated_cny, "spent_cny": x.spent_cny, "surplus_cny": x.surplus_cny}))
-                }
-                Op::Offset(d) => ("city", "offset_applied", json!({"program": "p22", "district_code": codes[*d], "surplus_cny": f.districts[*d].surplus_cny, "into_program": "p23"})),
-                // A district may reverse only its own events: both actors try.
-                Op::Reverse(k) if !appended.is_empty() => (if k % 3 == 0 { "d1" } else { "op" }, "event_reversed", json!({"event_id": appended[k % appended.len()], "reason": "r"})),
-                Op::Reverse(_) => continue,
-            };
-            if let Ok(id) = s.try_append(actor, kind, &at, body) {
-                appended.push(id);
-            }
+            offer(&mut s, op, minute, &mut appended);
         }
         // Offer again some earlier events (an id used twice), at positions.
         let mut offers = s.attempts.clone();

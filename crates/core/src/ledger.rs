@@ -946,19 +946,24 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
     }
 }
 
-/// The fast path of [`precheck_line`], for a line that is canonical and
-/// holds nothing like an ID number ([`is_canonical_and_clean`], one pass over
-/// the bytes): the envelope is read into borrowed fields, only the body
-/// becomes a JSON tree (for its schema and type), and nothing is written
-/// again. `None` whenever anything is off: the slow path then decides, and
-/// says what is wrong. It accepts exactly what the slow path accepts, with
-/// the same result (tested below and by the mutation property tests).
-fn precheck_canonical(line: &[u8]) -> Option<CheckedRecord> {
+/// A record's members read into borrowed fields, its hash checked, and its
+/// event's bytes sliced from the line: what both typed paths share. `None`
+/// for anything else (the tree paths then say what is wrong).
+struct TypedEnvelope<'a> {
+    seq: u64,
+    prev: Option<Hash32>,
+    recorded_at: Timestamp,
+    hash: Hash32,
+    sig: &'a str,
+    event_bytes: &'a [u8],
+}
+
+fn typed_envelope(line: &[u8]) -> Option<TypedEnvelope<'_>> {
     use serde::de::IgnoredAny;
     use serde::Deserialize;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)] // `event` is only skipped here
+    #[allow(dead_code)] // `event` is only skipped: it is sliced from the line
     struct Envelope<'a> {
         event: IgnoredAny,
         hash: &'a str,
@@ -968,6 +973,36 @@ fn precheck_canonical(line: &[u8]) -> Option<CheckedRecord> {
         sig: &'a str,
         v: u64,
     }
+    let envelope: Envelope = serde_json::from_slice(line).ok()?;
+    if envelope.v != 1 || !line.starts_with(EVENT_START) {
+        return None;
+    }
+    let claimed = Hash32::parse(envelope.hash).ok()?;
+    let marker = [&b",\"hash\":\""[..], envelope.hash.as_bytes(), b"\""].concat();
+    let cut = find(line, &marker)?;
+    let hash = domain_hash_parts(RECORD_DOMAIN, &[&line[..cut], &line[cut + marker.len()..]]);
+    if hash != claimed {
+        return None;
+    }
+    Some(TypedEnvelope {
+        seq: envelope.seq,
+        prev: Hash32::parse(envelope.prev).ok(),
+        recorded_at: Timestamp::parse(envelope.recorded_at).ok()?,
+        hash,
+        sig: envelope.sig,
+        event_bytes: &line[EVENT_START.len()..cut],
+    })
+}
+
+/// The fast path of [`precheck_line`], for a line that is canonical and
+/// holds nothing like an ID number ([`is_canonical_and_clean`], one pass over
+/// the bytes): the envelope is read into borrowed fields, only the body
+/// becomes a JSON tree (for its schema and type), and nothing is written
+/// again. `None` whenever anything is off: the slow path then decides, and
+/// says what is wrong. It accepts exactly what the slow path accepts, with
+/// the same result (tested below and by the mutation property tests).
+fn precheck_canonical(line: &[u8]) -> Option<CheckedRecord> {
+    use serde::Deserialize;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Event<'a> {
@@ -980,19 +1015,14 @@ fn precheck_canonical(line: &[u8]) -> Option<CheckedRecord> {
     if !crate::canonical_scan::is_canonical_and_clean(line) {
         return None;
     }
-    let envelope: Envelope = serde_json::from_slice(line).ok()?;
-    if envelope.v != 1 || !line.starts_with(EVENT_START) {
-        return None;
-    }
-    let recorded_at = Timestamp::parse(envelope.recorded_at).ok()?;
-    let claimed = Hash32::parse(envelope.hash).ok()?;
-    let marker = [&b",\"hash\":\""[..], envelope.hash.as_bytes(), b"\""].concat();
-    let cut = find(line, &marker)?;
-    let hash = domain_hash_parts(RECORD_DOMAIN, &[&line[..cut], &line[cut + marker.len()..]]);
-    if hash != claimed {
-        return None;
-    }
-    let event_bytes = &line[EVENT_START.len()..cut];
+    let TypedEnvelope {
+        seq,
+        prev,
+        recorded_at,
+        hash,
+        sig,
+        event_bytes,
+    } = typed_envelope(line)?;
     if event_bytes.len() > BODY_BYTES_MAX {
         return None;
     }
@@ -1005,11 +1035,11 @@ fn precheck_canonical(line: &[u8]) -> Option<CheckedRecord> {
     validate_body(kind, &event.body).ok()?;
     let body = Body::parse(kind, &event.body).ok()?;
     Some(CheckedRecord {
-        seq: Some(envelope.seq),
-        prev: Hash32::parse(envelope.prev).ok(),
+        seq: Some(seq),
+        prev,
         recorded_at,
         hash,
-        sig: envelope.sig.to_string(),
+        sig: sig.to_string(),
         event: CheckedEvent {
             event_hash: domain_hash(EVENT_DOMAIN, event_bytes),
             kind,
@@ -1084,20 +1114,7 @@ pub fn parse_stored(line: &[u8]) -> Result<StoredRecord, Rejection> {
 /// stored line is canonical, so its event is the slice before `"hash"`.
 /// `None` whenever anything is off: the slow path then names the problem.
 fn parse_stored_typed(line: &[u8]) -> Option<StoredRecord> {
-    use serde::de::IgnoredAny;
     use serde::Deserialize;
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)] // `event` and `sig` are only skipped here
-    struct Envelope<'a> {
-        event: IgnoredAny,
-        hash: &'a str,
-        prev: &'a str,
-        recorded_at: &'a str,
-        seq: u64,
-        sig: IgnoredAny,
-        v: u64,
-    }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Event<'a> {
@@ -1108,26 +1125,21 @@ fn parse_stored_typed(line: &[u8]) -> Option<StoredRecord> {
         #[serde(borrow)]
         body: &'a serde_json::value::RawValue,
     }
-    let envelope: Envelope = serde_json::from_slice(line).ok()?;
-    if envelope.v != 1 || !line.starts_with(EVENT_START) {
-        return None;
-    }
-    let recorded_at = Timestamp::parse(envelope.recorded_at).ok()?;
-    let claimed = Hash32::parse(envelope.hash).ok()?;
-    let marker = [&b",\"hash\":\""[..], envelope.hash.as_bytes(), b"\""].concat();
-    let cut = find(line, &marker)?;
-    let hash = domain_hash_parts(RECORD_DOMAIN, &[&line[..cut], &line[cut + marker.len()..]]);
-    if hash != claimed {
-        return None;
-    }
-    let event_bytes = &line[EVENT_START.len()..cut];
+    let TypedEnvelope {
+        seq,
+        prev,
+        recorded_at,
+        hash,
+        event_bytes,
+        ..
+    } = typed_envelope(line)?;
     let event: Event = serde_json::from_slice(event_bytes).ok()?;
     let kind = EventKind::parse(event.kind)?;
     let at = Timestamp::parse(event.at).ok()?;
     let body = Body::parse_json(kind, event.body.get()).ok()?;
     Some(StoredRecord {
-        seq: Some(envelope.seq),
-        prev: Hash32::parse(envelope.prev).ok(),
+        seq: Some(seq),
+        prev,
         recorded_at,
         hash,
         event: CheckedEvent {
