@@ -287,7 +287,7 @@ impl fundledger_core::event_index::Recall for RecallSource {
 /// projections. Without, into a full ledger.
 pub fn verify_pipeline(
     source: &str,
-    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
     recall: Option<&RecallSource>,
     mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()>,
 ) -> CliResult<Ledger> {
@@ -324,12 +324,14 @@ pub fn verify_pipeline(
         Some(recall) => (Ledger::compact(), recall),
         None => (Ledger::new(), &NoRecall),
     };
+    // Three steps overlap: chunk k is decided while chunk k+1 is prechecked
+    // and chunk k+2 is read.
     let mut chunk = read_chunk()?;
     let mut checked = precheck(&chunk);
+    let mut next = read_chunk()?;
     while !chunk.is_empty() {
-        let next = read_chunk()?;
-        let (next_checked, decided) = rayon::join(
-            || precheck(&next),
+        let ((next_checked, after_next), decided) = rayon::join(
+            || rayon::join(|| precheck(&next), &mut read_chunk),
             || {
                 let mut pending = Vec::new();
                 let mut hashes = Vec::with_capacity(checked.len());
@@ -377,7 +379,7 @@ pub fn verify_pipeline(
         for (i, (hash, line)) in hashes.iter().zip(&chunk).enumerate() {
             on_record(first + i as u64, *hash, line)?;
         }
-        chunk = next;
+        chunk = std::mem::replace(&mut next, after_next?);
         checked = next_checked;
     }
     if ledger.size() == 0 {
@@ -392,7 +394,7 @@ pub fn verify_pipeline(
 /// hash at the seq a checkpoint asks about.
 fn verify_stream(
     source: &str,
-    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
     recall: Option<&RecallSource>,
     wanted_seq: Option<u64>,
 ) -> CliResult<(Ledger, Option<Hash32>)> {
@@ -438,7 +440,7 @@ pub fn verify(
         (Some(dir), _) => {
             let store = Store::open_raw(dir)?;
             let recall = RecallSource::Store(store.reader());
-            let mut records = store.records(0);
+            let mut records = store.records(0).fuse();
             let source = format!("ledger {}", dir.display());
             verify_stream(
                 &source,
@@ -455,8 +457,7 @@ pub fn verify(
             )?
         }
         (None, Some("-")) => {
-            let stdin = std::io::stdin();
-            let mut reader = stdin.lock();
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
             // Standard input cannot be read back: the full state is kept.
             verify_stream(
                 "input <stdin>",
@@ -642,7 +643,7 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
 }
 
 fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
-    let mut reader: Box<dyn BufRead> = if file == "-" {
+    let mut reader: Box<dyn BufRead + Send> = if file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::with_capacity(

@@ -173,7 +173,7 @@ impl Store {
             seq,
             rejection,
         };
-        let mut records = self.records(0);
+        let mut records = self.records(0).fuse();
         let mut read_chunk = || -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
             records.by_ref().take(CHUNK).collect()
         };
