@@ -537,7 +537,7 @@ pub enum ExportFormat {
 
 pub fn export(dir: &Path, out: Option<&Path>, format: ExportFormat) -> CliResult<()> {
     let store = Store::open_raw(dir)?;
-    let write_all = |w: &mut dyn Write| -> CliResult<u64> {
+    let write_all = |w: &mut (dyn Write + Send)| -> CliResult<u64> {
         let io = |e: std::io::Error| CliError::usage(format!("cannot write the export: {e}"));
         let mut count = 0;
         match format {
@@ -551,48 +551,33 @@ pub fn export(dir: &Path, out: Option<&Path>, format: ExportFormat) -> CliResult
                 }
             }
             ExportFormat::Ledger => {
-                let mut ledger = Ledger::new();
+                // Records are parsed on every core and folded in order; each
+                // becomes a transaction as it is folded in.
                 let mut journal = fundledger_core::journal::JournalWriter::default();
-                for entry in store.records(0) {
-                    let (seq, bytes) = entry?;
-                    ledger.replay_stored(&bytes).map_err(|r| {
-                        CliError::rejected(format!(
-                            "ledger {}: stored seq {seq} fails verification: {r}",
-                            dir.display()
-                        ))
-                    })?;
-                    if seq == 0 {
-                        w.write_all(
-                            fundledger_core::journal::JournalWriter::header(ledger.name())
-                                .as_bytes(),
-                        )
-                        .map_err(io)?;
+                let mut written: std::io::Result<()> = Ok(());
+                store.replay_each(None, None, |ledger, seq, record| {
+                    if written.is_err() {
+                        return;
                     }
-                    let record: Value =
-                        serde_json::from_slice(&bytes).expect("replayed records are JSON");
-                    let event = &record["event"];
-                    let kind = event["kind"].as_str().unwrap_or_default();
-                    let body = fundledger_core::body::Body::parse(
-                        fundledger_core::kind::EventKind::parse(kind)
-                            .expect("replayed kinds are known"),
-                        &event["body"],
-                    )
-                    .expect("replayed bodies parse");
-                    let recorded_at =
-                        Timestamp::parse(record["recorded_at"].as_str().unwrap_or_default())
-                            .expect("replayed");
-                    if let Some(text) = journal.transaction(
+                    let mut text = if seq == 0 {
+                        fundledger_core::journal::JournalWriter::header(ledger.name())
+                    } else {
+                        String::new()
+                    };
+                    if let Some(transaction) = journal.transaction(
                         seq,
-                        event["id"].as_str().unwrap_or_default(),
-                        kind,
-                        recorded_at,
+                        record.event_id(),
+                        record.kind().as_str(),
+                        record.recorded_at(),
                         ledger.utc_offset(),
-                        &body,
+                        record.body(),
                     ) {
-                        w.write_all(text.as_bytes()).map_err(io)?;
+                        text.push_str(&transaction);
                         count += 1;
                     }
-                }
+                    written = w.write_all(text.as_bytes());
+                })?;
+                written.map_err(io)?;
             }
         }
         w.flush().map_err(io)?;
@@ -613,8 +598,7 @@ pub fn export(dir: &Path, out: Option<&Path>, format: ExportFormat) -> CliResult
             eprintln!("exported {count} {what} to {}", path.display());
         }
         None => {
-            let stdout = std::io::stdout();
-            let mut writer = std::io::BufWriter::new(stdout.lock());
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
             write_all(&mut writer)?;
         }
     }

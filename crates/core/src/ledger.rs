@@ -311,7 +311,7 @@ impl Ledger {
             event_id: decided.id.clone(),
             bytes,
         };
-        self.apply(decided, hash, recorded_at, None);
+        self.apply(&decided, hash, recorded_at, None);
         Ok(Appended::New(sealed))
     }
 
@@ -381,7 +381,7 @@ impl Ledger {
         )?;
         let (pending, original) =
             self.decide_checked(&record.event, &record.sig, verify_signature, recall)?;
-        self.apply(record.event, record.hash, record.recorded_at, original);
+        self.apply(&record.event, record.hash, record.recorded_at, original);
         Ok((record.hash, pending))
     }
 
@@ -440,12 +440,12 @@ impl Ledger {
     /// checked and every ledger rule is re-applied, but signatures, schemas
     /// and the privacy scan are not re-run. `verify` re-runs everything.
     pub fn replay_stored(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
-        self.accept_stored(parse_stored(line)?)
+        self.accept_stored(&parse_stored(line)?)
     }
 
     /// The part of [`Ledger::replay_stored`] that needs the state: links,
     /// enrolment, rules; then folds the record in.
-    pub fn accept_stored(&mut self, record: StoredRecord) -> Result<Hash32, Rejection> {
+    pub fn accept_stored(&mut self, record: &StoredRecord) -> Result<Hash32, Rejection> {
         let StoredRecord {
             seq,
             prev,
@@ -453,6 +453,7 @@ impl Ledger {
             hash,
             event,
         } = record;
+        let (seq, prev, recorded_at, hash) = (*seq, *prev, *recorded_at, *hash);
         self.check_links(seq, prev, recorded_at, &event.id, &NoRecall)?;
         let role = if self.size == 0 {
             Role::Operator
@@ -730,7 +731,7 @@ impl Ledger {
     /// Folds an accepted event into the state. Holds no checks.
     fn apply(
         &mut self,
-        decided: CheckedEvent,
+        decided: &CheckedEvent,
         hash: Hash32,
         recorded_at: Timestamp,
         original: Option<Earlier>,
@@ -800,7 +801,7 @@ impl Ledger {
                     EventEntry {
                         seq,
                         event_hash: decided.event_hash,
-                        actor: decided.actor,
+                        actor: decided.actor.clone(),
                         kind: decided.kind,
                         reversed_by: None,
                     },
@@ -1098,6 +1099,18 @@ impl StoredRecord {
     /// When the ledger recorded it.
     pub fn recorded_at(&self) -> Timestamp {
         self.recorded_at
+    }
+    /// The event's id.
+    pub fn event_id(&self) -> &str {
+        &self.event.id
+    }
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        self.event.kind
+    }
+    /// The event's typed body.
+    pub fn body(&self) -> &Body {
+        &self.event.body
     }
 }
 

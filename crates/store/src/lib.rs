@@ -9,7 +9,7 @@
 #![deny(missing_docs)]
 
 use fundledger_core::ids::Timestamp;
-use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord};
+use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord, StoredRecord};
 use fundledger_core::Rejection;
 use std::path::{Path, PathBuf};
 
@@ -163,6 +163,17 @@ impl Store {
         records_max: Option<u64>,
         recorded_by: Option<Timestamp>,
     ) -> Result<Ledger, StoreError> {
+        self.replay_each(records_max, recorded_by, |_, _, _| {})
+    }
+
+    /// [`Store::replay_until`], showing `each` every record as it is folded
+    /// in, with the ledger as it stands after it.
+    pub fn replay_each(
+        &self,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+        mut each: impl FnMut(&Ledger, u64, &StoredRecord) + Send,
+    ) -> Result<Ledger, StoreError> {
         let path = &self.path;
         // Records are parsed on every core, a chunk at a time, and folded
         // in order; the next chunk is parsed while this one is folded.
@@ -199,7 +210,8 @@ impl Store {
                         if recorded_by.is_some_and(|t| record.recorded_at() > t) {
                             return Ok(true);
                         }
-                        ledger.accept_stored(record).map_err(|r| corrupt(seq, r))?;
+                        ledger.accept_stored(&record).map_err(|r| corrupt(seq, r))?;
+                        each(&ledger, seq, &record);
                     }
                     Ok(false)
                 },
