@@ -439,7 +439,7 @@ pub fn verify(
         .and_then(|(_, c)| c.checkpoint.size.checked_sub(1));
     let (ledger, wanted_hash) = match (ledger_dir, file) {
         (Some(dir), _) => {
-            let store = Store::open_raw(dir)?;
+            let store = Store::open_for_scan(dir)?;
             let recall = RecallSource::Store(store.reader());
             let mut records = store.records(0).fuse();
             let source = format!("ledger {}", dir.display());

@@ -13,6 +13,11 @@ use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord, StoredRecord};
 use fundledger_core::Rejection;
 use std::path::{Path, PathBuf};
 
+/// sled's page cache for a store in use.
+const STORE_CACHE_BYTES: u64 = 256 << 20;
+/// sled's page cache for one pass over a store.
+const SCAN_CACHE_BYTES: u64 = 16 << 20;
+
 const RECORD_PREFIX: u8 = b'r';
 
 /// Why the store failed.
@@ -69,9 +74,7 @@ fn key(seq: u64) -> [u8; 9] {
 }
 
 impl Store {
-    fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
-        /// sled's page cache.
-        const STORE_CACHE_BYTES: u64 = 256 << 20;
+    fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
         sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
@@ -81,7 +84,7 @@ impl Store {
             // Records are read mostly once, in order (replay, export,
             // followers): sled's default 1 GiB page cache would only add
             // to the peak memory of a large ledger.
-            .cache_capacity(STORE_CACHE_BYTES)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|source| StoreError::Sled {
                 path: path.to_path_buf(),
@@ -101,7 +104,7 @@ impl Store {
         if path.join("conf").exists() || path.join("db").exists() {
             return Err(StoreError::AlreadyExists(path.to_path_buf()));
         }
-        let tree = Store::open_db(path)?;
+        let tree = Store::open_db(path, STORE_CACHE_BYTES)?;
         Ok(Store {
             path: path.to_path_buf(),
             tree,
@@ -111,10 +114,20 @@ impl Store {
 
     /// Opens an existing store without reading its records.
     pub fn open_raw(path: &Path) -> Result<Store, StoreError> {
+        Store::open_raw_with_cache(path, STORE_CACHE_BYTES)
+    }
+
+    /// [`Store::open_raw`] for one pass over the records (`verify
+    /// --ledger`): a small page cache, since nothing is read twice.
+    pub fn open_for_scan(path: &Path) -> Result<Store, StoreError> {
+        Store::open_raw_with_cache(path, SCAN_CACHE_BYTES)
+    }
+
+    fn open_raw_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         if !path.join("conf").exists() && !path.join("db").exists() {
             return Err(StoreError::NotALedger(path.to_path_buf()));
         }
-        let tree = Store::open_db(path)?;
+        let tree = Store::open_db(path, cache_bytes)?;
         let len = match tree.scan_prefix([RECORD_PREFIX]).next_back() {
             Some(entry) => {
                 let (k, _) = entry.map_err(|source| StoreError::Sled {
