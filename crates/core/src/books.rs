@@ -224,11 +224,6 @@ impl Books {
         }
     }
 
-    /// True for [`Books::rules_only`] books, whose projections are incomplete.
-    pub fn is_rules_only(&self) -> bool {
-        self.rules_only
-    }
-
     /// A program's books.
     pub fn program(&self, id: &str) -> Option<&ProgramBooks> {
         self.programs.get(id)

@@ -111,12 +111,6 @@ impl CompactIndex {
             .filter(move |s| Self::key_at(&self.blocks, **s) == key)
             .map(|s| u64::from(*s))
     }
-
-    /// Bytes held, for the benchmark's account of memory.
-    pub fn heap_bytes(&self) -> usize {
-        self.blocks.len() * BLOCK_LEN * 4
-            + self.tables.iter().map(|t| t.capacity() * 5).sum::<usize>()
-    }
 }
 
 #[cfg(test)]

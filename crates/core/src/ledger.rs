@@ -202,11 +202,6 @@ impl Ledger {
         }
     }
 
-    /// True for a [`Ledger::compact`] ledger.
-    pub fn is_compact(&self) -> bool {
-        self.compact.is_some()
-    }
-
     /// Number of records.
     pub fn size(&self) -> u64 {
         self.size
