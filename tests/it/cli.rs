@@ -497,22 +497,25 @@ fn gen_makes_a_workload_that_imports_and_verifies() {
         trainees_min: 100,
         trainees_max: 120,
     };
-    let out = ok(
-        p,
-        &[
-            "gen",
-            "--out",
-            "w.jsonl",
-            "--counties",
-            "7",
-            "--years",
-            "3",
-            "--seed",
-            "9",
-            "--trainees-max",
-            "120",
-        ],
-    );
+    let gen = |out: &str| {
+        ok(
+            p,
+            &[
+                "gen",
+                "--out",
+                out,
+                "--counties",
+                "7",
+                "--years",
+                "3",
+                "--seed",
+                "9",
+                "--trainees-max",
+                "120",
+            ],
+        )
+    };
+    let out = gen("w.jsonl");
     let lines = std::fs::read_to_string(p.join("w.jsonl"))
         .unwrap()
         .lines()
@@ -520,22 +523,7 @@ fn gen_makes_a_workload_that_imports_and_verifies() {
     assert_eq!(lines, Workload::event_count(&spec), "{out}");
     assert_eq!(Workload::new(spec).count() as u64, lines);
     // Deterministic: the same seed gives the same bytes.
-    ok(
-        p,
-        &[
-            "gen",
-            "--out",
-            "w2.jsonl",
-            "--counties",
-            "7",
-            "--years",
-            "3",
-            "--seed",
-            "9",
-            "--trainees-max",
-            "120",
-        ],
-    );
+    gen("w2.jsonl");
     assert_eq!(
         std::fs::read(p.join("w.jsonl")).unwrap(),
         std::fs::read(p.join("w2.jsonl")).unwrap()

@@ -287,7 +287,7 @@ impl fundledger_core::event_index::Recall for RecallSource {
 /// projections. Without, into a full ledger.
 pub fn verify_pipeline(
     source: &str,
-    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
+    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
     recall: Option<&RecallSource>,
     mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()>,
 ) -> CliResult<Ledger> {
@@ -395,7 +395,7 @@ pub fn verify_pipeline(
 /// hash at the seq a checkpoint asks about.
 fn verify_stream(
     source: &str,
-    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
+    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
     recall: Option<&RecallSource>,
     wanted_seq: Option<u64>,
 ) -> CliResult<(Ledger, Option<Hash32>)> {
@@ -628,7 +628,7 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
 }
 
 fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
-    let mut reader: Box<dyn BufRead + Send> = if file == "-" {
+    let mut reader: Box<dyn BufRead> = if file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::with_capacity(
