@@ -69,23 +69,40 @@ impl<'de> Deserialize<'de> for Hash32 {
 
 /// Parses exactly `N` bytes of lowercase hex.
 pub fn parse_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    fn nibble(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        }
-    }
     let text = text.as_bytes();
     if text.len() != 2 * N {
         return None;
     }
+    // Branch-free: look every character up, and check once at the end that
+    // none was outside 0-9a-f (their entries have the high bit set).
     let mut out = [0u8; N];
+    let mut invalid = 0u8;
     for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        let (high, low) = (
+            LOWER_HEX[usize::from(pair[0])],
+            LOWER_HEX[usize::from(pair[1])],
+        );
+        invalid |= high | low;
+        *byte = high << 4 | low;
     }
-    Some(out)
+    (invalid & 0x80 == 0).then_some(out)
 }
+
+/// The value of each lowercase hex digit; `0x80` for every other byte.
+const LOWER_HEX: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// The first 80 characters of `text`, for error messages.
 pub fn truncate(text: &str) -> String {
@@ -261,6 +278,24 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, IdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every byte value in every position: only 0-9a-f decode, as `hex` does.
+    #[test]
+    fn lower_hex_takes_exactly_the_lowercase_digits() {
+        for at in 0..8 {
+            for byte in 0..=255u8 {
+                let mut text = *b"0123456789abcdef";
+                text[at] = byte;
+                let lower = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
+                let got = std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(parse_lower_hex::<8>);
+                let want = lower.then(|| hex::decode(text).unwrap());
+                assert_eq!(got.map(|b| b.to_vec()), want, "byte {byte:#04x} at {at}");
+            }
+        }
+        assert_eq!(parse_lower_hex::<2>("abc"), None);
+    }
 
     #[test]
     fn timestamps_are_strict() {

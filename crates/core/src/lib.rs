@@ -9,6 +9,7 @@
 
 pub mod body;
 pub mod books;
+pub mod bulk_bodies;
 pub mod canonical_scan;
 pub mod checkpoint;
 pub mod crypto;
