@@ -1086,11 +1086,15 @@ struct CanonicalMembers<'a> {
 fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
     const HASH_KEY: &[u8] = b",\"hash\":\"";
     const ID_KEY: &[u8] = b",\"id\":\"";
+    use memchr::memmem::FinderRev;
+    use std::sync::LazyLock;
+    static FIND_HASH: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(HASH_KEY));
+    static FIND_ID: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(ID_KEY));
     if !line.starts_with(EVENT_START) {
         return None;
     }
     let text = std::str::from_utf8(line).ok()?;
-    let cut = memchr::memmem::rfind(line, HASH_KEY)?;
+    let cut = FIND_HASH.rfind(line)?;
     let mut tail = Members { text, at: cut };
     let claimed = tail.string(HASH_KEY)?;
     let hash_end = tail.at;
@@ -1103,7 +1107,7 @@ fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
     }
     let event_bytes = line.get(EVENT_START.len()..cut)?;
     let event_text = &text[EVENT_START.len()..cut];
-    let id_cut = memchr::memmem::rfind(event_bytes, ID_KEY)?;
+    let id_cut = FIND_ID.rfind(event_bytes)?;
     let mut head = Members {
         text: event_text,
         at: 0,
