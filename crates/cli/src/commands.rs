@@ -184,7 +184,7 @@ pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
 }
 
 /// Records per pipeline step of `verify_pipeline`.
-const VERIFY_CHUNK_RECORDS: usize = 1024;
+const VERIFY_CHUNK_RECORDS: usize = 512;
 /// Bytes per pipeline step, whatever the records: two steps are in memory.
 const VERIFY_CHUNK_BYTES: usize = 4 << 20;
 /// Signatures per Ed25519 batch.
