@@ -9,7 +9,7 @@ use fundledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
 use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::jcs::canonical_bytes;
-use fundledger_core::ledger::Ledger;
+use fundledger_core::ledger::{Ledger, PendingSignature};
 use fundledger_store::Store;
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
@@ -190,27 +190,90 @@ const VERIFY_CHUNK_BYTES: usize = 4 << 20;
 /// Signatures per Ed25519 batch.
 const SIGNATURE_BATCH: usize = 128;
 
+/// Ed25519 batches queued at most, while the ordered checks go on (each
+/// holds 128 signatures, about 40 KiB).
+const SIGNATURE_BATCHES_QUEUED_MAX: usize = 16;
+
+/// Signature batches checked apart from the ordered steps of
+/// [`verify_pipeline`], on whichever core is free, with the lowest failing
+/// seq among them.
+#[derive(Default)]
+struct SignatureChecks {
+    state: std::sync::Mutex<SignatureState>,
+}
+
+#[derive(Default)]
+struct SignatureState {
+    queued: usize,
+    failure: Option<(u64, fundledger_core::Rejection)>,
+}
+
+impl SignatureChecks {
+    /// Checks `batch` on the pool.
+    fn queue<'scope>(&'scope self, scope: &rayon::Scope<'scope>, batch: Vec<PendingSignature>) {
+        self.state.lock().expect("signature state").queued += 1;
+        scope.spawn(move |_| {
+            let all_valid = fundledger_core::crypto::verify_batch(
+                batch
+                    .iter()
+                    .map(|p| (&p.key, &p.event_hash, p.sig.as_str())),
+            );
+            // A batch that fails says nothing of which: check one by one.
+            let bad = (!all_valid)
+                .then(|| batch.iter().find(|p| !p.key.verify(&p.event_hash, &p.sig)))
+                .flatten()
+                .map(|p| (p.seq, p.rejection()));
+            let mut state = self.state.lock().expect("signature state");
+            state.queued -= 1;
+            if let Some(bad) = bad {
+                if state.failure.as_ref().map_or(true, |(seq, _)| bad.0 < *seq) {
+                    state.failure = Some(bad);
+                }
+            }
+        });
+    }
+
+    fn failed(&self) -> bool {
+        self.state
+            .lock()
+            .expect("signature state")
+            .failure
+            .is_some()
+    }
+
+    /// Until fewer than `max` batches are queued, checks queued batches
+    /// (or other work of the pool) on this thread.
+    fn wait_below(&self, max: usize) {
+        while self.state.lock().expect("signature state").queued >= max {
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    fn into_failure(self) -> Option<(u64, fundledger_core::Rejection)> {
+        self.state.into_inner().expect("signature state").failure
+    }
+}
+
 /// Where a compact verification reads earlier records back (see
 /// [`Ledger::compact`]): the export file by offset, or the store by seq.
 pub enum RecallSource {
-    /// An export file, with the offset of every line read so far.
+    /// An export file, with the offset of every 16th line read so far.
     File {
         /// A second handle on the file.
         file: std::fs::File,
-        /// Offsets by seq, in blocks (growing never copies them): each
-        /// block's first offset, and each line's distance from it.
-        offsets: std::sync::Mutex<Vec<(u64, Vec<u32>)>>,
+        /// The offset of line `16 k` at `k`: half a byte a record. A
+        /// read-back skips at most 15 lines from there (read-backs are rare:
+        /// a reversal, or an id that may be reused).
+        offsets: std::sync::Mutex<Vec<u64>>,
     },
     /// A store.
     Store(fundledger_store::StoreReader),
 }
 
-/// Lines per block of offsets: 4096 lines of at most `RECORD_BYTES_MAX`
-/// bytes span less than 2^32 bytes.
-const OFFSET_BLOCK: usize = 4096;
-const _: () = assert!(
-    (OFFSET_BLOCK as u64) * (fundledger_core::limits::RECORD_BYTES_MAX as u64 + 1) < 1 << 32
-);
+/// Lines per remembered offset.
+const LINES_PER_OFFSET: u64 = 16;
 
 impl RecallSource {
     /// Reading back from the file at `path`.
@@ -223,15 +286,12 @@ impl RecallSource {
         })
     }
 
-    /// The line of the next seq starts at `offset`.
-    fn note(&self, offset: u64) {
+    /// Line `seq` starts at `offset`.
+    fn note(&self, seq: u64, offset: u64) {
         if let RecallSource::File { offsets, .. } = self {
-            let mut blocks = offsets.lock().expect("offsets lock");
-            if blocks.last().map_or(true, |(_, b)| b.len() == OFFSET_BLOCK) {
-                blocks.push((offset, Vec::with_capacity(OFFSET_BLOCK)));
+            if seq % LINES_PER_OFFSET == 0 {
+                offsets.lock().expect("offsets lock").push(offset);
             }
-            let (base, block) = blocks.last_mut().expect("a block");
-            block.push(u32::try_from(offset - *base).expect("a block spans < 4 GiB"));
         }
     }
 }
@@ -244,30 +304,38 @@ impl fundledger_core::event_index::Recall for RecallSource {
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("the store has no record {seq}")),
             RecallSource::File { file, offsets } => {
-                use std::os::unix::fs::FileExt;
-                let offset = {
-                    let blocks = offsets.lock().expect("offsets lock");
-                    let index = usize::try_from(seq).map_err(|e| e.to_string())?;
-                    blocks
-                        .get(index / OFFSET_BLOCK)
-                        .and_then(|(base, b)| Some(base + u64::from(*b.get(index % OFFSET_BLOCK)?)))
-                        .ok_or_else(|| format!("no line was read for record {seq}"))?
-                };
-                let mut line = Vec::new();
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = file
-                        .read_at(&mut buf, offset + line.len() as u64)
-                        .map_err(|e| e.to_string())?;
-                    if let Some(end) = buf[..n].iter().position(|b| *b == b'\n') {
-                        line.extend_from_slice(&buf[..end]);
-                        return Ok(line);
-                    }
-                    line.extend_from_slice(&buf[..n]);
-                    if n == 0 || line.len() > fundledger_core::limits::RECORD_BYTES_MAX {
-                        return Ok(line);
+                use std::io::{BufRead, Read};
+                let offset = usize::try_from(seq / LINES_PER_OFFSET)
+                    .ok()
+                    .and_then(|k| offsets.lock().expect("offsets lock").get(k).copied())
+                    .ok_or_else(|| format!("no line was read for record {seq}"))?;
+                /// Reads from an offset of a shared handle, without moving
+                /// its position.
+                struct ReadAt<'a>(&'a std::fs::File, u64);
+                impl Read for ReadAt<'_> {
+                    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                        use std::os::unix::fs::FileExt;
+                        let n = self.0.read_at(buf, self.1)?;
+                        self.1 += n as u64;
+                        Ok(n)
                     }
                 }
+                // No line is longer than the record limit (and its newline).
+                let mut reader = std::io::BufReader::with_capacity(64 * 1024, ReadAt(file, offset))
+                    .take(
+                        LINES_PER_OFFSET * (fundledger_core::limits::RECORD_BYTES_MAX as u64 + 1),
+                    );
+                let mut line = Vec::new();
+                for _ in 0..=seq % LINES_PER_OFFSET {
+                    line.clear();
+                    reader
+                        .read_until(b'\n', &mut line)
+                        .map_err(|e| e.to_string())?;
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                Ok(line)
             }
         }
     }
@@ -277,24 +345,28 @@ impl fundledger_core::event_index::Recall for RecallSource {
 /// per chunk of records: the checks that need no state run in parallel
 /// (parse, canonical bytes, hashes, privacy, schema); the checks that need
 /// the state run in order (links, enrolment, authorization, rules); the
-/// signatures are checked in parallel Ed25519 batches. While one chunk is
-/// decided, the next is prechecked. The first failing seq is reported, as a
-/// one-record-at-a-time verifier would. `on_record` sees every verified
-/// record (seq, hash, bytes) once its chunk has fully passed.
+/// signatures are checked in Ed25519 batches of 128, queued as soon as their
+/// records are decided and run on whichever core is free (at most
+/// [`SIGNATURE_BATCHES_QUEUED_MAX`] wait). While one chunk is decided, the
+/// next is prechecked. The first failing seq is reported, as a
+/// one-record-at-a-time verifier would. `on_record` sees each record (seq,
+/// hash, bytes) once the ordered checks have passed it; its signature may
+/// still be in a queued batch, so nothing `on_record` does may count until
+/// this returns `Ok` (import removes its store otherwise).
 ///
 /// With a `recall`, the chain is folded into a [`Ledger::compact`]: memory
 /// stays a few bytes per record, and the returned ledger has no
 /// projections. Without, into a full ledger.
 pub fn verify_pipeline(
     source: &str,
-    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
     recall: Option<&RecallSource>,
-    mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()>,
+    mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()> + Send,
 ) -> CliResult<Ledger> {
     use fundledger_core::event_index::{NoRecall, Recall};
     use fundledger_core::ledger::{precheck_line, CheckedRecord};
     use rayon::prelude::*;
-    let mut offset = 0u64;
+    let (mut seq, mut offset) = (0u64, 0u64);
     let mut read_chunk = || -> CliResult<Vec<Vec<u8>>> {
         let mut chunk = Vec::with_capacity(VERIFY_CHUNK_RECORDS);
         let mut bytes = 0;
@@ -306,8 +378,9 @@ pub fn verify_pipeline(
                 break;
             }
             if let Some(recall) = recall {
-                recall.note(offset);
+                recall.note(seq, offset);
             }
+            seq += 1;
             offset += n as u64;
             bytes += n;
             if line.last() == Some(&b'\n') {
@@ -324,65 +397,74 @@ pub fn verify_pipeline(
         Some(recall) => (Ledger::compact(), recall),
         None => (Ledger::new(), &NoRecall),
     };
-    let mut chunk = read_chunk()?;
-    let mut checked = precheck(&chunk);
-    while !chunk.is_empty() {
-        // Chunk k is decided while chunk k+1 is prechecked. (Reading k+2 at
-        // the same time was measured: no faster on two cores, and a third
-        // chunk in memory.)
-        let next = read_chunk()?;
-        let (next_checked, decided) = rayon::join(
-            || precheck(&next),
-            || {
-                let mut pending = Vec::new();
-                let mut hashes = Vec::with_capacity(checked.len());
-                let mut failure = None;
-                for record in checked.drain(..) {
-                    let seq = ledger.size();
-                    match record.and_then(|r| ledger.accept_recalling(r, false, recall)) {
-                        Ok((hash, signature)) => {
-                            hashes.push(hash);
-                            pending.extend(signature);
-                        }
-                        Err(rejection) => {
-                            failure = Some((seq, rejection));
-                            break;
+    let signatures = SignatureChecks::default();
+    // The first failure of the ordered checks, if any.
+    let mut failure: Option<(u64, fundledger_core::Rejection)> = None;
+    let streamed = rayon::scope(|scope| -> CliResult<()> {
+        let mut chunk = read_chunk()?;
+        let mut checked = precheck(&chunk);
+        // Signatures decided but not yet queued: batches are always full
+        // (as in the floor), but the last.
+        let mut unqueued: Vec<PendingSignature> = Vec::new();
+        while !chunk.is_empty() {
+            // Chunk k is decided while chunk k+1 is prechecked, and the
+            // signatures of earlier chunks are checked on whichever core is
+            // free. (Reading k+2 at the same time was measured: no faster on
+            // two cores, and a third chunk in memory.)
+            let next = read_chunk()?;
+            let (next_checked, (hashes, found)) = rayon::join(
+                || precheck(&next),
+                || {
+                    let mut hashes = Vec::with_capacity(checked.len());
+                    for record in checked.drain(..) {
+                        let seq = ledger.size();
+                        match record.and_then(|r| ledger.accept_recalling(r, false, recall)) {
+                            Ok((hash, signature)) => {
+                                hashes.push(hash);
+                                unqueued.extend(signature);
+                            }
+                            Err(rejection) => return (hashes, Some((seq, rejection))),
                         }
                     }
-                }
-                // Signatures of everything accepted so far come first: a bad
-                // one has a lower seq than any failure found after it.
-                let batches_ok = pending.par_chunks(SIGNATURE_BATCH).all(|batch| {
-                    fundledger_core::crypto::verify_batch(
-                        batch
-                            .iter()
-                            .map(|p| (&p.key, &p.event_hash, p.sig.as_str())),
-                    )
-                });
-                if !batches_ok {
-                    if let Some(bad) = pending
-                        .iter()
-                        .find(|p| !p.key.verify(&p.event_hash, &p.sig))
-                    {
-                        return Err((bad.seq, bad.rejection()));
-                    }
-                }
-                failure.map_or(Ok(hashes), Err)
-            },
-        );
-        let hashes = decided.map_err(|(seq, r)| {
-            CliError::rejected(format!(
-                "FAILED at seq {seq} ({source}, line {}): {r}",
-                seq + 1
-            ))
-        })?;
-        let first = ledger.size() - hashes.len() as u64;
-        for (i, (hash, line)) in hashes.iter().zip(&chunk).enumerate() {
-            on_record(first + i as u64, *hash, line)?;
+                    (hashes, None)
+                },
+            );
+            let last = found.is_some() || next.is_empty();
+            while unqueued.len() >= SIGNATURE_BATCH || (last && !unqueued.is_empty()) {
+                let rest = unqueued.split_off(SIGNATURE_BATCH.min(unqueued.len()));
+                signatures.queue(scope, std::mem::replace(&mut unqueued, rest));
+            }
+            if found.is_some() {
+                failure = found;
+                return Ok(());
+            }
+            if signatures.failed() {
+                // Its seq is the lowest failure once the batches queued
+                // before it are done: nothing after it matters.
+                return Ok(());
+            }
+            signatures.wait_below(SIGNATURE_BATCHES_QUEUED_MAX);
+            let first = ledger.size() - hashes.len() as u64;
+            for (i, (hash, line)) in hashes.iter().zip(&chunk).enumerate() {
+                on_record(first + i as u64, *hash, line)?;
+            }
+            chunk = next;
+            checked = next_checked;
         }
-        chunk = next;
-        checked = next_checked;
+        Ok(())
+    });
+    // Every queued batch is done here (the scope waited for them).
+    let first_failure = [signatures.into_failure(), failure]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(seq, _)| *seq);
+    if let Some((seq, r)) = first_failure {
+        return Err(CliError::rejected(format!(
+            "FAILED at seq {seq} ({source}, line {}): {r}",
+            seq + 1
+        )));
     }
+    streamed?;
     if ledger.size() == 0 {
         return Err(CliError::rejected(format!(
             "FAILED: {source} holds no records"
@@ -395,7 +477,7 @@ pub fn verify_pipeline(
 /// hash at the seq a checkpoint asks about.
 fn verify_stream(
     source: &str,
-    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
     recall: Option<&RecallSource>,
     wanted_seq: Option<u64>,
 ) -> CliResult<(Ledger, Option<Hash32>)> {
@@ -628,7 +710,7 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
 }
 
 fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
-    let mut reader: Box<dyn BufRead> = if file == "-" {
+    let mut reader: Box<dyn BufRead + Send> = if file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::with_capacity(
