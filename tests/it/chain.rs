@@ -281,3 +281,62 @@ fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
     assert!(replay(&forged).is_ok());
     assert_eq!(verify_bytes(&join(&forged), 0), Err(97));
 }
+
+/// Signature batches are checked apart from the ordered checks, and may
+/// finish after later chunks were decided: the lowest failing seq is still
+/// the one reported, whichever check finds it, chunks apart, and `import`
+/// keeps nothing.
+#[test]
+fn the_first_failure_wins_across_pipeline_chunks() {
+    let dir = tempdir();
+    let p = dir.path();
+    ok(
+        p,
+        &[
+            "gen",
+            "--out",
+            "w.jsonl",
+            "--counties",
+            "24",
+            "--years",
+            "3",
+            "--seed",
+            "4",
+            "--trainees-max",
+            "110",
+        ],
+    );
+    let lines: Vec<Vec<u8>> = std::fs::read_to_string(p.join("w.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    assert!(lines.len() > 2000, "{} records", lines.len());
+    let first_id =
+        serde_json::from_slice::<serde_json::Value>(&lines[0]).unwrap()["event"]["id"].clone();
+    // A bad signature at `bad_sig` and a broken rule (an id used again) at
+    // `bad_rule`, both re-sealed so that hashes and links hold.
+    let broken = |bad_sig: usize, bad_rule: usize| {
+        let mut lines = lines.clone();
+        let mut record: serde_json::Value = serde_json::from_slice(&lines[bad_sig]).unwrap();
+        let other: serde_json::Value = serde_json::from_slice(&lines[bad_sig + 1]).unwrap();
+        record["sig"] = other["sig"].clone();
+        lines[bad_sig] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
+        let mut record: serde_json::Value = serde_json::from_slice(&lines[bad_rule]).unwrap();
+        record["event"]["id"] = first_id.clone();
+        lines[bad_rule] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
+        reseal(&mut lines, bad_sig.min(bad_rule));
+        join(&lines)
+    };
+    for (bad_sig, bad_rule, want) in [(700, 1900, 700), (1900, 700, 700), (1500, 1501, 1500)] {
+        std::fs::write(p.join("bad.jsonl"), broken(bad_sig, bad_rule)).unwrap();
+        let err = fails(p, &["verify", "--file", "bad.jsonl"], None, 1);
+        assert!(
+            err.contains(&format!("FAILED at seq {want} ")),
+            "{bad_sig}/{bad_rule}: {err}"
+        );
+        let err = fails(p, &["import", "--ledger", "L", "bad.jsonl"], None, 1);
+        assert!(err.contains(&format!("FAILED at seq {want} ")), "{err}");
+        assert!(!p.join("L").exists(), "a failed import leaves nothing");
+    }
+}
