@@ -943,8 +943,7 @@ pub fn precheck_line(line: &[u8]) -> Result<CheckedRecord, Rejection> {
 }
 
 /// A record's members read into borrowed fields, its hash checked, and its
-/// event's bytes sliced from the line: what both typed paths share. `None`
-/// for anything else (the tree paths then say what is wrong).
+/// event's bytes sliced from the line: what both typed paths share.
 struct TypedEnvelope<'a> {
     seq: u64,
     prev: Option<Hash32>,
@@ -952,42 +951,6 @@ struct TypedEnvelope<'a> {
     hash: Hash32,
     sig: &'a str,
     event_bytes: &'a [u8],
-}
-
-fn typed_envelope(line: &[u8]) -> Option<TypedEnvelope<'_>> {
-    use serde::de::IgnoredAny;
-    use serde::Deserialize;
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)] // `event` is only skipped: it is sliced from the line
-    struct Envelope<'a> {
-        event: IgnoredAny,
-        hash: &'a str,
-        prev: &'a str,
-        recorded_at: &'a str,
-        seq: u64,
-        sig: &'a str,
-        v: u64,
-    }
-    let envelope: Envelope = serde_json::from_slice(line).ok()?;
-    if envelope.v != 1 || !line.starts_with(EVENT_START) {
-        return None;
-    }
-    let claimed = Hash32::parse(envelope.hash).ok()?;
-    let marker = [&b",\"hash\":\""[..], envelope.hash.as_bytes(), b"\""].concat();
-    let cut = find(line, &marker)?;
-    let hash = domain_hash_parts(RECORD_DOMAIN, &[&line[..cut], &line[cut + marker.len()..]]);
-    if hash != claimed {
-        return None;
-    }
-    Some(TypedEnvelope {
-        seq: envelope.seq,
-        prev: Hash32::parse(envelope.prev).ok(),
-        recorded_at: Timestamp::parse(envelope.recorded_at).ok()?,
-        hash,
-        sig: envelope.sig,
-        event_bytes: &line[EVENT_START.len()..cut],
-    })
 }
 
 /// The fast path of [`precheck_line`], for a line that is canonical and
@@ -1260,32 +1223,32 @@ pub fn parse_stored(line: &[u8]) -> Result<StoredRecord, Rejection> {
 }
 
 /// [`parse_stored`] straight into typed fields, without a JSON tree: a
-/// stored line is canonical, so its event is the slice before `"hash"`.
-/// `None` whenever anything is off: the slow path then names the problem.
+/// stored line is canonical, so its members are sliced from its bytes
+/// (after the same one-pass scan as [`precheck_line`]'s fast path). `None`
+/// whenever anything is off: the slow path then names the problem.
 fn parse_stored_typed(line: &[u8]) -> Option<StoredRecord> {
-    use serde::Deserialize;
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Event<'a> {
-        id: &'a str,
-        actor: &'a str,
-        kind: &'a str,
-        at: &'a str,
-        #[serde(borrow)]
-        body: &'a serde_json::value::RawValue,
+    if !crate::canonical_scan::is_canonical_and_clean(line) {
+        return None;
     }
-    let TypedEnvelope {
-        seq,
-        prev,
-        recorded_at,
-        hash,
-        event_bytes,
-        ..
-    } = typed_envelope(line)?;
-    let event: Event = serde_json::from_slice(event_bytes).ok()?;
-    let kind = EventKind::parse(event.kind)?;
-    let at = Timestamp::parse(event.at).ok()?;
-    let body = Body::parse_json(kind, event.body.get()).ok()?;
+    let CanonicalMembers {
+        envelope:
+            TypedEnvelope {
+                seq,
+                prev,
+                recorded_at,
+                hash,
+                event_bytes,
+                ..
+            },
+        id,
+        actor,
+        kind,
+        at,
+        body,
+    } = canonical_members(line)?;
+    let kind = EventKind::parse(kind)?;
+    let at = Timestamp::parse(at).ok()?;
+    let body = Body::parse_json(kind, body).ok()?;
     Some(StoredRecord {
         seq: Some(seq),
         prev,
@@ -1294,8 +1257,8 @@ fn parse_stored_typed(line: &[u8]) -> Option<StoredRecord> {
         event: CheckedEvent {
             event_hash: domain_hash(EVENT_DOMAIN, event_bytes),
             kind,
-            id: event.id.to_string(),
-            actor: event.actor.to_string(),
+            id: id.to_string(),
+            actor: actor.to_string(),
             at,
             body,
         },
