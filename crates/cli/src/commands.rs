@@ -191,7 +191,7 @@ const VERIFY_CHUNK_BYTES: usize = 4 << 20;
 const SIGNATURE_BATCH: usize = 128;
 
 /// Ed25519 batches queued at most, while the ordered checks go on (each
-/// holds 128 signatures, about 40 KiB).
+/// holds 128 signatures with their keys and actors, some 50 KiB).
 const SIGNATURE_BATCHES_QUEUED_MAX: usize = 16;
 
 /// Signature batches checked apart from the ordered steps of
