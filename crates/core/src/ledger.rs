@@ -955,73 +955,80 @@ struct TypedEnvelope<'a> {
 
 /// The fast path of [`precheck_line`], for a line that is canonical and
 /// holds nothing like an ID number ([`is_canonical_and_clean`], one pass over
-/// the bytes): the envelope is read into borrowed fields, only the body
-/// becomes a JSON tree (for its schema and type), and nothing is written
-/// again. `None` whenever anything is off: the slow path then decides, and
-/// says what is wrong. It accepts exactly what the slow path accepts, with
-/// the same result (tested below and by the mutation property tests).
+/// the bytes): the members are sliced from the bytes, the body is checked by
+/// [`checked_body`], and nothing is written again. `None` whenever anything
+/// is off: the slow path then decides, and says what is wrong. It accepts
+/// exactly what the slow path accepts, with the same result (tested below
+/// and by the mutation property tests).
+///
+/// [`is_canonical_and_clean`]: crate::canonical_scan::is_canonical_and_clean
 fn precheck_canonical(line: &[u8]) -> Option<CheckedRecord> {
+    let (envelope, event) = canonical_record(line, checked_body)?;
+    if envelope.event_bytes.len() > BODY_BYTES_MAX
+        || !is_valid_id(&event.id)
+        || !is_valid_id(&event.actor)
+    {
+        return None;
+    }
+    Some(CheckedRecord {
+        seq: Some(envelope.seq),
+        prev: envelope.prev,
+        recorded_at: envelope.recorded_at,
+        hash: envelope.hash,
+        sig: envelope.sig.to_string(),
+        event,
+    })
+}
+
+/// A body that passes its kind's schema, typed: by the bulk kinds' shortcut
+/// ([`crate::bulk_bodies`]) when it is sure, else by the schema on a tree.
+fn checked_body(kind: EventKind, body_json: &str) -> Option<Body> {
+    if let Some(body) = crate::bulk_bodies::parse_checked(kind, body_json) {
+        // Every debug build (every test run) holds the shortcut to the
+        // schema's verdict and the tree's body.
+        #[cfg(debug_assertions)]
+        {
+            let tree: Value = serde_json::from_str(body_json).expect("JSON");
+            assert!(validate_body(kind, &tree).is_ok(), "the schema accepts it");
+            let want = Body::parse(kind, &tree).expect("the tree's body");
+            assert_eq!(format!("{body:?}"), format!("{want:?}"));
+        }
+        return Some(body);
+    }
+    let tree: Value = serde_json::from_str(body_json).ok()?;
+    if !tree.is_object() {
+        return None;
+    }
+    validate_body(kind, &tree).ok()?;
+    Body::parse(kind, &tree).ok()
+}
+
+/// What both typed paths share: a line that [`is_canonical_and_clean`]
+/// accepts, its members sliced by [`canonical_members`] (the record hash
+/// checked), the event's kind and time parsed, and its body typed by
+/// `body_of`. `None` whenever anything is off.
+///
+/// [`is_canonical_and_clean`]: crate::canonical_scan::is_canonical_and_clean
+fn canonical_record(
+    line: &[u8],
+    body_of: impl FnOnce(EventKind, &str) -> Option<Body>,
+) -> Option<(TypedEnvelope<'_>, CheckedEvent)> {
     if !crate::canonical_scan::is_canonical_and_clean(line) {
         return None;
     }
-    let CanonicalMembers {
-        envelope:
-            TypedEnvelope {
-                seq,
-                prev,
-                recorded_at,
-                hash,
-                sig,
-                event_bytes,
-            },
-        id,
-        actor,
+    let members = canonical_members(line)?;
+    let kind = EventKind::parse(members.kind)?;
+    let at = Timestamp::parse(members.at).ok()?;
+    let body = body_of(kind, members.body)?;
+    let event = CheckedEvent {
+        event_hash: domain_hash(EVENT_DOMAIN, members.envelope.event_bytes),
         kind,
+        id: members.id.to_string(),
+        actor: members.actor.to_string(),
         at,
-        body: body_json,
-    } = canonical_members(line)?;
-    if event_bytes.len() > BODY_BYTES_MAX || !is_valid_id(id) || !is_valid_id(actor) {
-        return None;
-    }
-    let kind = EventKind::parse(kind)?;
-    let at = Timestamp::parse(at).ok()?;
-    let body = match crate::bulk_bodies::parse_checked(kind, body_json) {
-        Some(body) => {
-            // Every debug build (every test run) holds the shortcut to the
-            // schema's verdict and the tree's body.
-            #[cfg(debug_assertions)]
-            {
-                let tree: Value = serde_json::from_str(body_json).expect("JSON");
-                assert!(validate_body(kind, &tree).is_ok(), "the schema accepts it");
-                let want = Body::parse(kind, &tree).expect("the tree's body");
-                assert_eq!(format!("{body:?}"), format!("{want:?}"));
-            }
-            body
-        }
-        None => {
-            let tree: Value = serde_json::from_str(body_json).ok()?;
-            if !tree.is_object() {
-                return None;
-            }
-            validate_body(kind, &tree).ok()?;
-            Body::parse(kind, &tree).ok()?
-        }
+        body,
     };
-    Some(CheckedRecord {
-        seq: Some(seq),
-        prev,
-        recorded_at,
-        hash,
-        sig: sig.to_string(),
-        event: CheckedEvent {
-            event_hash: domain_hash(EVENT_DOMAIN, event_bytes),
-            kind,
-            id: id.to_string(),
-            actor: actor.to_string(),
-            at,
-            body,
-        },
-    })
+    Some((members.envelope, event))
 }
 
 /// A canonical record's members, sliced from its bytes.
@@ -1227,41 +1234,13 @@ pub fn parse_stored(line: &[u8]) -> Result<StoredRecord, Rejection> {
 /// (after the same one-pass scan as [`precheck_line`]'s fast path). `None`
 /// whenever anything is off: the slow path then names the problem.
 fn parse_stored_typed(line: &[u8]) -> Option<StoredRecord> {
-    if !crate::canonical_scan::is_canonical_and_clean(line) {
-        return None;
-    }
-    let CanonicalMembers {
-        envelope:
-            TypedEnvelope {
-                seq,
-                prev,
-                recorded_at,
-                hash,
-                event_bytes,
-                ..
-            },
-        id,
-        actor,
-        kind,
-        at,
-        body,
-    } = canonical_members(line)?;
-    let kind = EventKind::parse(kind)?;
-    let at = Timestamp::parse(at).ok()?;
-    let body = Body::parse_json(kind, body).ok()?;
+    let (envelope, event) = canonical_record(line, |kind, body| Body::parse_json(kind, body).ok())?;
     Some(StoredRecord {
-        seq: Some(seq),
-        prev,
-        recorded_at,
-        hash,
-        event: CheckedEvent {
-            event_hash: domain_hash(EVENT_DOMAIN, event_bytes),
-            kind,
-            id: id.to_string(),
-            actor: actor.to_string(),
-            at,
-            body,
-        },
+        seq: Some(envelope.seq),
+        prev: envelope.prev,
+        recorded_at: envelope.recorded_at,
+        hash: envelope.hash,
+        event,
     })
 }
 
