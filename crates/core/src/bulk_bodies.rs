@@ -33,17 +33,21 @@ pub fn parse_checked(kind: EventKind, body_json: &str) -> Option<Body> {
     }
 }
 
+/// The seven documents of a roster (培训台账), all required by its schema.
+const DOCUMENTS: [&str; 7] = [
+    "courseware",
+    "fund_use_statement",
+    "participant_publicity",
+    "trainee_roster",
+    "training_briefing",
+    "training_plan",
+    "training_summary",
+];
+
 /// A string member that may be absent but, when present, is a string (the
 /// schema refuses `null`; serde's `Option` would take it).
 fn present_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
     <&str>::deserialize(d).map(Some)
-}
-
-/// A member that must be present and is a string or `null` (serde would
-/// take an absent `Option` member as `null`; with `deserialize_with` it
-/// refuses it).
-fn nullable_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
-    Option::<&str>::deserialize(d)
 }
 
 fn expenditure(body_json: &str) -> Option<Body> {
@@ -86,7 +90,7 @@ fn roster(body_json: &str) -> Option<Body> {
         #[serde(borrow)]
         trainees: Vec<RawTrainee<'a>>,
         #[serde(borrow)]
-        documents: RawDocuments<'a>,
+        documents: BTreeMap<&'a str, Option<&'a str>>,
     }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -105,24 +109,6 @@ fn roster(body_json: &str) -> Option<Body> {
         disability_category: u64,
         disability_level: u64,
         signed: bool,
-    }
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct RawDocuments<'a> {
-        #[serde(deserialize_with = "nullable_str")]
-        training_plan: Option<&'a str>,
-        #[serde(deserialize_with = "nullable_str")]
-        trainee_roster: Option<&'a str>,
-        #[serde(deserialize_with = "nullable_str")]
-        participant_publicity: Option<&'a str>,
-        #[serde(deserialize_with = "nullable_str")]
-        training_briefing: Option<&'a str>,
-        #[serde(deserialize_with = "nullable_str")]
-        training_summary: Option<&'a str>,
-        #[serde(deserialize_with = "nullable_str")]
-        fund_use_statement: Option<&'a str>,
-        #[serde(deserialize_with = "nullable_str")]
-        courseware: Option<&'a str>,
     }
     let r: Roster = serde_json::from_str(body_json).ok()?;
     let s = &r.session;
@@ -152,17 +138,15 @@ fn roster(body_json: &str) -> Option<Body> {
             signed: t.signed,
         });
     }
-    let d = &r.documents;
+    // Exactly the seven documents (a canonical object has no repeated
+    // member), each a digest or null.
+    if r.documents.len() != DOCUMENTS.len()
+        || !DOCUMENTS.iter().all(|d| r.documents.contains_key(d))
+    {
+        return None;
+    }
     let mut documents = BTreeMap::new();
-    for (name, digest) in [
-        ("courseware", d.courseware),
-        ("fund_use_statement", d.fund_use_statement),
-        ("participant_publicity", d.participant_publicity),
-        ("trainee_roster", d.trainee_roster),
-        ("training_briefing", d.training_briefing),
-        ("training_plan", d.training_plan),
-        ("training_summary", d.training_summary),
-    ] {
+    for (name, digest) in &r.documents {
         let digest = match digest {
             Some(hex) => Some(Hash32::parse(hex).ok()?),
             None => None,
@@ -303,6 +287,14 @@ mod tests {
             "a document may be null, not absent"
         );
         assert!(parse_checked(kind, &documents(r#","training_plan":"AB""#)).is_none());
+        assert!(
+            parse_checked(
+                kind,
+                &documents(r#","training_plan":null,"training_plaza":null"#)
+            )
+            .is_none(),
+            "an eighth document"
+        );
     }
 
     #[test]

@@ -632,6 +632,8 @@ impl Ledger {
                     .with_field("event.id"),
             );
         }
+        // The event a reversal reverses, once its own rules hold.
+        let mut reversed = None;
         match body {
             Body::LedgerOpened(b) => {
                 parse_utc_offset(&b.utc_offset)
@@ -702,14 +704,7 @@ impl Ledger {
                 }
                 self.books
                     .decide_reversal(&b.event_id, original.kind, original.body.as_ref())?;
-                let context = crate::books::Context {
-                    event_id: id,
-                    kind,
-                    at,
-                    utc_offset: self.utc_offset,
-                };
-                self.books.decide(&context, body)?;
-                return Ok(Some(original));
+                reversed = Some(original);
             }
             _ => {}
         }
@@ -720,7 +715,7 @@ impl Ledger {
             utc_offset: self.utc_offset,
         };
         self.books.decide(&context, body)?;
-        Ok(None)
+        Ok(reversed)
     }
 
     /// Folds an accepted event into the state. Holds no checks.
