@@ -262,11 +262,11 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
             &export.to_string_lossy(),
         ],
     )?);
-    // sled 0.34 writes its snapshot of where pages are only when a store is
-    // opened, so the first open after an import also scans sled's whole
-    // log. Timed apart: the rebuild is the open after it.
+    // The storage engine writes its snapshot of where pages are only
+    // when it is opened, so the first open after an import also scans its
+    // whole log. Timed apart: the rebuild is the open after it.
     phases.push(run_phase(
-        "first open after import (sled scans its log) + status",
+        "first open after import (the store scans its log) + status",
         &["status", "--ledger", &ledger.to_string_lossy()],
     )?);
     phases.push(run_phase(
@@ -369,8 +369,7 @@ pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliRe
 
 /// `bench-load`: the server under 1, 16 and 64 concurrent clients.
 pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
-    use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
-    use fundledger_core::jcs::canonical_bytes;
+    use fundledger_core::crypto::SecretKey;
     use serde_json::{json, Value};
     use std::io::BufRead;
 
@@ -491,7 +490,7 @@ pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
                         while Instant::now() < deadline {
                             let event = json!({"id": format!("load.{round}.{client}.{k}"), "actor": actor, "kind": "fund_use_reported", "at": "2023-11-20T10:00:00+08:00",
                                 "body": {"program": "kunming-2023", "district_code": code, "spent_cny": format!("{k}.00"), "trainees_reported": k}});
-                            let sig = key.sign(&domain_hash(EVENT_DOMAIN, &canonical_bytes(&event).expect("canonical")));
+                            let sig = key.sign_event(&event).expect("canonical");
                             let body = json!({"event": event, "sig": sig}).to_string();
                             let t = Instant::now();
                             let ok = agent
@@ -551,7 +550,7 @@ pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
 /// Ed25519 batch verification of its signatures and BLAKE3 of its bytes.
 /// Gathering the keys, hashes and signatures is not timed.
 pub fn floor(input: &Path) -> CliResult<()> {
-    use fundledger_core::crypto::{domain_hash, verify_batch, PublicKey, EVENT_DOMAIN};
+    use fundledger_core::crypto::{verify_batch, PublicKey};
     use fundledger_core::ids::Hash32;
     use rayon::prelude::*;
     use serde_json::Value;
@@ -584,11 +583,8 @@ pub fn floor(input: &Path) -> CliResult<()> {
         let key = *keys
             .get(&text(&event["actor"]))
             .ok_or_else(|| CliError::rejected("bench-floor: unknown actor"))?;
-        let hash = domain_hash(
-            EVENT_DOMAIN,
-            &fundledger_core::jcs::canonical_bytes(event)
-                .map_err(|e| CliError::rejected(e.to_string()))?,
-        );
+        let hash = fundledger_core::crypto::event_hash(event)
+            .map_err(|e| CliError::rejected(e.to_string()))?;
         items.push((key, hash, text(&record["sig"])));
     }
     let start = Instant::now();

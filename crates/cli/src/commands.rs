@@ -5,8 +5,8 @@ use crate::error::{CliError, CliResult};
 use crate::input::{read_values, Located};
 use crate::keyfile;
 use crate::session::{submissions, BatchOutcome, Clock, Session, Submission};
-use fundledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
-use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
+use fundledger_core::checkpoint::{Checkpoint, CheckpointFit, SignedCheckpoint};
+use fundledger_core::crypto::SecretKey;
 use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::jcs::canonical_bytes;
 use fundledger_core::ledger::{Ledger, PendingSignature};
@@ -98,9 +98,8 @@ pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Se
 
 /// Signs an event's hash; the event must have a canonical form.
 pub fn sign_event(event: &Value, location: &str, key: &SecretKey) -> CliResult<String> {
-    let bytes = canonical_bytes(event)
-        .map_err(|e| CliError::rejected(format!("{location}, field {}: {}", e.path, e.problem)))?;
-    Ok(key.sign(&domain_hash(EVENT_DOMAIN, &bytes)))
+    key.sign_event(event)
+        .map_err(|e| CliError::rejected(format!("{location}, field {}: {}", e.path, e.problem)))
 }
 
 fn check_key_matches(ledger: &Ledger, items: &[Located], key: &SecretKey) -> CliResult<()> {
@@ -564,47 +563,27 @@ pub fn verify(
         (None, None) => return Err(CliError::usage("give --ledger DIR or --file EXPORT")),
     };
     if let Some((path, signed)) = checkpoint {
-        check_checkpoint(&ledger, &signed, wanted_hash).map_err(|why| {
+        let failed = |why: String| {
             CliError::rejected(format!("FAILED: checkpoint {}: {why}", path.display()))
-        })?;
+        };
+        match signed.check_against(&ledger, |_| wanted_hash) {
+            Ok(CheckpointFit::Contained) => {}
+            Ok(CheckpointFit::Ahead) => {
+                return Err(failed(format!(
+                    "it claims {} records but the chain ends after {}: truncated at seq {}",
+                    signed.checkpoint.size,
+                    ledger.size(),
+                    ledger.size()
+                )))
+            }
+            Err(why) => return Err(failed(why.to_string())),
+        }
         println!(
             "checkpoint ok: size {} head {} is part of this chain",
             signed.checkpoint.size, signed.checkpoint.head
         );
     }
     println!("ok: {} records, head {}", ledger.size(), ledger.head());
-    Ok(())
-}
-
-/// Does the verified chain contain the checkpoint?
-pub fn check_checkpoint(
-    ledger: &Ledger,
-    signed: &SignedCheckpoint,
-    hash_at_size: Option<Hash32>,
-) -> Result<(), String> {
-    let cp = &signed.checkpoint;
-    let operator = ledger.operator().ok_or("the chain has no operator")?;
-    if !signed.verify(&operator.key) {
-        return Err("its signature does not verify with the operator's key".into());
-    }
-    if Some(cp.ledger) != ledger.ledger_id() {
-        return Err(format!("it is for ledger {}, not this one", cp.ledger));
-    }
-    if cp.size == 0 || cp.size > ledger.size() {
-        return Err(format!(
-            "it claims {} records but the chain ends after {}: truncated at seq {}",
-            cp.size,
-            ledger.size(),
-            ledger.size()
-        ));
-    }
-    if hash_at_size != Some(cp.head) {
-        return Err(format!(
-            "record {} has another hash than the checkpoint's head {}: the history was rewritten",
-            cp.size - 1,
-            cp.head
-        ));
-    }
     Ok(())
 }
 
@@ -688,16 +667,15 @@ pub fn export(dir: &Path, out: Option<&Path>, format: ExportFormat) -> CliResult
 }
 
 pub fn import(dir: &Path, file: &str) -> CliResult<()> {
+    if Store::exists(dir) {
+        return Err(fundledger_store::StoreError::AlreadyExists(dir.to_path_buf()).into());
+    }
     let existed = dir.exists();
     let result = import_into(dir, file);
-    if result.is_err() && !matches!(&result, Err(e) if e.message.contains("already exists")) {
+    if result.is_err() {
         // Nothing is left behind: remove what this import created.
-        if existed {
-            for name in ["conf", "db", "blobs", "snap.0000000000000000"] {
-                let _ = std::fs::remove_file(dir.join(name))
-                    .or_else(|_| std::fs::remove_dir_all(dir.join(name)));
-            }
-        } else {
+        let _ = Store::destroy(dir);
+        if !existed {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
@@ -724,7 +702,7 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         .then(|| RecallSource::file(Path::new(file)))
         .transpose()?;
     let mut store = Store::create(dir)?;
-    // A writer thread puts verified batches into sled while the next ones
+    // A writer thread puts verified batches into the store while the next ones
     // are verified; the store is flushed once, at the end (a failed import
     // removes it).
     let (to_writer, batches) =

@@ -59,7 +59,7 @@ fn prepare_dir(dir: &Path) -> CliResult<()> {
     if !dir.exists() {
         return Ok(());
     }
-    let is_ledger = dir.join("conf").exists() && dir.join("db").exists();
+    let is_ledger = fundledger_store::Store::exists(dir);
     let empty = std::fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
         .unwrap_or(false);

@@ -44,9 +44,6 @@ impl From<fundledger_store::StoreError> for CliError {
         use fundledger_store::StoreError as E;
         match e {
             E::Corrupt { .. } => CliError::rejected(e.to_string()),
-            E::Sled { ref source, .. } if source.to_string().contains("lock") => CliError::usage(
-                format!("{e} (is another fundledger process, such as `serve`, using this ledger?)"),
-            ),
             _ => CliError::usage(e.to_string()),
         }
     }

@@ -4,7 +4,8 @@
 //! what the mirror already holds.
 
 use crate::error::{CliError, CliResult};
-use fundledger_core::checkpoint::SignedCheckpoint;
+use fundledger_core::checkpoint::{CheckpointFit, SignedCheckpoint};
+use fundledger_core::ids::Hash32;
 use fundledger_core::ledger::{Ledger, SealedRecord};
 use fundledger_store::Store;
 use std::path::Path;
@@ -54,7 +55,7 @@ struct Mirror {
 
 impl Mirror {
     fn open(dir: &Path) -> CliResult<Mirror> {
-        if dir.join("conf").exists() {
+        if Store::exists(dir) {
             let (store, ledger) = Store::open(dir)?;
             Ok(Mirror {
                 store: Some(store),
@@ -128,39 +129,28 @@ fn check_prefix(client: &Client, mirror: &Mirror) -> CliResult<()> {
     }
 }
 
+/// Checks a served checkpoint against the mirror; true when it covers
+/// records the mirror holds, false when it is ahead of them.
 fn check_checkpoint(mirror: &Mirror, signed: &SignedCheckpoint) -> CliResult<bool> {
-    let cp = &signed.checkpoint;
-    let operator = mirror
-        .ledger
-        .operator()
-        .expect("a non-empty mirror has an operator");
-    if !signed.verify(&operator.key) {
-        return Err(alarm(format!(
-            "checkpoint of size {} is not signed by the operator's key",
-            cp.size
-        )));
+    let mut unreadable = None;
+    let fit = signed.check_against(&mirror.ledger, |seq| {
+        let hash = mirror.ours(seq).and_then(|ours| {
+            let record: serde_json::Value =
+                serde_json::from_slice(&ours).map_err(|e| CliError::usage(e.to_string()))?;
+            Ok(record["hash"].as_str().and_then(|h| Hash32::parse(h).ok()))
+        });
+        hash.map_err(|e| unreadable = Some(e)).ok().flatten()
+    });
+    if let Some(e) = unreadable {
+        return Err(e);
     }
-    if Some(cp.ledger) != mirror.ledger.ledger_id() {
-        return Err(alarm(format!(
-            "checkpoint names ledger {}, not the one this mirror follows",
-            cp.ledger
-        )));
+    match fit {
+        Ok(fit) => Ok(fit == CheckpointFit::Contained),
+        Err(why) => Err(alarm(format!(
+            "the server's checkpoint of size {}: {why}",
+            signed.checkpoint.size
+        ))),
     }
-    if cp.size > mirror.ledger.size() {
-        return Ok(false); // ahead of us: checked once we hold that many records
-    }
-    let ours = mirror.ours(cp.size - 1)?;
-    let record: serde_json::Value =
-        serde_json::from_slice(&ours).map_err(|e| CliError::usage(e.to_string()))?;
-    if record["hash"] != cp.head.to_hex().as_str() {
-        return Err(alarm(format!(
-            "the server's checkpoint says record {} has hash {}, but the record this mirror verified has {}: history was rewritten",
-            cp.size - 1,
-            cp.head,
-            record["hash"]
-        )));
-    }
-    Ok(true)
 }
 
 pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<()> {

@@ -46,12 +46,9 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
     let mut ledger = Ledger::new();
     let mut bytes = 0u64;
     for (n, generated) in Workload::new(spec).enumerate() {
-        let hash = fundledger_core::crypto::domain_hash(
-            fundledger_core::crypto::EVENT_DOMAIN,
-            &fundledger_core::jcs::canonical_bytes(&generated.event)
-                .expect("generated events are canonical"),
-        );
-        let sig = actor_key(spec.seed, &generated.actor).sign(&hash);
+        let sig = actor_key(spec.seed, &generated.actor)
+            .sign_event(&generated.event)
+            .expect("generated events are canonical");
         let at = Timestamp::parse(
             generated.event["at"]
                 .as_str()

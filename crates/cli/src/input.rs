@@ -98,29 +98,3 @@ pub fn read_values(path: &str) -> CliResult<Vec<Located>> {
     let (name, text) = read_source(path)?;
     parse_values(&name, &text)
 }
-
-/// A signed submission `{"event", "sig"}`, as `sign` prints it.
-pub fn split_submission(item: &Located) -> CliResult<(&Value, &str)> {
-    let object = item.value.as_object().ok_or_else(|| {
-        CliError::rejected(format!(
-            "{}: a submission is an object {{\"event\", \"sig\"}}",
-            item.location
-        ))
-    })?;
-    if let Some(extra) = object.keys().find(|k| *k != "event" && *k != "sig") {
-        return Err(CliError::rejected(format!(
-            "{}, field {extra}: unknown member; a submission has only \"event\" and \"sig\"",
-            item.location
-        )));
-    }
-    let event = object
-        .get("event")
-        .ok_or_else(|| CliError::rejected(format!("{}, field event: missing", item.location)))?;
-    let sig = object.get("sig").and_then(Value::as_str).ok_or_else(|| {
-        CliError::rejected(format!(
-            "{}, field sig: missing or not a string",
-            item.location
-        ))
-    })?;
-    Ok((event, sig))
-}

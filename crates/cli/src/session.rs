@@ -3,8 +3,7 @@
 
 use crate::error::{CliError, CliResult};
 use crate::input::Located;
-use fundledger_core::ids::Timestamp;
-use fundledger_core::ledger::{Appended, Ledger, SealedRecord};
+use fundledger_core::ledger::{BatchItem, BatchRejection, ItemOutcome, Ledger, RecordClock};
 use fundledger_store::Store;
 use serde_json::Value;
 use std::path::Path;
@@ -55,49 +54,41 @@ impl Session {
     /// Appends signed events as one batch: every one or none, flushed before
     /// this returns.
     pub fn append(&mut self, batch: &[Submission<'_>], clock: Clock) -> CliResult<BatchOutcome> {
-        let mut working = self.ledger.clone();
-        let mut sealed: Vec<SealedRecord> = Vec::with_capacity(batch.len());
+        let clock = match clock {
+            Clock::Now => RecordClock::Now(chrono::Utc::now()),
+            Clock::Event => RecordClock::EventAt,
+        };
+        let items: Vec<BatchItem<'_>> = batch
+            .iter()
+            .map(|s| BatchItem {
+                event: s.event,
+                sig: s.sig,
+            })
+            .collect();
+        let decided = self.ledger.append_batch(&items, clock).map_err(
+            |BatchRejection { index, rejection }| {
+                CliError::rejected(format!(
+                    "{}, {rejection}; nothing was appended",
+                    batch[index].location
+                ))
+            },
+        )?;
+        self.store.append(&decided.records)?;
+        self.ledger = decided.ledger;
         let mut outcome = BatchOutcome::default();
-        for submission in batch {
-            let recorded_at = match clock {
-                Clock::Now => {
-                    let now = Timestamp::from_datetime(
-                        chrono::Utc::now().with_timezone(&working.utc_offset()),
-                    );
-                    working.last_recorded_at().map_or(now, |last| now.max(last))
+        let mut new_records = decided.records.iter();
+        for (submission, item) in batch.iter().zip(decided.outcomes) {
+            match item {
+                ItemOutcome::New(seq) => {
+                    let record = new_records.next().expect("one record per new item");
+                    outcome.appended.push((seq, record.event_id.clone()));
                 }
-                Clock::Event => submission
-                    .event
-                    .get("at")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| "at is missing or not a string".to_string())
-                    .and_then(|t| Timestamp::parse(t).map_err(|e| e.0))
-                    .map_err(|e| {
-                        CliError::rejected(format!("{}, field event.at: {e}", submission.location))
-                    })?,
-            };
-            match working.append_event(submission.event, submission.sig, recorded_at) {
-                Ok(Appended::New(record)) => {
-                    outcome.appended.push((record.seq, record.event_id.clone()));
-                    sealed.push(record);
-                }
-                Ok(Appended::Exists(seq)) => {
-                    let id = submission.event["id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    outcome.existing.push((seq, id));
-                }
-                Err(rejection) => {
-                    return Err(CliError::rejected(format!(
-                        "{}, {rejection}; nothing was appended",
-                        submission.location
-                    )))
+                ItemOutcome::Exists(seq) => {
+                    let id = submission.event["id"].as_str().unwrap_or_default();
+                    outcome.existing.push((seq, id.to_string()));
                 }
             }
         }
-        self.store.append(&sealed)?;
-        self.ledger = working;
         Ok(outcome)
     }
 }
@@ -107,11 +98,12 @@ pub fn submissions(items: &[Located]) -> CliResult<Vec<Submission<'_>>> {
     items
         .iter()
         .map(|item| {
-            let (event, sig) = crate::input::split_submission(item)?;
+            let parsed = BatchItem::parse(&item.value)
+                .map_err(|r| CliError::rejected(format!("{}, {r}", item.location)))?;
             Ok(Submission {
                 location: &item.location,
-                event,
-                sig,
+                event: parsed.event,
+                sig: parsed.sig,
             })
         })
         .collect()

@@ -9,6 +9,7 @@
 //! secret key as an argument: this module draws no random numbers.
 
 use crate::ids::{parse_lower_hex, truncate, Hash32, IdError};
+use crate::jcs::{canonical_bytes, JcsError};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 /// Domain tag of event hashes.
@@ -23,6 +24,11 @@ pub const PERSON_DIGEST_DOMAIN: &str = "fundledger:person:v1";
 /// BLAKE3 of `domain ‖ 0x00 ‖ canonical`.
 pub fn domain_hash(domain: &str, canonical: &[u8]) -> Hash32 {
     domain_hash_parts(domain, &[canonical])
+}
+
+/// The hash an actor signs: [`EVENT_DOMAIN`] over the event's canonical bytes.
+pub fn event_hash(event: &serde_json::Value) -> Result<Hash32, JcsError> {
+    Ok(domain_hash(EVENT_DOMAIN, &canonical_bytes(event)?))
 }
 
 /// [`domain_hash`] of the concatenation of `parts`, without concatenating.
@@ -120,6 +126,11 @@ impl SecretKey {
     /// The matching public key.
     pub fn public(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())
+    }
+
+    /// Signs an event: its [`event_hash`]; the event must have a canonical form.
+    pub fn sign_event(&self, event: &serde_json::Value) -> Result<String, JcsError> {
+        Ok(self.sign(&event_hash(event)?))
     }
 
     /// Signs the 32 bytes of `hash`; returns lowercase hex.

@@ -6,11 +6,12 @@
 //! from the log. This crate does no I/O, reads no clock and draws no random
 //! numbers: times, keys and prior state are passed in.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod body;
 pub mod books;
 pub mod bulk_bodies;
-pub mod canonical_scan;
+pub mod canonical;
 pub mod checkpoint;
 pub mod crypto;
 pub mod event_index;

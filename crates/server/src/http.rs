@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fundledger_core::ids::{DistrictCode, Timestamp};
+use fundledger_core::ledger::BatchItem;
 use fundledger_core::projection::{program_figures, ReportJson};
 use fundledger_core::{Rejection, RejectionClass};
 use serde::Deserialize;
@@ -49,35 +50,97 @@ pub fn router(writer: Arc<Writer>) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })
                 .fallback(method_not_allowed),
         )
-        .fallback(|| async {
-            error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such endpoint (see /v1/openapi.json)".into(),
-                None,
-                None,
-            )
-        })
+        .fallback(|| async { ApiError::not_found("no such endpoint (see /v1/openapi.json)") })
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(writer)
 }
 
-fn error(
+/// An error answer: `{"error": {"status", "class", "message", "field"?, "item"?}}`.
+#[derive(Debug)]
+struct ApiError {
     status: StatusCode,
-    class: &str,
+    class: &'static str,
     message: String,
     field: Option<String>,
     item: Option<usize>,
-) -> Response {
-    let mut body = json!({"status": status.as_u16(), "class": class, "message": message});
-    if let Some(f) = field {
-        body["field"] = json!(f);
+}
+
+impl ApiError {
+    fn new(status: StatusCode, class: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            class,
+            message: message.into(),
+            field: None,
+            item: None,
+        }
     }
-    if let Some(i) = item {
-        body["item"] = json!(i);
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", message)
     }
-    (status, axum::Json(json!({"error": body}))).into_response()
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed", message)
+    }
+
+    fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
+    fn unavailable(class: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, class, message)
+    }
+
+    fn internal(class: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, class, message)
+    }
+
+    fn field(mut self, field: &str) -> ApiError {
+        self.field = Some(field.to_string());
+        self
+    }
+
+    /// Item `index` of a batch was refused: the status follows the rule broken.
+    fn rejected(index: usize, rejection: Rejection) -> ApiError {
+        let (status, class) = match rejection.class {
+            RejectionClass::Signature => (StatusCode::FORBIDDEN, "signature"),
+            RejectionClass::Unauthorized => (StatusCode::FORBIDDEN, "unauthorized"),
+            RejectionClass::Conflict => (StatusCode::CONFLICT, "conflict"),
+            RejectionClass::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            RejectionClass::Malformed => (StatusCode::UNPROCESSABLE_ENTITY, "malformed"),
+            RejectionClass::Chain => (StatusCode::UNPROCESSABLE_ENTITY, "chain"),
+            RejectionClass::Schema => (StatusCode::UNPROCESSABLE_ENTITY, "schema"),
+            RejectionClass::Privacy => (StatusCode::UNPROCESSABLE_ENTITY, "privacy"),
+            RejectionClass::Rule => (StatusCode::UNPROCESSABLE_ENTITY, "rule"),
+        };
+        ApiError {
+            status,
+            class,
+            message: format!("item {index}: {rejection}; nothing was appended"),
+            field: rejection.field,
+            item: Some(index),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body =
+            json!({"status": self.status.as_u16(), "class": self.class, "message": self.message});
+        if let Some(f) = self.field {
+            body["field"] = json!(f);
+        }
+        if let Some(i) = self.item {
+            body["item"] = json!(i);
+        }
+        (self.status, axum::Json(json!({"error": body}))).into_response()
+    }
 }
 
 /// Refuses a body whose declared length is over the limit before reading
@@ -92,41 +155,20 @@ async fn refuse_declared_oversize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > HTTP_BODY_BYTES_MAX as u64) {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the request body is larger than {HTTP_BODY_BYTES_MAX} bytes; split the batch"),
-            None,
-            None,
-        );
+        return ApiError::too_large(format!(
+            "the request body is larger than {HTTP_BODY_BYTES_MAX} bytes; split the batch"
+        ))
+        .into_response();
     }
     next.run(request).await
 }
 
-async fn method_not_allowed() -> Response {
-    error(
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "this endpoint does not take that method (see /v1/openapi.json)".into(),
-        None,
-        None,
+        "this endpoint does not take that method (see /v1/openapi.json)",
     )
-}
-
-fn rejection_response(index: usize, rejection: Rejection) -> Response {
-    let (status, class) = match rejection.class {
-        RejectionClass::Signature => (StatusCode::FORBIDDEN, "signature"),
-        RejectionClass::Unauthorized => (StatusCode::FORBIDDEN, "unauthorized"),
-        RejectionClass::Conflict => (StatusCode::CONFLICT, "conflict"),
-        RejectionClass::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-        RejectionClass::Malformed => (StatusCode::UNPROCESSABLE_ENTITY, "malformed"),
-        RejectionClass::Chain => (StatusCode::UNPROCESSABLE_ENTITY, "chain"),
-        RejectionClass::Schema => (StatusCode::UNPROCESSABLE_ENTITY, "schema"),
-        RejectionClass::Privacy => (StatusCode::UNPROCESSABLE_ENTITY, "privacy"),
-        RejectionClass::Rule => (StatusCode::UNPROCESSABLE_ENTITY, "rule"),
-    };
-    let message = format!("item {index}: {rejection}; nothing was appended");
-    error(status, class, message, rejection.field, Some(index))
 }
 
 fn jsonl(records: &[Vec<u8>]) -> Vec<u8> {
@@ -138,102 +180,58 @@ fn jsonl(records: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-async fn submit(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!(
-                    "the request body is larger than {HTTP_BODY_BYTES_MAX} bytes; split the batch"
-                ),
-                None,
-                None,
-            )
-        }
-        Err(e) => return error(e.status(), "malformed", e.body_text(), None, None),
-    };
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "malformed",
-                format!(
-                    "the body is not JSON (line {}, column {}): {e}",
-                    e.line(),
-                    e.column()
-                ),
-                None,
-                None,
-            )
-        }
-    };
+/// A request body as a batch of submissions, each checked to be
+/// `{"event", "sig"}`.
+fn parse_batch(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::unprocessable(format!(
+            "the body is not JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
     let items = match value {
         Value::Array(items) => items,
         single => vec![single],
     };
     if items.is_empty() {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "malformed",
-            "the batch is empty".into(),
-            None,
-            None,
-        );
+        return Err(ApiError::unprocessable("the batch is empty"));
     }
     if items.len() > HTTP_BATCH_EVENTS_MAX {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "{} submissions, more than the batch limit of {HTTP_BATCH_EVENTS_MAX}",
-                items.len()
-            ),
-            None,
-            None,
-        );
+        return Err(ApiError::too_large(format!(
+            "{} submissions, more than the batch limit of {HTTP_BATCH_EVENTS_MAX}",
+            items.len()
+        )));
     }
-    let mut pairs = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let Value::Object(mut object) = item else {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "malformed",
-                format!("item {index}: a submission is an object {{\"event\", \"sig\"}}"),
-                None,
-                Some(index),
-            );
-        };
-        if let Some(extra) = object.keys().find(|k| *k != "event" && *k != "sig") {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, "malformed", format!("item {index}: unknown member {extra:?}; a submission has only \"event\" and \"sig\""), Some(extra.clone()), Some(index));
+    for (index, item) in items.iter().enumerate() {
+        BatchItem::parse(item).map_err(|r| ApiError::rejected(index, r))?;
+    }
+    Ok(items)
+}
+
+async fn submit(
+    State(app): State<App>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(format!(
+                "the request body is larger than {HTTP_BODY_BYTES_MAX} bytes; split the batch"
+            ))
+        } else {
+            ApiError {
+                status: e.status(),
+                ..ApiError::bad_request(e.body_text())
+            }
         }
-        let (Some(event), Some(Value::String(sig))) =
-            (object.remove("event"), object.remove("sig"))
-        else {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "malformed",
-                format!("item {index}: a submission needs \"event\" (object) and \"sig\" (string)"),
-                None,
-                Some(index),
-            );
-        };
-        pairs.push((event, sig));
-    }
+    })?;
+    let submissions = parse_batch(&body)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    if !app.submit(Job {
-        items: pairs,
-        reply,
-    }) {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
+    if !app.submit(Job { submissions, reply }) {
+        return Err(ApiError::unavailable(
             "busy",
-            "the writer's queue is full; retry with the same ids".into(),
-            None,
-            None,
-        );
+            "the writer's queue is full; retry with the same ids",
+        ));
     }
     match answer.await {
         Ok(JobOutcome::Committed { records, any_new }) => {
@@ -246,23 +244,17 @@ async fn submit(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> 
                 .iter()
                 .map(|r| serde_json::from_slice(r).unwrap_or(Value::Null))
                 .collect();
-            (status, axum::Json(json!({"records": records}))).into_response()
+            Ok((status, axum::Json(json!({"records": records}))).into_response())
         }
-        Ok(JobOutcome::Rejected { index, rejection }) => rejection_response(index, rejection),
-        Ok(JobOutcome::StoreFailed(why)) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Ok(JobOutcome::Rejected { index, rejection }) => Err(ApiError::rejected(index, rejection)),
+        Ok(JobOutcome::StoreFailed(why)) => Err(ApiError::unavailable(
             "store",
             format!("the store failed; nothing was acknowledged: {why}"),
-            None,
-            None,
-        ),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
+        )),
+        Err(_) => Err(ApiError::unavailable(
             "shutting_down",
-            "the server is shutting down; retry with the same ids".into(),
-            None,
-            None,
-        ),
+            "the server is shutting down; retry with the same ids",
+        )),
     }
 }
 
@@ -275,99 +267,54 @@ struct RecordsQuery {
 async fn records(
     State(app): State<App>,
     q: Result<Query<RecordsQuery>, QueryRejection>,
-) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                format!("from and limit are whole numbers: {}", e.body_text()),
-                None,
-                None,
-            )
-        }
-    };
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!(
+            "from and limit are whole numbers: {}",
+            e.body_text()
+        ))
+    })?;
     let size = app.snapshot().ledger.size();
     let from = q.from.unwrap_or(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, HTTP_RECORDS_LIMIT_MAX);
     let reader = app.reader.clone();
-    let result =
-        tokio::task::spawn_blocking(move || reader.range(from, size, limit as usize)).await;
-    match result {
-        Ok(Ok(rows)) => {
-            let records: Vec<Vec<u8>> = rows.into_iter().map(|(_, bytes)| bytes).collect();
-            (
-                [(header::CONTENT_TYPE, "application/x-ndjson")],
-                jsonl(&records),
-            )
-                .into_response()
-        }
-        Ok(Err(e)) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store",
-            e.to_string(),
-            None,
-            None,
-        ),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-            None,
-            None,
-        ),
-    }
+    let rows = tokio::task::spawn_blocking(move || reader.range(from, size, limit as usize))
+        .await
+        .map_err(|e| ApiError::internal("internal", e.to_string()))?
+        .map_err(|e| ApiError::internal("store", e.to_string()))?;
+    let records: Vec<Vec<u8>> = rows.into_iter().map(|(_, bytes)| bytes).collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        jsonl(&records),
+    )
+        .into_response())
 }
 
-async fn record(State(app): State<App>, Path(seq): Path<String>) -> Response {
+async fn record(State(app): State<App>, Path(seq): Path<String>) -> Result<Response, ApiError> {
     let Ok(seq) = seq.parse::<u64>() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            format!("seq must be a whole number, got {seq:?}"),
-            Some("seq".into()),
-            None,
+        return Err(
+            ApiError::bad_request(format!("seq must be a whole number, got {seq:?}")).field("seq"),
         );
     };
+    let missing = || ApiError::not_found(format!("no record at seq {seq}")).field("seq");
     if seq >= app.snapshot().ledger.size() {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no record at seq {seq}"),
-            Some("seq".into()),
-            None,
-        );
+        return Err(missing());
     }
     match app.reader.record(seq) {
-        Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no record at seq {seq}"),
-            Some("seq".into()),
-            None,
-        ),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store",
-            e.to_string(),
-            None,
-            None,
-        ),
+        Ok(Some(bytes)) => {
+            Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+        }
+        Ok(None) => Err(missing()),
+        Err(e) => Err(ApiError::internal("store", e.to_string())),
     }
 }
 
-async fn checkpoint(State(app): State<App>) -> Response {
+async fn checkpoint(State(app): State<App>) -> Result<Response, ApiError> {
     match &app.snapshot().checkpoint {
-        Some(c) => axum::Json(c).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no checkpoint: the server runs without the operator key (--key)".into(),
-            None,
-            None,
-        ),
+        Some(c) => Ok(axum::Json(c).into_response()),
+        None => Err(ApiError::not_found(
+            "no checkpoint: the server runs without the operator key (--key)",
+        )),
     }
 }
 
@@ -378,50 +325,38 @@ fn now(app: &App) -> (Arc<crate::Snapshot>, Timestamp) {
     (snapshot, now)
 }
 
-async fn report(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let (snapshot, now) = now(&app);
-    let ledger = &snapshot.ledger;
-    match program_figures(ledger.books(), &id, ledger.utc_offset(), now) {
-        Some(figures) => axum::Json(ReportJson::new(ledger, &figures)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no program {id:?}"),
-            Some("id".into()),
-            None,
-        ),
-    }
+fn no_program(id: &str) -> ApiError {
+    ApiError::not_found(format!("no program {id:?}")).field("id")
 }
 
-async fn district(State(app): State<App>, Path((id, code)): Path<(String, String)>) -> Response {
+async fn report(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (snapshot, now) = now(&app);
+    let ledger = &snapshot.ledger;
+    let figures = program_figures(ledger.books(), &id, ledger.utc_offset(), now)
+        .ok_or_else(|| no_program(&id))?;
+    Ok(axum::Json(ReportJson::new(ledger, &figures)).into_response())
+}
+
+async fn district(
+    State(app): State<App>,
+    Path((id, code)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let Ok(code) = DistrictCode::parse(&code) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            format!("a district code is six digits, got {code:?}"),
-            Some("code".into()),
-            None,
+        return Err(
+            ApiError::bad_request(format!("a district code is six digits, got {code:?}"))
+                .field("code"),
         );
     };
     let (snapshot, now) = now(&app);
     let ledger = &snapshot.ledger;
-    let Some(figures) = program_figures(ledger.books(), &id, ledger.utc_offset(), now) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no program {id:?}"),
-            Some("id".into()),
-            None,
-        );
-    };
+    let figures = program_figures(ledger.books(), &id, ledger.utc_offset(), now)
+        .ok_or_else(|| no_program(&id))?;
     match figures.districts.iter().find(|d| d.code == code) {
-        Some(d) => axum::Json(json!({"program": id, "as_of": now, "district": d})).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("district {code} is not in program {id:?}"),
-            Some("code".into()),
-            None,
+        Some(d) => {
+            Ok(axum::Json(json!({"program": id, "as_of": now, "district": d})).into_response())
+        }
+        None => Err(
+            ApiError::not_found(format!("district {code} is not in program {id:?}")).field("code"),
         ),
     }
 }

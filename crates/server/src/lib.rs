@@ -8,6 +8,7 @@
 //! only then answers every job of the group: group commit. Readers see an
 //! immutable snapshot that the writer swaps in after each commit.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod http;
 mod writer;

@@ -2,8 +2,7 @@
 
 use fundledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use fundledger_core::crypto::SecretKey;
-use fundledger_core::ids::Timestamp;
-use fundledger_core::ledger::{Appended, Ledger, SealedRecord};
+use fundledger_core::ledger::{BatchItem, BatchRejection, Ledger, RecordClock, SealedRecord};
 use fundledger_core::Rejection;
 use fundledger_store::{Store, StoreReader};
 use serde::Serialize;
@@ -24,8 +23,9 @@ pub struct Snapshot {
 
 /// One request's batch of signed submissions.
 pub struct Job {
-    /// `(event, sig)` pairs.
-    pub items: Vec<(Value, String)>,
+    /// Signed submissions `{"event", "sig"}`, each already known to parse
+    /// as a [`BatchItem`].
+    pub submissions: Vec<Value>,
     /// Where the answer goes.
     pub reply: tokio::sync::oneshot::Sender<JobOutcome>,
 }
@@ -213,11 +213,6 @@ impl State {
         }
     }
 
-    fn now(&self, ledger: &Ledger) -> Timestamp {
-        let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
-        ledger.last_recorded_at().map_or(now, |last| now.max(last))
-    }
-
     fn sign_checkpoint(&mut self) {
         let Some(key) = &self.config.operator_key else {
             return;
@@ -225,7 +220,7 @@ impl State {
         let Some(ledger_id) = self.ledger.ledger_id() else {
             return;
         };
-        let at = self.now(&self.ledger);
+        let at = self.ledger.now(chrono::Utc::now());
         self.checkpoint = Some(
             Checkpoint {
                 ledger: ledger_id,
@@ -287,32 +282,27 @@ impl State {
         // Per job: Ok(seqs of its items) or the rejection.
         let mut decided: Vec<(Job, Decision)> = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let before = working.clone();
-            let mark = sealed.len();
-            let mut seqs = Vec::with_capacity(job.items.len());
-            let mut any_new = false;
-            let mut failure = None;
-            for (index, (event, sig)) in job.items.iter().enumerate() {
-                let recorded_at = self.now(&working);
-                match working.append_event(event, sig, recorded_at) {
-                    Ok(Appended::New(record)) => {
-                        seqs.push(record.seq);
-                        any_new = true;
-                        sealed.push(record);
-                    }
-                    Ok(Appended::Exists(seq)) => seqs.push(seq),
-                    Err(rejection) => {
-                        failure = Some((index, rejection));
-                        break;
-                    }
+            let items: Result<Vec<BatchItem<'_>>, BatchRejection> = job
+                .submissions
+                .iter()
+                .enumerate()
+                .map(|(index, s)| {
+                    BatchItem::parse(s).map_err(|rejection| BatchRejection { index, rejection })
+                })
+                .collect();
+            let outcome = items.and_then(|items| {
+                working.append_batch(&items, RecordClock::Now(chrono::Utc::now()))
+            });
+            match outcome {
+                Ok(batch) => {
+                    let seqs = batch.outcomes.iter().map(|o| o.seq()).collect();
+                    let any_new = !batch.records.is_empty();
+                    working = batch.ledger;
+                    sealed.extend(batch.records);
+                    decided.push((job, Ok((seqs, any_new))));
                 }
-            }
-            match failure {
-                None => decided.push((job, Ok((seqs, any_new)))),
-                Some(f) => {
-                    working = before;
-                    sealed.truncate(mark);
-                    decided.push((job, Err(f)));
+                Err(BatchRejection { index, rejection }) => {
+                    decided.push((job, Err((index, rejection))));
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! so after a kill at any moment the store holds a prefix of the chain that
 //! ends on a batch boundary and contains every batch ever acknowledged.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord, StoredRecord};
@@ -40,6 +41,14 @@ pub enum StoreError {
         seq: u64,
         /// Why.
         rejection: Rejection,
+    },
+    /// Another process (such as `fundledger serve`) holds the directory's lock.
+    #[error("ledger {path}: {message} (is another fundledger process, such as `serve`, using this ledger?)")]
+    Locked {
+        /// The ledger directory.
+        path: PathBuf,
+        /// What the storage engine said.
+        message: String,
     },
     /// The directory holds no ledger.
     #[error("ledger {0}: no ledger here (create one with `fundledger init`)")]
@@ -86,10 +95,45 @@ impl Store {
             // to the peak memory of a large ledger.
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(|source| StoreError::Sled {
-                path: path.to_path_buf(),
-                source,
+            .map_err(|source| match source {
+                // sled says so only in words: "could not acquire lock on …".
+                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked {
+                        path: path.to_path_buf(),
+                        message: source.to_string(),
+                    }
+                }
+                source => StoreError::Sled {
+                    path: path.to_path_buf(),
+                    source,
+                },
             })
+    }
+
+    /// The files of a store in a ledger directory, by name.
+    const FILES: [&'static str; 4] = ["conf", "db", "blobs", "snap.0000000000000000"];
+
+    /// True when `path` holds a store (made by [`Store::create`]).
+    pub fn exists(path: &Path) -> bool {
+        path.join("conf").exists() || path.join("db").exists()
+    }
+
+    /// Removes the store's files from `path`; other files and the
+    /// directory itself are left.
+    pub fn destroy(path: &Path) -> Result<(), StoreError> {
+        let io = |source: std::io::Error| StoreError::Sled {
+            path: path.to_path_buf(),
+            source: sled::Error::Io(source),
+        };
+        for name in Store::FILES {
+            let file = path.join(name);
+            match std::fs::symlink_metadata(&file) {
+                Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&file).map_err(io)?,
+                Ok(_) => std::fs::remove_file(&file).map_err(io)?,
+                Err(_) => {}
+            }
+        }
+        Ok(())
     }
 
     fn sled_err(&self, source: sled::Error) -> StoreError {
@@ -101,7 +145,7 @@ impl Store {
 
     /// Creates an empty store; fails if the directory already holds a ledger.
     pub fn create(path: &Path) -> Result<Store, StoreError> {
-        if path.join("conf").exists() || path.join("db").exists() {
+        if Store::exists(path) {
             return Err(StoreError::AlreadyExists(path.to_path_buf()));
         }
         let tree = Store::open_db(path, STORE_CACHE_BYTES)?;
@@ -124,7 +168,7 @@ impl Store {
     }
 
     fn open_raw_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        if !path.join("conf").exists() && !path.join("db").exists() {
+        if !Store::exists(path) {
             return Err(StoreError::NotALedger(path.to_path_buf()));
         }
         let tree = Store::open_db(path, cache_bytes)?;

@@ -1,0 +1,142 @@
+//! A batch of signed events, decided on an O(1) clone of the state: every
+//! event or none. The one append path of the CLI and the server.
+
+use super::{Appended, Ledger, SealedRecord};
+use crate::ids::Timestamp;
+use crate::Rejection;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// Where each record's `recorded_at` comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordClock {
+    /// The machine's time, read by the caller: in the ledger's UTC offset,
+    /// and never earlier than the last record's (see [`Ledger::now`]).
+    Now(DateTime<Utc>),
+    /// Each event's own `at` (for loading history).
+    EventAt,
+}
+
+/// A signed event offered for the next record.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchItem<'a> {
+    /// The event object.
+    pub event: &'a Value,
+    /// The actor's signature of its hash, lowercase hex.
+    pub sig: &'a str,
+}
+
+impl<'a> BatchItem<'a> {
+    /// A signed submission `{"event", "sig"}`, as `fundledger sign` prints
+    /// it and `POST /v1/submissions` takes it.
+    pub fn parse(submission: &'a Value) -> Result<BatchItem<'a>, Rejection> {
+        let object = submission.as_object().ok_or_else(|| {
+            Rejection::malformed("a submission is an object {\"event\", \"sig\"}".to_string())
+        })?;
+        if let Some(extra) = object.keys().find(|k| *k != "event" && *k != "sig") {
+            return Err(Rejection::malformed(
+                "unknown member; a submission has only \"event\" and \"sig\"".to_string(),
+            )
+            .with_field(extra));
+        }
+        let event = object
+            .get("event")
+            .ok_or_else(|| Rejection::malformed("missing".to_string()).with_field("event"))?;
+        let sig = object.get("sig").and_then(Value::as_str).ok_or_else(|| {
+            Rejection::malformed("missing or not a string".to_string()).with_field("sig")
+        })?;
+        Ok(BatchItem { event, sig })
+    }
+}
+
+/// What became of one item of an accepted batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemOutcome {
+    /// A new record at this seq.
+    New(u64),
+    /// An identical event was already at this seq: nothing appended.
+    Exists(u64),
+}
+
+impl ItemOutcome {
+    /// The seq of the item's record, new or existing.
+    pub fn seq(self) -> u64 {
+        match self {
+            ItemOutcome::New(seq) | ItemOutcome::Exists(seq) => seq,
+        }
+    }
+}
+
+/// An accepted batch, not yet stored.
+#[derive(Debug)]
+pub struct DecidedBatch {
+    /// The state after the batch: keep it only once `records` are durable.
+    pub ledger: Ledger,
+    /// The new records, in order.
+    pub records: Vec<SealedRecord>,
+    /// One outcome per item, in order.
+    pub outcomes: Vec<ItemOutcome>,
+}
+
+/// The first item of a batch that was refused, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRejection {
+    /// Its index in the batch.
+    pub index: usize,
+    /// Why.
+    pub rejection: Rejection,
+}
+
+impl Ledger {
+    /// `now_utc` as the next record's `recorded_at`: in the ledger's UTC
+    /// offset, and clamped so the ledger's time never decreases.
+    pub fn now(&self, now_utc: DateTime<Utc>) -> Timestamp {
+        let now = Timestamp::from_datetime(now_utc.with_timezone(&self.utc_offset));
+        self.last_recorded_at.map_or(now, |last| now.max(last))
+    }
+
+    /// Decides `items` as one batch on a clone of the state; `self` is
+    /// never changed. On success the caller stores the records durably and
+    /// only then replaces its state with the batch's.
+    pub fn append_batch(
+        &self,
+        items: &[BatchItem<'_>],
+        clock: RecordClock,
+    ) -> Result<DecidedBatch, BatchRejection> {
+        let mut ledger = self.clone();
+        let mut records = Vec::with_capacity(items.len());
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let refused = |rejection| BatchRejection { index, rejection };
+            let recorded_at = match clock {
+                RecordClock::Now(now_utc) => ledger.now(now_utc),
+                RecordClock::EventAt => event_at(item.event).map_err(refused)?,
+            };
+            match ledger
+                .append_event(item.event, item.sig, recorded_at)
+                .map_err(refused)?
+            {
+                Appended::New(record) => {
+                    outcomes.push(ItemOutcome::New(record.seq));
+                    records.push(record);
+                }
+                Appended::Exists(seq) => outcomes.push(ItemOutcome::Exists(seq)),
+            }
+        }
+        Ok(DecidedBatch {
+            ledger,
+            records,
+            outcomes,
+        })
+    }
+}
+
+/// An event's own `at`, for [`RecordClock::EventAt`].
+fn event_at(event: &Value) -> Result<Timestamp, Rejection> {
+    event
+        .get("at")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "at is missing or not a string".to_string())
+        .and_then(|t| Timestamp::parse(t).map_err(|e| e.0))
+        .map_err(|message| Rejection::schema(message).with_field("event.at"))
+}

@@ -1,0 +1,531 @@
+//! The chain state machine: what the ledger knows after each record, and the
+//! one `decide` step that both append and verify use to accept a record.
+//!
+//! [`Ledger::append_event`] seals a signed event into the next record;
+//! [`Ledger::verify_line`] checks a record read from an export or a store.
+//! Both go through [`Ledger::decide_event`], so a record is valid on disk
+//! exactly when it would have been accepted at append. Accepting a record
+//! folds it into the state ([`Ledger::apply`]), which holds no checks.
+//!
+//! The state is made of persistent maps: cloning a [`Ledger`] is O(1), so a
+//! batch is decided on a clone and the clone kept only if every event passes.
+
+mod apply;
+mod batch;
+pub(crate) mod precheck;
+mod records;
+mod rules;
+
+pub use batch::{BatchItem, BatchRejection, DecidedBatch, ItemOutcome, RecordClock};
+pub use precheck::{parse_stored, precheck_event, precheck_line};
+pub use records::{
+    Appended, CheckedEvent, CheckedRecord, PendingSignature, SealedRecord, StoredRecord,
+};
+
+use crate::body::Body;
+use crate::books::Books;
+use crate::crypto::{domain_hash, PublicKey, RECORD_DOMAIN};
+use crate::event_index::{CompactIndex, NoRecall, Recall};
+use crate::ids::{parse_lower_hex, DistrictCode, Hash32, Timestamp};
+use crate::jcs::canonical_bytes;
+use crate::kind::{EventKind, Role};
+use crate::limits::RECORD_BYTES_MAX;
+use crate::Rejection;
+use chrono::FixedOffset;
+use serde_json::{Map, Value};
+
+/// An enrolled actor.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// Actor id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Signing key.
+    pub key: PublicKey,
+    /// District, for district actors.
+    pub district: Option<DistrictCode>,
+    /// Display name.
+    pub name: Option<String>,
+    /// The seq of the `actor_revoked` that revoked it.
+    pub revoked_at_seq: Option<u64>,
+}
+
+/// What the ledger remembers of each event.
+#[derive(Clone, Debug)]
+pub struct EventEntry {
+    /// Where it is.
+    pub seq: u64,
+    /// Its event hash (identical retries have the same one).
+    pub event_hash: Hash32,
+    /// Who asserted it.
+    pub actor: String,
+    /// What it is.
+    pub kind: EventKind,
+    /// The id of the `event_reversed` that reversed it.
+    pub reversed_by: Option<String>,
+}
+
+/// The state of a ledger after some prefix of its records.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    size: u64,
+    head: Hash32,
+    ledger_id: Option<Hash32>,
+    name: String,
+    utc_offset: FixedOffset,
+    operator: Option<String>,
+    last_recorded_at: Option<Timestamp>,
+    /// Behind an `Arc`: a map node then holds pointers, not keys of 200 bytes.
+    actors: imbl::HashMap<String, std::sync::Arc<Actor>>,
+    /// Every event, in full mode.
+    events: imbl::HashMap<String, EventEntry>,
+    /// Every event id, in compact mode (then `events` stays empty).
+    compact: Option<CompactIndex>,
+    /// In compact mode: the seqs of reversed events, with the reversal's id.
+    reversed: imbl::HashMap<u64, String>,
+    books: Books,
+}
+
+/// What the rules need of an earlier event.
+struct Earlier {
+    seq: u64,
+    actor: String,
+    kind: EventKind,
+    reversed_by: Option<String>,
+    /// Its body, read back in compact mode.
+    body: Option<Body>,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger::new()
+    }
+}
+
+impl Ledger {
+    /// An empty ledger: the next record is record 0, `ledger_opened`.
+    pub fn new() -> Ledger {
+        Ledger {
+            size: 0,
+            head: Hash32::ZERO,
+            ledger_id: None,
+            name: String::new(),
+            utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
+            operator: None,
+            last_recorded_at: None,
+            actors: imbl::HashMap::new(),
+            events: imbl::HashMap::new(),
+            compact: None,
+            reversed: imbl::HashMap::new(),
+            books: Books::default(),
+        }
+    }
+
+    /// An empty ledger in compact mode, for verifying a long chain in little
+    /// memory: it keeps a 32-bit hash per event id and the books the rules
+    /// read ([`Books::rules_only`]), and reads an earlier record back (through
+    /// the [`Recall`] given to [`Ledger::accept_recalling`]) when a rule needs
+    /// it — a reversal, or an id that may appear again. It decides exactly as
+    /// a full ledger does; [`Ledger::event`] knows nothing and the books have
+    /// no projections.
+    pub fn compact() -> Ledger {
+        Ledger {
+            compact: Some(CompactIndex::default()),
+            books: Books::rules_only(),
+            ..Ledger::new()
+        }
+    }
+
+    /// Number of records.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// Hash of the last record (64 zeros when empty).
+    pub fn head(&self) -> Hash32 {
+        self.head
+    }
+    /// Hash of record 0, the ledger's identity.
+    pub fn ledger_id(&self) -> Option<Hash32> {
+        self.ledger_id
+    }
+    /// The ledger's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Offset of local deadlines.
+    pub fn utc_offset(&self) -> FixedOffset {
+        self.utc_offset
+    }
+    /// The operator's actor id.
+    pub fn operator(&self) -> Option<&Actor> {
+        self.operator
+            .as_ref()
+            .and_then(|id| self.actors.get(id))
+            .map(|a| &**a)
+    }
+    /// `recorded_at` of the last record.
+    pub fn last_recorded_at(&self) -> Option<Timestamp> {
+        self.last_recorded_at
+    }
+    /// An enrolled actor.
+    pub fn actor(&self, id: &str) -> Option<&Actor> {
+        self.actors.get(id).map(|a| &**a)
+    }
+    /// All enrolled actors.
+    pub fn actors(&self) -> impl Iterator<Item = &Actor> {
+        self.actors.values().map(|a| &**a)
+    }
+    /// What the ledger knows of an event id (nothing in compact mode).
+    pub fn event(&self, id: &str) -> Option<&EventEntry> {
+        self.events.get(id)
+    }
+    /// The programs and their figures.
+    pub fn books(&self) -> &Books {
+        &self.books
+    }
+
+    /// Offers a signed event for the next record, stamped `recorded_at`.
+    ///
+    /// An id already in the ledger with the same event hash answers
+    /// [`Appended::Exists`]; with another hash, a conflict. On success the
+    /// record is folded into `self`; on error `self` is unchanged.
+    pub fn append_event(
+        &mut self,
+        event: &Value,
+        sig: &str,
+        recorded_at: Timestamp,
+    ) -> Result<Appended, Rejection> {
+        if let Some(seq) = self.existing(event)? {
+            return Ok(Appended::Exists(seq));
+        }
+        if let Some(last) = self.last_recorded_at {
+            if recorded_at < last {
+                return Err(Rejection::chain(format!(
+                    "recorded_at {recorded_at} would be earlier than the last record's {last}; the ledger's time never decreases"
+                )));
+            }
+        }
+        if self.compact.is_some() {
+            return Err(Rejection::rule(
+                "a compact ledger only verifies; open the full ledger to append".to_string(),
+            ));
+        }
+        let decided = self.decide_event(event, sig)?;
+        let mut record = Map::new();
+        record.insert("v".into(), Value::from(1));
+        record.insert("seq".into(), Value::from(self.size));
+        record.insert("prev".into(), Value::from(self.head.to_hex()));
+        record.insert("recorded_at".into(), Value::from(recorded_at.to_string()));
+        record.insert("event".into(), event.clone());
+        record.insert("sig".into(), Value::from(sig));
+        let mut record = Value::Object(record);
+        let hash = domain_hash(
+            RECORD_DOMAIN,
+            &canonical_bytes(&record).map_err(Rejection::from)?,
+        );
+        record
+            .as_object_mut()
+            .expect("record is an object")
+            .insert("hash".into(), Value::from(hash.to_hex()));
+        let bytes = canonical_bytes(&record).map_err(Rejection::from)?;
+        if bytes.len() > RECORD_BYTES_MAX {
+            return Err(Rejection::too_large(format!(
+                "the record would be {} bytes, more than the limit of {RECORD_BYTES_MAX}",
+                bytes.len()
+            )));
+        }
+        let sealed = SealedRecord {
+            seq: self.size,
+            hash,
+            event_id: decided.id.clone(),
+            bytes,
+        };
+        self.apply(&decided, hash, recorded_at, None);
+        Ok(Appended::New(sealed))
+    }
+
+    /// The seq of an identical event already in the ledger, or a conflict.
+    fn existing(&self, event: &Value) -> Result<Option<u64>, Rejection> {
+        let Some(id) = event.get("id").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let Some(entry) = self.events.get(id) else {
+            return Ok(None);
+        };
+        let hash = crate::crypto::event_hash(event).map_err(Rejection::from)?;
+        if hash == entry.event_hash {
+            Ok(Some(entry.seq))
+        } else {
+            Err(Rejection::conflict(format!(
+                "event id {id:?} is already in the ledger at seq {} with other content; a correction needs a new id",
+                entry.seq
+            ))
+            .with_field("event.id"))
+        }
+    }
+
+    /// Checks one record (an export line, without its newline) as the next
+    /// record, and folds it in. On error `self` is unchanged.
+    pub fn verify_line(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
+        let checked = precheck_line(line)?;
+        self.accept(checked, true).map(|(hash, _)| hash)
+    }
+
+    /// The checks of a [`CheckedRecord`] that need the state — seq, prev,
+    /// time order, id reuse, enrolment, signature, authorization, rules —
+    /// then folds it in. With `verify_signature` false the signature check is
+    /// returned instead, for the caller to batch; on error `self` is unchanged.
+    pub fn accept(
+        &mut self,
+        record: CheckedRecord,
+        verify_signature: bool,
+    ) -> Result<(Hash32, Option<PendingSignature>), Rejection> {
+        self.accept_recalling(record, verify_signature, &NoRecall)
+    }
+
+    /// [`Ledger::accept`], reading earlier records back through `recall` when
+    /// a compact ledger needs them.
+    pub fn accept_recalling(
+        &mut self,
+        record: CheckedRecord,
+        verify_signature: bool,
+        recall: &dyn Recall,
+    ) -> Result<(Hash32, Option<PendingSignature>), Rejection> {
+        if let Some(index) = &self.compact {
+            if !index.has_room() {
+                return Err(Rejection::too_large(
+                    "a compact ledger holds up to 2^32 records".to_string(),
+                ));
+            }
+        }
+        self.check_links(
+            record.seq,
+            record.prev,
+            record.recorded_at,
+            &record.event.id,
+            recall,
+        )?;
+        let (pending, original) =
+            self.decide_checked(&record.event, &record.sig, verify_signature, recall)?;
+        self.apply(&record.event, record.hash, record.recorded_at, original);
+        Ok((record.hash, pending))
+    }
+
+    /// An earlier event with this id: from the map in full mode, read back
+    /// and parsed again in compact mode (its body too, when `with_body`).
+    fn earlier(
+        &self,
+        id: &str,
+        recall: &dyn Recall,
+        with_body: bool,
+    ) -> Result<Option<Earlier>, Rejection> {
+        let Some(index) = &self.compact else {
+            return Ok(self.events.get(id).map(|entry| Earlier {
+                seq: entry.seq,
+                actor: entry.actor.clone(),
+                kind: entry.kind,
+                reversed_by: entry.reversed_by.clone(),
+                body: None,
+            }));
+        };
+        for seq in index.candidates(id) {
+            let unreadable =
+                |why: String| Rejection::chain(format!("record {seq} cannot be read back: {why}"));
+            let line = recall.recall(seq).map_err(unreadable)?;
+            let record: Value =
+                serde_json::from_slice(&line).map_err(|e| unreadable(format!("not JSON: {e}")))?;
+            let event = &record["event"];
+            if event["id"].as_str() != Some(id) {
+                continue; // two ids with one hash
+            }
+            let kind = event["kind"]
+                .as_str()
+                .and_then(EventKind::parse)
+                .ok_or_else(|| unreadable("no event kind".to_string()))?;
+            let body = if with_body {
+                Some(
+                    Body::parse(kind, &event["body"])
+                        .map_err(|e| unreadable(format!("its body: {e}")))?,
+                )
+            } else {
+                None
+            };
+            return Ok(Some(Earlier {
+                seq,
+                actor: event["actor"].as_str().unwrap_or_default().to_string(),
+                kind,
+                reversed_by: self.reversed.get(&seq).cloned(),
+                body,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Replays a record this ledger's own store wrote (it passed every check
+    /// when it was appended): links, seq, time order and the record hash are
+    /// checked and every ledger rule is re-applied, but signatures, schemas
+    /// and the privacy scan are not re-run. `verify` re-runs everything.
+    pub fn replay_stored(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
+        self.accept_stored(&parse_stored(line)?)
+    }
+
+    /// The part of [`Ledger::replay_stored`] that needs the state: links,
+    /// enrolment, rules; then folds the record in.
+    pub fn accept_stored(&mut self, record: &StoredRecord) -> Result<Hash32, Rejection> {
+        let StoredRecord {
+            seq,
+            prev,
+            recorded_at,
+            hash,
+            event,
+        } = record;
+        let (seq, prev, recorded_at, hash) = (*seq, *prev, *recorded_at, *hash);
+        self.check_links(seq, prev, recorded_at, &event.id, &NoRecall)?;
+        let role = if self.size == 0 {
+            Role::Operator
+        } else {
+            self.actors
+                .get(&event.actor)
+                .map(|a| a.role)
+                .ok_or_else(|| {
+                    Rejection::unauthorized(format!("actor {:?} is not enrolled", event.actor))
+                        .with_field("event.actor")
+                })?
+        };
+        let original = self.decide_body(event, role, &NoRecall)?;
+        self.apply(event, hash, recorded_at, original);
+        Ok(hash)
+    }
+
+    /// The checks that tie a record to the chain so far: seq, prev, time
+    /// order, and an event id not used before.
+    fn check_links(
+        &self,
+        seq: Option<u64>,
+        prev: Option<Hash32>,
+        recorded_at: Timestamp,
+        event_id: &str,
+        recall: &dyn Recall,
+    ) -> Result<(), Rejection> {
+        if seq != Some(self.size) {
+            return Err(Rejection::chain(format!(
+                "seq is {}, expected {}: a record is missing, duplicated or out of order",
+                seq.map_or("not a count".to_string(), |s| s.to_string()),
+                self.size
+            ))
+            .with_field("seq"));
+        }
+        if prev != Some(self.head) {
+            return Err(Rejection::chain(format!(
+                "prev does not match the hash of the record before it ({})",
+                self.head
+            ))
+            .with_field("prev"));
+        }
+        if let Some(last) = self.last_recorded_at {
+            if recorded_at < last {
+                return Err(Rejection::chain(format!(
+                    "recorded_at {recorded_at} is earlier than the previous record's {last}"
+                ))
+                .with_field("recorded_at"));
+            }
+        }
+        if let Some(entry) = self.earlier(event_id, recall, false)? {
+            return Err(Rejection::conflict(format!(
+                "event id {event_id:?} appears again; it is already at seq {}",
+                entry.seq
+            ))
+            .with_field("event.id"));
+        }
+        Ok(())
+    }
+
+    /// Every check an event must pass to become the next record.
+    fn decide_event(&self, event: &Value, sig: &str) -> Result<CheckedEvent, Rejection> {
+        let checked = precheck_event(event)?;
+        self.decide_checked(&checked, sig, true, &NoRecall)?;
+        Ok(checked)
+    }
+
+    /// The checks of a checked event that need the state: enrolment,
+    /// signature (now, or returned for a batch), authorization, rules.
+    fn decide_checked(
+        &self,
+        event: &CheckedEvent,
+        sig: &str,
+        verify_signature: bool,
+        recall: &dyn Recall,
+    ) -> Result<(Option<PendingSignature>, Option<Earlier>), Rejection> {
+        let (kind, actor_id) = (event.kind, event.actor.as_str());
+        // Who signs: record 0 is signed by the operator key it declares.
+        let (key, role, district) = if self.size == 0 {
+            let Body::LedgerOpened(opened) = &event.body else {
+                return Err(
+                    Rejection::rule(format!("record 0 must be ledger_opened, got {kind}"))
+                        .with_field("event.kind"),
+                );
+            };
+            let key = PublicKey::parse(&opened.operator_key).map_err(|_| {
+                Rejection::schema("operator_key must be a hex Ed25519 public key".to_string())
+                    .with_field("body.operator_key")
+            })?;
+            (key, Role::Operator, None)
+        } else {
+            let actor = self.actors.get(actor_id).ok_or_else(|| {
+                Rejection::unauthorized(format!(
+                    "actor {actor_id:?} is not enrolled in this ledger"
+                ))
+                .with_field("event.actor")
+            })?;
+            if let Some(seq) = actor.revoked_at_seq {
+                return Err(Rejection::unauthorized(format!(
+                    "actor {actor_id:?} was revoked at seq {seq}; its later events are invalid"
+                ))
+                .with_field("event.actor"));
+            }
+            (actor.key, actor.role, actor.district)
+        };
+        let pending = PendingSignature {
+            seq: self.size,
+            actor: actor_id.to_string(),
+            key,
+            event_hash: event.event_hash,
+            sig: sig.to_string(),
+        };
+        let pending = if verify_signature || parse_lower_hex::<64>(sig).is_none() {
+            if !key.verify(&event.event_hash, sig) {
+                return Err(pending.rejection());
+            }
+            None
+        } else {
+            Some(pending)
+        };
+        if kind == EventKind::LedgerOpened && self.size != 0 {
+            return Err(Rejection::rule(
+                "ledger_opened can only be record 0; this ledger is already open".to_string(),
+            )
+            .with_field("event.kind"));
+        }
+        if !kind.allowed_roles().contains(&role) {
+            return Err(Rejection::unauthorized(format!(
+                "actor {actor_id:?} has role {role}, which may not append {kind}"
+            ))
+            .with_field("event.kind"));
+        }
+        // District actors write for their own district only.
+        if role == Role::District {
+            if let Some(code) = event.body.district() {
+                if Some(code) != district {
+                    return Err(Rejection::unauthorized(format!(
+                        "actor {actor_id:?} (role district, district {}) may not append {kind} for district {code}",
+                        district.map(|d| d.to_string()).unwrap_or_default()
+                    ))
+                    .with_field("body.district_code"));
+                }
+            }
+        }
+        let original = self.decide_body(event, role, recall)?;
+        Ok((pending, original))
+    }
+}

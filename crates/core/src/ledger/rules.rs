@@ -1,0 +1,135 @@
+//! The rules that depend on what the ledger already holds: one function per
+//! kind of event the chain itself interprets (the money events go on to
+//! [`crate::books`]).
+
+use super::{CheckedEvent, Earlier, Ledger};
+use crate::body::{ActorEnrolled, ActorRevoked, Body, EventReversed, LedgerOpened};
+use crate::crypto::PublicKey;
+use crate::event_index::Recall;
+use crate::ids::parse_utc_offset;
+use crate::kind::{EventKind, Role};
+use crate::Rejection;
+
+impl Ledger {
+    /// Rules that depend on what the ledger already holds, for `event`
+    /// asserted by an actor of `role`. For a reversal, returns the reversed
+    /// event as the rules saw it.
+    pub(super) fn decide_body(
+        &self,
+        event: &CheckedEvent,
+        role: Role,
+        recall: &dyn Recall,
+    ) -> Result<Option<Earlier>, Rejection> {
+        let id = event.id.as_str();
+        if self.compact.is_none() && self.events.contains_key(id) {
+            return Err(
+                Rejection::conflict(format!("event id {id:?} is already in the ledger"))
+                    .with_field("event.id"),
+            );
+        }
+        // The event a reversal reverses, once its own rules hold.
+        let mut reversed = None;
+        match &event.body {
+            Body::LedgerOpened(b) => decide_opening(b)?,
+            Body::ActorEnrolled(b) => self.decide_enrolment(b)?,
+            Body::ActorRevoked(b) => self.decide_revocation(b)?,
+            Body::EventReversed(b) => {
+                reversed = Some(self.decide_reversal(b, &event.actor, role, recall)?);
+            }
+            _ => {}
+        }
+        let context = crate::books::Context {
+            event_id: id,
+            kind: event.kind,
+            at: event.at,
+            utc_offset: self.utc_offset,
+        };
+        self.books.decide(&context, &event.body)?;
+        Ok(reversed)
+    }
+
+    fn decide_enrolment(&self, b: &ActorEnrolled) -> Result<(), Rejection> {
+        if self.actors.contains_key(&b.actor) {
+            return Err(Rejection::rule(format!(
+                "actor {:?} is already enrolled; enrol a new actor id to rotate a key",
+                b.actor
+            ))
+            .with_field("body.actor"));
+        }
+        PublicKey::parse(&b.key).map_err(|e| Rejection::schema(e.0).with_field("body.key"))?;
+        Ok(())
+    }
+
+    fn decide_revocation(&self, b: &ActorRevoked) -> Result<(), Rejection> {
+        let target = self.actors.get(&b.actor).ok_or_else(|| {
+            Rejection::rule(format!("actor {:?} is not enrolled", b.actor)).with_field("body.actor")
+        })?;
+        if target.revoked_at_seq.is_some() {
+            return Err(
+                Rejection::rule(format!("actor {:?} is already revoked", b.actor))
+                    .with_field("body.actor"),
+            );
+        }
+        if self.operator.as_deref() == Some(b.actor.as_str()) {
+            return Err(
+                Rejection::rule("the operator cannot revoke itself".to_string())
+                    .with_field("body.actor"),
+            );
+        }
+        Ok(())
+    }
+
+    /// A reversal's own rules; returns the event it reverses.
+    fn decide_reversal(
+        &self,
+        b: &EventReversed,
+        actor_id: &str,
+        role: Role,
+        recall: &dyn Recall,
+    ) -> Result<Earlier, Rejection> {
+        let original = self
+            .earlier(&b.event_id, recall, self.compact.is_some())?
+            .ok_or_else(|| {
+                Rejection::rule(format!("event {:?} is not in the ledger", b.event_id))
+                    .with_field("body.event_id")
+            })?;
+        if role != Role::Operator && original.actor != actor_id {
+            return Err(Rejection::unauthorized(format!(
+                "actor {actor_id:?} (role {role}) may reverse only its own events; {:?} was asserted by {:?}",
+                b.event_id, original.actor
+            ))
+            .with_field("body.event_id"));
+        }
+        if let Some(by) = &original.reversed_by {
+            return Err(Rejection::rule(format!(
+                "event {:?} was already reversed by {by:?}",
+                b.event_id
+            ))
+            .with_field("body.event_id"));
+        }
+        if matches!(
+            original.kind,
+            EventKind::LedgerOpened
+                | EventKind::ActorEnrolled
+                | EventKind::ActorRevoked
+                | EventKind::EventReversed
+        ) {
+            return Err(Rejection::rule(format!(
+                "{} events cannot be reversed (revoke the actor, or append a new event)",
+                original.kind
+            ))
+            .with_field("body.event_id"));
+        }
+        self.books
+            .decide_reversal(&b.event_id, original.kind, original.body.as_ref())?;
+        Ok(original)
+    }
+}
+
+/// `ledger_opened` (that it is record 0, signed by the key it declares, is
+/// checked by the caller).
+fn decide_opening(b: &LedgerOpened) -> Result<(), Rejection> {
+    parse_utc_offset(&b.utc_offset)
+        .map_err(|e| Rejection::schema(e.0).with_field("body.utc_offset"))?;
+    Ok(())
+}
