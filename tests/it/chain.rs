@@ -34,17 +34,29 @@ fn prefix_states() -> &'static Vec<Ledger> {
     })
 }
 
-/// Verifies export bytes exactly as `verify --file` reads them (lines split
-/// at `\n`), starting from the verified state after `skip` untouched lines;
-/// returns the seq of the first failure, or the record count.
+/// Verifies export bytes with the verifier `verify --file` runs (the
+/// pipeline of `fundledger-verify`: lines split at `\n`, prechecks on every
+/// core, Ed25519 batches), starting from the verified state after `skip`
+/// untouched lines; returns the seq of the first failure, or the record count.
 fn verify_bytes(bytes: &[u8], skip: usize) -> Result<u64, u64> {
-    let mut ledger = prefix_states()[skip].clone();
-    for line in bytes.split_inclusive(|b| *b == b'\n').skip(skip) {
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let seq = ledger.size();
-        ledger.verify_line(line).map_err(|_| seq)?;
+    let mut lines = bytes.split_inclusive(|b| *b == b'\n').skip(skip);
+    let next_line = |buf: &mut Vec<u8>| {
+        Ok(lines.next().map_or(0, |line| {
+            buf.extend_from_slice(line);
+            line.len()
+        }))
+    };
+    let verified = fundledger_verify::verify_continuation(
+        prefix_states()[skip].clone(),
+        "input mutated",
+        next_line,
+        |_, _, _| Ok::<(), ()>(()),
+    );
+    match verified {
+        Ok(ledger) => Ok(ledger.size()),
+        Err(fundledger_verify::VerifyError::Failed { seq, .. }) => Err(seq),
+        Err(e) => panic!("not a verdict: {e:?}"),
     }
-    Ok(ledger.size())
 }
 
 fn join(lines: &[Vec<u8>]) -> Vec<u8> {

@@ -9,5 +9,6 @@ mod journal;
 mod report;
 mod rules;
 mod server;
+mod structure;
 mod support;
 mod vectors;

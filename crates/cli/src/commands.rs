@@ -9,8 +9,9 @@ use fundledger_core::checkpoint::{Checkpoint, CheckpointFit, SignedCheckpoint};
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::jcs::canonical_bytes;
-use fundledger_core::ledger::{Ledger, PendingSignature};
+use fundledger_core::ledger::Ledger;
 use fundledger_store::Store;
+use fundledger_verify::{verify_stream, RecallSource, VerifyError};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -182,299 +183,18 @@ pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
     Ok(())
 }
 
-/// Records per pipeline step of `verify_pipeline`.
-const VERIFY_CHUNK_RECORDS: usize = 512;
-/// Bytes per pipeline step, whatever the records: two steps are in memory.
-const VERIFY_CHUNK_BYTES: usize = 4 << 20;
-/// Signatures per Ed25519 batch.
-const SIGNATURE_BATCH: usize = 128;
-
-/// Ed25519 batches queued at most, while the ordered checks go on (each
-/// holds 128 signatures with their keys and actors, some 50 KiB).
-const SIGNATURE_BATCHES_QUEUED_MAX: usize = 16;
-
-/// Signature batches checked apart from the ordered steps of
-/// [`verify_pipeline`], on whichever core is free, with the lowest failing
-/// seq among them.
-#[derive(Default)]
-struct SignatureChecks {
-    state: std::sync::Mutex<SignatureState>,
-}
-
-#[derive(Default)]
-struct SignatureState {
-    queued: usize,
-    failure: Option<(u64, fundledger_core::Rejection)>,
-}
-
-impl SignatureChecks {
-    /// Checks `batch` on the pool.
-    fn queue<'scope>(&'scope self, scope: &rayon::Scope<'scope>, batch: Vec<PendingSignature>) {
-        self.state.lock().expect("signature state").queued += 1;
-        scope.spawn(move |_| {
-            let all_valid = fundledger_core::crypto::verify_batch(
-                batch
-                    .iter()
-                    .map(|p| (&p.key, &p.event_hash, p.sig.as_str())),
-            );
-            // A batch that fails says nothing of which: check one by one.
-            let bad = (!all_valid)
-                .then(|| batch.iter().find(|p| !p.key.verify(&p.event_hash, &p.sig)))
-                .flatten()
-                .map(|p| (p.seq, p.rejection()));
-            let mut state = self.state.lock().expect("signature state");
-            state.queued -= 1;
-            if let Some(bad) = bad {
-                if state.failure.as_ref().map_or(true, |(seq, _)| bad.0 < *seq) {
-                    state.failure = Some(bad);
-                }
-            }
-        });
+/// The binary's error for a verification that failed.
+pub fn verify_error(e: VerifyError<CliError>) -> CliError {
+    match e {
+        VerifyError::Read { .. } => CliError::usage(e.to_string()),
+        VerifyError::Failed { .. } | VerifyError::Empty { .. } => CliError::rejected(e.to_string()),
+        VerifyError::Stopped(e) => e,
     }
-
-    fn failed(&self) -> bool {
-        self.state
-            .lock()
-            .expect("signature state")
-            .failure
-            .is_some()
-    }
-
-    /// Until fewer than `max` batches are queued, checks queued batches
-    /// (or other work of the pool) on this thread.
-    fn wait_below(&self, max: usize) {
-        while self.state.lock().expect("signature state").queued >= max {
-            if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                std::thread::yield_now();
-            }
-        }
-    }
-
-    fn into_failure(self) -> Option<(u64, fundledger_core::Rejection)> {
-        self.state.into_inner().expect("signature state").failure
-    }
-}
-
-/// Where a compact verification reads earlier records back (see
-/// [`Ledger::compact`]): the export file by offset, or the store by seq.
-pub enum RecallSource {
-    /// An export file, with the offset of every 16th line read so far.
-    File {
-        /// A second handle on the file.
-        file: std::fs::File,
-        /// The offset of line `16 k` at `k`: half a byte a record. A
-        /// read-back skips at most 15 lines from there (read-backs are rare:
-        /// a reversal, or an id that may be reused).
-        offsets: std::sync::Mutex<Vec<u64>>,
-    },
-    /// A store.
-    Store(fundledger_store::StoreReader),
-}
-
-/// Lines per remembered offset.
-const LINES_PER_OFFSET: u64 = 16;
-
-impl RecallSource {
-    /// Reading back from the file at `path`.
-    pub fn file(path: &Path) -> CliResult<RecallSource> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| CliError::usage(format!("input {}: cannot read: {e}", path.display())))?;
-        Ok(RecallSource::File {
-            file,
-            offsets: std::sync::Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Line `seq` starts at `offset`.
-    fn note(&self, seq: u64, offset: u64) {
-        if let RecallSource::File { offsets, .. } = self {
-            if seq % LINES_PER_OFFSET == 0 {
-                offsets.lock().expect("offsets lock").push(offset);
-            }
-        }
-    }
-}
-
-impl fundledger_core::event_index::Recall for RecallSource {
-    fn recall(&self, seq: u64) -> Result<Vec<u8>, String> {
-        match self {
-            RecallSource::Store(reader) => reader
-                .record(seq)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("the store has no record {seq}")),
-            RecallSource::File { file, offsets } => {
-                use std::io::{BufRead, Read};
-                let offset = usize::try_from(seq / LINES_PER_OFFSET)
-                    .ok()
-                    .and_then(|k| offsets.lock().expect("offsets lock").get(k).copied())
-                    .ok_or_else(|| format!("no line was read for record {seq}"))?;
-                /// Reads from an offset of a shared handle, without moving
-                /// its position.
-                struct ReadAt<'a>(&'a std::fs::File, u64);
-                impl Read for ReadAt<'_> {
-                    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                        use std::os::unix::fs::FileExt;
-                        let n = self.0.read_at(buf, self.1)?;
-                        self.1 += n as u64;
-                        Ok(n)
-                    }
-                }
-                // No line is longer than the record limit (and its newline).
-                let mut reader = std::io::BufReader::with_capacity(64 * 1024, ReadAt(file, offset))
-                    .take(
-                        LINES_PER_OFFSET * (fundledger_core::limits::RECORD_BYTES_MAX as u64 + 1),
-                    );
-                let mut line = Vec::new();
-                for _ in 0..=seq % LINES_PER_OFFSET {
-                    line.clear();
-                    reader
-                        .read_until(b'\n', &mut line)
-                        .map_err(|e| e.to_string())?;
-                }
-                if line.last() == Some(&b'\n') {
-                    line.pop();
-                }
-                Ok(line)
-            }
-        }
-    }
-}
-
-/// Full verification of a stream of records, on every core, in three steps
-/// per chunk of records: the checks that need no state run in parallel
-/// (parse, canonical bytes, hashes, privacy, schema); the checks that need
-/// the state run in order (links, enrolment, authorization, rules); the
-/// signatures are checked in Ed25519 batches of 128, queued as soon as their
-/// records are decided and run on whichever core is free (at most
-/// [`SIGNATURE_BATCHES_QUEUED_MAX`] wait). While one chunk is decided, the
-/// next is prechecked. The first failing seq is reported, as a
-/// one-record-at-a-time verifier would. `on_record` sees each record (seq,
-/// hash, bytes) once the ordered checks have passed it; its signature may
-/// still be in a queued batch, so nothing `on_record` does may count until
-/// this returns `Ok` (import removes its store otherwise).
-///
-/// With a `recall`, the chain is folded into a [`Ledger::compact`]: memory
-/// stays a few bytes per record, and the returned ledger has no
-/// projections. Without, into a full ledger.
-pub fn verify_pipeline(
-    source: &str,
-    mut next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
-    recall: Option<&RecallSource>,
-    mut on_record: impl FnMut(u64, Hash32, &[u8]) -> CliResult<()> + Send,
-) -> CliResult<Ledger> {
-    use fundledger_core::event_index::{NoRecall, Recall};
-    use fundledger_core::ledger::{precheck_line, CheckedRecord};
-    use rayon::prelude::*;
-    let (mut seq, mut offset) = (0u64, 0u64);
-    let mut read_chunk = || -> CliResult<Vec<Vec<u8>>> {
-        let mut chunk = Vec::with_capacity(VERIFY_CHUNK_RECORDS);
-        let mut bytes = 0;
-        while chunk.len() < VERIFY_CHUNK_RECORDS && bytes < VERIFY_CHUNK_BYTES {
-            let mut line = Vec::new();
-            let n = next_line(&mut line)
-                .map_err(|e| CliError::usage(format!("{source}: cannot read: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            if let Some(recall) = recall {
-                recall.note(seq, offset);
-            }
-            seq += 1;
-            offset += n as u64;
-            bytes += n;
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            chunk.push(line);
-        }
-        Ok(chunk)
-    };
-    let precheck = |chunk: &[Vec<u8>]| -> Vec<Result<CheckedRecord, fundledger_core::Rejection>> {
-        chunk.par_iter().map(|line| precheck_line(line)).collect()
-    };
-    let (mut ledger, recall): (Ledger, &(dyn Recall + Sync)) = match recall {
-        Some(recall) => (Ledger::compact(), recall),
-        None => (Ledger::new(), &NoRecall),
-    };
-    let signatures = SignatureChecks::default();
-    // The first failure of the ordered checks, if any.
-    let mut failure: Option<(u64, fundledger_core::Rejection)> = None;
-    let streamed = rayon::scope(|scope| -> CliResult<()> {
-        let mut chunk = read_chunk()?;
-        let mut checked = precheck(&chunk);
-        // Signatures decided but not yet queued: batches are always full
-        // (as in the floor), but the last.
-        let mut unqueued: Vec<PendingSignature> = Vec::new();
-        while !chunk.is_empty() {
-            // Chunk k is decided while chunk k+1 is prechecked, and the
-            // signatures of earlier chunks are checked on whichever core is
-            // free. (Reading k+2 at the same time was measured: no faster on
-            // two cores, and a third chunk in memory.)
-            let next = read_chunk()?;
-            let (next_checked, (hashes, found)) = rayon::join(
-                || precheck(&next),
-                || {
-                    let mut hashes = Vec::with_capacity(checked.len());
-                    for record in checked.drain(..) {
-                        let seq = ledger.size();
-                        match record.and_then(|r| ledger.accept_recalling(r, false, recall)) {
-                            Ok((hash, signature)) => {
-                                hashes.push(hash);
-                                unqueued.extend(signature);
-                            }
-                            Err(rejection) => return (hashes, Some((seq, rejection))),
-                        }
-                    }
-                    (hashes, None)
-                },
-            );
-            let last = found.is_some() || next.is_empty();
-            while unqueued.len() >= SIGNATURE_BATCH || (last && !unqueued.is_empty()) {
-                let rest = unqueued.split_off(SIGNATURE_BATCH.min(unqueued.len()));
-                signatures.queue(scope, std::mem::replace(&mut unqueued, rest));
-            }
-            if found.is_some() {
-                failure = found;
-                return Ok(());
-            }
-            if signatures.failed() {
-                // Its seq is the lowest failure once the batches queued
-                // before it are done: nothing after it matters.
-                return Ok(());
-            }
-            signatures.wait_below(SIGNATURE_BATCHES_QUEUED_MAX);
-            let first = ledger.size() - hashes.len() as u64;
-            for (i, (hash, line)) in hashes.iter().zip(&chunk).enumerate() {
-                on_record(first + i as u64, *hash, line)?;
-            }
-            chunk = next;
-            checked = next_checked;
-        }
-        Ok(())
-    });
-    // Every queued batch is done here (the scope waited for them).
-    let first_failure = [signatures.into_failure(), failure]
-        .into_iter()
-        .flatten()
-        .min_by_key(|(seq, _)| *seq);
-    if let Some((seq, r)) = first_failure {
-        return Err(CliError::rejected(format!(
-            "FAILED at seq {seq} ({source}, line {}): {r}",
-            seq + 1
-        )));
-    }
-    streamed?;
-    if ledger.size() == 0 {
-        return Err(CliError::rejected(format!(
-            "FAILED: {source} holds no records"
-        )));
-    }
-    Ok(ledger)
 }
 
 /// Streams records through full verification; returns the ledger and the
 /// hash at the seq a checkpoint asks about.
-fn verify_stream(
+fn verify_with_progress(
     source: &str,
     next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
     recall: Option<&RecallSource>,
@@ -482,7 +202,7 @@ fn verify_stream(
 ) -> CliResult<(Ledger, Option<Hash32>)> {
     let bar = crate::gen::progress(0, "verify");
     let mut wanted_hash = None;
-    let ledger = verify_pipeline(source, next_line, recall, |seq, hash, _| {
+    let ledger = verify_stream(source, next_line, recall, |seq, hash, _| {
         if wanted_seq == Some(seq) {
             wanted_hash = Some(hash);
         }
@@ -490,7 +210,8 @@ fn verify_stream(
             bar.set_position(seq);
         }
         Ok(())
-    })?;
+    })
+    .map_err(verify_error)?;
     bar.finish_and_clear();
     Ok((ledger, wanted_hash))
 }
@@ -524,7 +245,7 @@ pub fn verify(
             let recall = RecallSource::Store(store.reader());
             let mut records = store.records(0).fuse();
             let source = format!("ledger {}", dir.display());
-            verify_stream(
+            verify_with_progress(
                 &source,
                 |buf| match records.next() {
                     None => Ok(0),
@@ -541,7 +262,7 @@ pub fn verify(
         (None, Some("-")) => {
             let mut reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
             // Standard input cannot be read back: the full state is kept.
-            verify_stream(
+            verify_with_progress(
                 "input <stdin>",
                 |buf| reader.read_until(b'\n', buf),
                 None,
@@ -552,8 +273,9 @@ pub fn verify(
             let file = std::fs::File::open(path)
                 .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
             let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-            let recall = RecallSource::file(Path::new(path))?;
-            verify_stream(
+            let recall = RecallSource::file(Path::new(path))
+                .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
+            verify_with_progress(
                 &format!("input {path}"),
                 |buf| reader.read_until(b'\n', buf),
                 Some(&recall),
@@ -700,7 +422,8 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
     // From a file, earlier records can be read back: a compact ledger will do.
     let recall = (file != "-")
         .then(|| RecallSource::file(Path::new(file)))
-        .transpose()?;
+        .transpose()
+        .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?;
     let mut store = Store::create(dir)?;
     // A writer thread puts verified batches into the store while the next ones
     // are verified; the store is flushed once, at the end (a failed import
@@ -715,7 +438,7 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
     });
     let mut pending = Vec::with_capacity(IMPORT_BATCH_RECORDS);
     let bar = crate::gen::progress(0, "import");
-    let verified = verify_pipeline(
+    let verified = verify_stream(
         &format!("input {file}"),
         |buf| reader.read_until(b'\n', buf),
         recall.as_ref(),
@@ -747,7 +470,7 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         .map_err(|_| CliError::usage("the store writer panicked".to_string()))?;
     // A store error is the cause of any "writer stopped": report it first.
     let store = written?;
-    let ledger = verified.map_err(|e| CliError {
+    let ledger = verified.map_err(verify_error).map_err(|e| CliError {
         message: format!("{}; nothing was imported", e.message),
         ..e
     })?;

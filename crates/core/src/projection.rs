@@ -471,9 +471,9 @@ fn district_figures(
         execution_rate_percent: percent(d.spent.decimal(), d.allocated.decimal()),
         surplus_cny: d.allocated - d.spent,
         settled: d.settlement.is_some(),
-        offset_out: d.offset_out.as_deref().map(|(_, surplus, into)| OffsetOut {
-            surplus_cny: *surplus,
-            into_program: into.clone(),
+        offset_out: d.offset_out.as_deref().map(|o| OffsetOut {
+            surplus_cny: o.surplus_cny,
+            into_program: o.into_program.clone(),
         }),
         offset_in_cny: d.offset_in,
         net_transfer_cny: d.allocated - d.offset_in,
@@ -542,7 +542,7 @@ pub fn program_figures(
             .iter()
             .map(|(id, r)| (id, &r.filing))
             .chain(d.fund_use_reports.iter())
-            .chain(d.settlement.as_deref().map(|(id, f, ..)| (id, f)));
+            .chain(d.settlement.as_deref().map(|s| (&s.event_id, &s.filing)));
         for (id, f) in filings {
             if f.recorded_at.unix_seconds() - f.at.unix_seconds() > 86_400 {
                 backdated.push(Backdated {

@@ -1,0 +1,321 @@
+//! The books: per program and per district, everything the money rules and
+//! the projections need, folded from accepted events.
+//!
+//! [`Books::decide`] holds the money rules (see `docs/rules.md`); it reads the
+//! books and changes nothing. [`Books::apply`] folds an accepted event in and
+//! checks nothing. A reversal removes the reversed event's contribution, so
+//! every projection sees the ledger as if the event had never counted.
+
+mod apply;
+mod decide;
+
+use crate::body::{Body, Measure, ProgramOpened, SurveyRecorded};
+use crate::ids::{DistrictCode, Hash32, Timestamp};
+use crate::kind::EventKind;
+use crate::money::Money;
+use crate::Rejection;
+use chrono::FixedOffset;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+
+/// What [`Books::decide`] knows of the event being decided.
+pub struct Context<'a> {
+    /// The event's id.
+    pub event_id: &'a str,
+    /// Its kind.
+    pub kind: EventKind,
+    /// When the actor says it happened.
+    pub at: Timestamp,
+    /// The ledger's offset.
+    pub utc_offset: FixedOffset,
+}
+
+/// What [`Books::apply`] knows of the accepted record.
+pub struct Applied<'a> {
+    /// Its seq.
+    pub seq: u64,
+    /// The event's id.
+    pub event_id: &'a str,
+    /// Its kind.
+    pub kind: EventKind,
+    /// When the actor says it happened.
+    pub at: Timestamp,
+    /// When the ledger recorded it.
+    pub recorded_at: Timestamp,
+    /// For a reversal in a rules-only ledger: the reversed event's body
+    /// (a full ledger remembers what each event contributed).
+    pub reversed_original: Option<&'a Body>,
+}
+
+/// A filing's two times: claimed and recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Filing {
+    /// The record's seq.
+    pub seq: u64,
+    /// `event.at`, as the actor claims.
+    pub at: Timestamp,
+    /// `recorded_at`, the ledger's own time.
+    pub recorded_at: Timestamp,
+}
+
+/// A roster as the books keep it.
+#[derive(Clone, Debug)]
+pub struct RosterFacts {
+    /// When it was filed.
+    pub filing: Filing,
+    /// Township.
+    pub township: String,
+    /// All seven documents present.
+    pub documents_complete: bool,
+    /// Distinct people on it.
+    pub person_digests: Arc<Vec<Hash32>>,
+}
+
+/// One district's books in one program.
+#[derive(Clone, Debug, Default)]
+pub struct DistrictBooks {
+    /// Name, as the program lists it.
+    pub name: String,
+    /// Pre-allocated (年初预拨).
+    pub allocated: Money,
+    /// Reported expenditure.
+    pub spent: Money,
+    /// Rosters by event id.
+    pub rosters: imbl::OrdMap<String, RosterFacts>,
+    /// Distinct people across its rosters, with how many rosters name each.
+    pub people: imbl::HashMap<Hash32, u32>,
+    /// Fund-use reports by event id.
+    pub fund_use_reports: imbl::OrdMap<String, Filing>,
+    /// The settlement in force.
+    pub settlement: Option<Box<Settlement>>,
+    /// The offset out of this program in force.
+    pub offset_out: Option<Box<OffsetOut>>,
+    /// Offsets into this program from the previous year's (the surplus; negative: a deficit).
+    pub offset_in: Money,
+}
+
+/// A district's settlement in force (年终决算).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settlement {
+    /// The `settlement_filed` event.
+    pub event_id: String,
+    /// When it was filed.
+    pub filing: Filing,
+    /// Its pre-allocated total.
+    pub allocated_cny: Money,
+    /// Its spent total.
+    pub spent_cny: Money,
+}
+
+/// A district's surplus offset into the next year's program, in force (次年抵补).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetOut {
+    /// The `offset_applied` event.
+    pub event_id: String,
+    /// The surplus offset (negative: a deficit).
+    pub surplus_cny: Money,
+    /// The program it goes into.
+    pub into_program: String,
+}
+
+/// An indicator score in force.
+#[derive(Clone, Debug)]
+pub struct Score {
+    /// The `indicator_scored` event.
+    pub event_id: String,
+    /// Score.
+    pub score: Decimal,
+    /// Why.
+    pub rationale: String,
+}
+
+/// A spot check.
+#[derive(Clone, Debug)]
+pub struct SpotCheck {
+    /// The event.
+    pub event_id: String,
+    /// Districts sampled.
+    pub districts_sampled: Vec<DistrictCode>,
+    /// Findings.
+    pub findings: String,
+}
+
+/// One program's books.
+#[derive(Clone, Debug)]
+pub struct ProgramBooks {
+    /// The `program_opened` body.
+    pub opened: Arc<ProgramOpened>,
+    /// Its seq.
+    pub opened_seq: u64,
+    /// Sum of budget approvals in force.
+    pub budget_approved: Money,
+    /// Sum of funds received in force.
+    pub funds_received: Money,
+    /// Participating districts.
+    pub districts: imbl::OrdMap<DistrictCode, DistrictBooks>,
+    /// The sum of the districts' pre-allocations, kept up to date (a rule
+    /// reads it at every allocation).
+    pub(crate) allocated_total: Money,
+    /// Surveys in force, by event id.
+    pub surveys: imbl::OrdMap<String, Arc<SurveyRecorded>>,
+    /// Judged indicator scores in force, by indicator code.
+    pub scores: imbl::OrdMap<String, Score>,
+    /// Spot checks in force.
+    pub spot_checks: imbl::OrdMap<String, SpotCheck>,
+    /// Every person on a roster in force, with how many districts claim them.
+    pub people: imbl::HashMap<Hash32, u32>,
+    /// People claimed by more than one district.
+    pub double_claimed: imbl::OrdSet<Hash32>,
+}
+
+impl ProgramBooks {
+    /// Total pre-allocated.
+    pub fn allocated(&self) -> Money {
+        self.allocated_total
+    }
+    /// Total spent.
+    pub fn spent(&self) -> Money {
+        self.districts.values().map(|d| d.spent).sum()
+    }
+}
+
+/// How an event contributed, so a reversal can take it back.
+#[derive(Clone, Debug)]
+enum Contribution {
+    Budget(String, Money),
+    Funds(String, Money),
+    Allocation(String, DistrictCode, Money),
+    Roster(String, DistrictCode),
+    Expenditure(String, DistrictCode, Money),
+    FundUse(String, DistrictCode),
+    Settlement(String, DistrictCode),
+    Offset(String, DistrictCode, Money, String),
+    Survey(String),
+    Score(String, String),
+    SpotCheck(String),
+    Unreversible,
+}
+
+/// All programs.
+#[derive(Clone, Debug, Default)]
+pub struct Books {
+    programs: imbl::OrdMap<String, ProgramBooks>,
+    contributions: imbl::HashMap<String, Contribution>,
+    rules_only: bool,
+}
+
+/// What `event` contributed to the books, derived from its body.
+fn contribution_of(body: &Body) -> Contribution {
+    match body {
+        Body::BudgetApproved(b) => Contribution::Budget(b.program.clone(), b.amount_cny),
+        Body::FundsReceived(b) => Contribution::Funds(b.program.clone(), b.amount_cny),
+        Body::AllocationMade(b) => {
+            Contribution::Allocation(b.program.clone(), b.district_code, b.amount_cny)
+        }
+        Body::RosterFiled(b) => Contribution::Roster(b.program.clone(), b.district_code),
+        Body::ExpenditureReported(b) => {
+            Contribution::Expenditure(b.program.clone(), b.district_code, b.amount_cny)
+        }
+        Body::FundUseReported(b) => Contribution::FundUse(b.program.clone(), b.district_code),
+        Body::SettlementFiled(b) => Contribution::Settlement(b.program.clone(), b.district_code),
+        Body::OffsetApplied(b) => Contribution::Offset(
+            b.program.clone(),
+            b.district_code,
+            b.surplus_cny,
+            b.into_program.clone(),
+        ),
+        Body::SurveyRecorded(b) => Contribution::Survey(b.program.clone()),
+        Body::IndicatorScored(b) => Contribution::Score(b.program.clone(), b.indicator.clone()),
+        Body::SpotCheckRecorded(b) => Contribution::SpotCheck(b.program.clone()),
+        Body::ProgramOpened(_)
+        | Body::EventReversed(_)
+        | Body::LedgerOpened(_)
+        | Body::ActorEnrolled(_)
+        | Body::ActorRevoked(_) => Contribution::Unreversible,
+    }
+}
+
+fn rule(message: String, field: &str) -> Rejection {
+    Rejection::rule(message).with_field(field)
+}
+
+impl Books {
+    /// Books that keep only what the rules read — no rosters, trainees or
+    /// fund-use filings, and no per-event contributions (a reversal is given
+    /// the reversed event's body instead). What `verify` folds a chain into.
+    pub fn rules_only() -> Books {
+        Books {
+            rules_only: true,
+            ..Books::default()
+        }
+    }
+
+    /// A program's books.
+    pub fn program(&self, id: &str) -> Option<&ProgramBooks> {
+        self.programs.get(id)
+    }
+
+    /// All programs, by id.
+    pub fn programs(&self) -> impl Iterator<Item = (&String, &ProgramBooks)> {
+        self.programs.iter()
+    }
+
+    fn open_program(&self, id: &str) -> Result<&ProgramBooks, Rejection> {
+        self.programs.get(id).ok_or_else(|| {
+            rule(
+                format!("program {id:?} has not been opened"),
+                "body.program",
+            )
+        })
+    }
+
+    fn district<'a>(
+        &self,
+        program: &'a ProgramBooks,
+        code: DistrictCode,
+    ) -> Result<&'a DistrictBooks, Rejection> {
+        program.districts.get(&code).ok_or_else(|| {
+            rule(
+                format!(
+                    "district {code} does not participate in program {:?}",
+                    program.opened.program
+                ),
+                "body.district_code",
+            )
+        })
+    }
+}
+
+/// Finds an indicator by code anywhere in the tree.
+pub fn find_indicator<'a>(
+    nodes: &'a [crate::body::Indicator],
+    code: &str,
+) -> Option<&'a crate::body::Indicator> {
+    nodes.iter().find_map(|node| {
+        if node.code == code {
+            Some(node)
+        } else {
+            find_indicator(&node.children, code)
+        }
+    })
+}
+
+/// Parses a two-decimal score such as "18.50".
+pub fn parse_score(text: &str) -> Option<Decimal> {
+    let (whole, fraction) = text.split_once('.')?;
+    if fraction.len() != 2 || whole.is_empty() || whole.len() > 3 {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Which measure a leaf uses, for reports.
+pub fn measure_name(measure: Measure) -> &'static str {
+    match measure {
+        Measure::ExecutionRate => "execution_rate",
+        Measure::TraineesAgainstTarget => "trainees_against_target",
+        Measure::Timeliness => "timeliness",
+        Measure::SatisfactionAgainstTarget => "satisfaction_against_target",
+        Measure::CostPerTrainee => "cost_per_trainee",
+    }
+}
