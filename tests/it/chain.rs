@@ -1,7 +1,7 @@
 //! Tamper evidence: any single-byte change, reordering, deletion or
 //! duplication of export lines fails verification at the right seq.
 
-use crate::support::{demo_ledger, fails, ok, tempdir};
+use crate::support::{bench_ok, demo_ledger, fails, ok, tempdir};
 use fundledger_core::ledger::Ledger;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -302,7 +302,7 @@ fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
 fn the_first_failure_wins_across_pipeline_chunks() {
     let dir = tempdir();
     let p = dir.path();
-    ok(
+    bench_ok(
         p,
         &[
             "gen",

@@ -3,7 +3,7 @@
 //! and the ledger is byte-for-byte unchanged afterwards.
 
 use crate::chain::key;
-use crate::support::{demo_ledger, fails, ok, run, tempdir};
+use crate::support::{bench_ok, demo_ledger, fails, ok, run, tempdir};
 use fundledger_core::crypto::SecretKey;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -498,7 +498,7 @@ fn gen_makes_a_workload_that_imports_and_verifies() {
         trainees_max: 120,
     };
     let gen = |out: &str| {
-        ok(
+        bench_ok(
             p,
             &[
                 "gen",

@@ -3,7 +3,7 @@
 //! `hledger` on PATH (`.ci/run` installs them and sets
 //! FUNDLEDGER_REQUIRE_LEDGER_TOOLS=1, which turns their absence into a failure).
 
-use crate::support::{ok, tempdir};
+use crate::support::{bench_ok, ok, tempdir};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,7 +72,7 @@ fn ledger_cli_and_hledger_agree_with_the_projections_to_the_fen() {
     }
     let dir = tempdir();
     let p = dir.path();
-    ok(
+    bench_ok(
         p,
         &[
             "gen",

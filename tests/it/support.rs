@@ -70,3 +70,20 @@ pub fn demo_ledger(dir: &Path) -> PathBuf {
     ok(dir, &["demo", "--dir", ledger.to_str().unwrap()]);
     ledger
 }
+
+/// Runs the benchmark binary (`gen`, …) with `args` in `cwd` and asserts
+/// success; returns stdout.
+pub fn bench_ok(cwd: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fundledger-bench"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the benchmark binary runs");
+    assert!(
+        out.status.success(),
+        "fundledger-bench {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}

@@ -200,7 +200,7 @@ fn verify_with_progress(
     recall: Option<&RecallSource>,
     wanted_seq: Option<u64>,
 ) -> CliResult<(Ledger, Option<Hash32>)> {
-    let bar = crate::gen::progress(0, "verify");
+    let bar = crate::progress::progress(0, "verify");
     let mut wanted_hash = None;
     let ledger = verify_stream(source, next_line, recall, |seq, hash, _| {
         if wanted_seq == Some(seq) {
@@ -437,7 +437,7 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         Ok(store)
     });
     let mut pending = Vec::with_capacity(IMPORT_BATCH_RECORDS);
-    let bar = crate::gen::progress(0, "import");
+    let bar = crate::progress::progress(0, "import");
     let verified = verify_stream(
         &format!("input {file}"),
         |buf| reader.read_until(b'\n', buf),

@@ -1,15 +1,13 @@
 //! `fundledger`: the command-line edge. Flags are parsed here; every rule
 //! lives in `fundledger-core` and every byte on disk in `fundledger-store`.
 
-mod bench;
-
 mod commands;
 mod demo;
 mod error;
 mod follow;
-mod gen;
 mod input;
 mod keyfile;
+mod progress;
 mod report;
 mod serve;
 
@@ -297,81 +295,6 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         #[arg(long)]
         ledger: PathBuf,
     },
-    /// Generate a deterministic province-scale workload as a signed export (JSONL).
-    #[command(
-        after_help = "Examples:\n  fundledger gen --out small.jsonl --counties 20 --years 2\n  \
-fundledger gen --out province.jsonl --counties 3000 --years 10     # ≥ 1,000,000 events\n\n\
-The output loads with `fundledger import` and verifies with `fundledger verify --file`."
-    )]
-    Gen {
-        /// The export to write.
-        #[arg(long)]
-        out: PathBuf,
-        /// Counties (districts).
-        #[arg(long)]
-        counties: u32,
-        /// Fiscal years.
-        #[arg(long)]
-        years: u32,
-        /// Seed of all variety.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// First fiscal year.
-        #[arg(long, default_value_t = 2022)]
-        first_year: i32,
-        /// Smallest roster.
-        #[arg(long, default_value_t = 100)]
-        trainees_min: u32,
-        /// Largest roster.
-        #[arg(long, default_value_t = 199)]
-        trainees_max: u32,
-    },
-    /// Measure verify, import and projection rebuild on a generated workload (≥ 1,000,000 events by default).
-    #[command(
-        after_help = "Examples:\n  fundledger bench                                   # 3000 counties × 10 years, ≥ 1,000,000 events\n  \
-fundledger bench --counties 100 --years 2          # a quick run\n  \
-fundledger bench --input province.jsonl            # an existing export\n\n\
-Each phase runs the real binary as a child process; its wall time and peak RSS are its own."
-    )]
-    Bench {
-        /// Working directory for the workload and the ledger.
-        #[arg(long, default_value = "target/bench")]
-        dir: PathBuf,
-        /// Use this export instead of generating one.
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Counties of the generated workload.
-        #[arg(long, default_value_t = 3000)]
-        counties: u32,
-        /// Years of the generated workload.
-        #[arg(long, default_value_t = 10)]
-        years: u32,
-    },
-    /// Load-test the HTTP server: durable appends/s and p50/p99 latency at 1, 16 and 64 clients.
-    #[command(
-        name = "bench-load",
-        after_help = "Example:\n  fundledger bench-load --seconds 5\n\n\
-Starts `fundledger serve` on a demo ledger on loopback; each client sends one signed event per request \
-and waits for its 201, which the server sends only after the group commit's flush."
-    )]
-    BenchLoad {
-        /// Working directory.
-        #[arg(long, default_value = "target/bench")]
-        dir: PathBuf,
-        /// Client counts, comma-separated.
-        #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
-        clients: Vec<usize>,
-        /// Seconds per client count.
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
-    },
-    /// The hardware floor on an export: Ed25519 batch verification and BLAKE3 on every core (used by `bench`).
-    #[command(hide = true)]
-    BenchFloor {
-        /// The export.
-        #[arg(long)]
-        input: PathBuf,
-    },
     /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
     #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
 Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
@@ -382,19 +305,30 @@ Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-em
     },
 }
 
+/// Environment variable that makes the binary print its peak RSS at exit
+/// (the benchmarks of `fundledger-bench` set it for each phase).
+const PEAK_RSS_ENV: &str = "FUNDLEDGER_PRINT_PEAK_RSS";
+
+/// Prints `peak_rss_kib: N` to stderr when [`PEAK_RSS_ENV`] is set (Linux).
+fn print_peak_rss_if_asked() {
+    if std::env::var_os(PEAK_RSS_ENV).is_none() {
+        return;
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+            let kib: String = line.chars().filter(char::is_ascii_digit).collect();
+            eprintln!("peak_rss_kib: {kib}");
+        }
+    }
+}
+
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     // Output piped into `head` ends quietly, as other command-line tools do,
     // instead of panicking on a closed pipe. Commands that talk HTTP keep
     // Rust's default (ignored), so a peer that hangs up is an error, not death.
-    if !matches!(
-        cli.command,
-        Command::Serve { .. }
-            | Command::Follow { .. }
-            | Command::Bench { .. }
-            | Command::BenchLoad { .. }
-    ) {
+    if !matches!(cli.command, Command::Serve { .. } | Command::Follow { .. }) {
         // SAFETY: restores the default action of one signal before any thread starts.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -470,40 +404,9 @@ fn main() -> ExitCode {
             once,
             interval,
         } => follow::run(&url, &mirror, once, interval),
-        Command::Gen {
-            out,
-            counties,
-            years,
-            seed,
-            first_year,
-            trainees_min,
-            trainees_max,
-        } => gen::run(
-            &out,
-            fundledger_core::workload::WorkloadSpec {
-                counties,
-                years,
-                first_year,
-                seed,
-                trainees_min,
-                trainees_max,
-            },
-        ),
-        Command::Bench {
-            dir,
-            input,
-            counties,
-            years,
-        } => bench::run(&dir, input.as_deref(), counties, years),
-        Command::BenchLoad {
-            dir,
-            clients,
-            seconds,
-        } => bench::load(&dir, &clients, seconds),
-        Command::BenchFloor { input } => bench::floor(&input),
         Command::Demo { dir } => demo::run(&dir),
     };
-    bench::print_peak_rss_if_asked();
+    print_peak_rss_if_asked();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -164,6 +164,15 @@ impl Labels {
     }
 }
 
+/// One Markdown table row: `| a | b | … |`.
+fn row(o: &mut String, cells: &[&dyn std::fmt::Display]) {
+    for cell in cells {
+        let _ = write!(o, "| {cell} ");
+    }
+    let _ = writeln!(o, "|");
+}
+
+/// The self-evaluation report as Markdown: one section per function.
 pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> String {
     let l = Labels {
         zh: lang == Lang::Zh,
@@ -192,7 +201,18 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
             "Every figure below is computed from signed, hash-chained events and can be re-checked with `fundledger verify`."
         )
     );
-    // 1. Funding.
+    funding(&mut o, &l, f);
+    districts(&mut o, &l, f);
+    deadlines(&mut o, &l, f);
+    outputs(&mut o, &l, f);
+    surveys(&mut o, &l, f);
+    evaluation(&mut o, &l, f);
+    checks(&mut o, &l, f);
+    o
+}
+
+/// The funding table (一、资金情况).
+fn funding(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(o, "## {}\n", l.t("一、资金情况", "1. Funding"));
     let _ = writeln!(
         o,
@@ -249,7 +269,10 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
             f.funding_documents.join(l.t("；", "; "))
         );
     }
-    // 2. Districts.
+}
+
+/// Each district's money and trainees (二).
+fn districts(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
         "\n## {}\n",
@@ -267,25 +290,30 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         let offset = d.offset_out.as_ref().map_or("—".to_string(), |x| {
             format!("{} → {}", grouped(x.surplus_cny), x.into_program)
         });
-        let _ = writeln!(
+        let settled = if d.settled {
+            l.t("已决算", "yes")
+        } else {
+            l.t("未决算", "no")
+        };
+        row(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            d.code,
-            d.name,
-            grouped(d.allocated_cny),
-            grouped(d.spent_cny),
-            pct(d.execution_rate_percent),
-            grouped(d.surplus_cny),
-            d.trainees,
-            if d.settled {
-                l.t("已决算", "yes")
-            } else {
-                l.t("未决算", "no")
-            },
-            offset
+            &[
+                &d.code,
+                &d.name,
+                &grouped(d.allocated_cny),
+                &grouped(d.spent_cny),
+                &pct(d.execution_rate_percent),
+                &grouped(d.surplus_cny),
+                &d.trainees,
+                &settled,
+                &offset,
+            ],
         );
     }
-    // 3. Deadlines.
+}
+
+/// Deadline compliance (三).
+fn deadlines(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(o, "\n## {}\n", l.t("三、报送时限", "3. Deadlines"));
     let _ = writeln!(
         o,
@@ -296,13 +324,14 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         )
     );
     for d in &f.districts {
-        let _ = writeln!(
+        row(
             o,
-            "| {} | {} | {} | {} |",
-            d.code,
-            d.name,
-            l.compliance(&d.training_ledger),
-            l.compliance(&d.fund_use_report)
+            &[
+                &d.code,
+                &d.name,
+                &l.compliance(&d.training_ledger),
+                &l.compliance(&d.fund_use_report),
+            ],
         );
     }
     let _ = writeln!(
@@ -312,7 +341,10 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         f.outputs.deadlines_on_time,
         f.outputs.deadlines_due
     );
-    // 4. Outputs.
+}
+
+/// Outputs against targets (四).
+fn outputs(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
         "\n## {}\n",
@@ -374,7 +406,10 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
             _ => "—".to_string(),
         }
     );
-    // 5. Survey, in the seed's shape.
+}
+
+/// Each survey, in the seed's table shape (五).
+fn surveys(o: &mut String, l: &Labels, f: &ProgramFigures) {
     for s in &f.surveys {
         let _ = writeln!(
             o,
@@ -430,7 +465,7 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         };
         for q in &s.questions {
             rows(
-                &mut o,
+                o,
                 &format!("{}.{}", q.number, q.text),
                 &q.options,
                 s.respondents,
@@ -438,7 +473,7 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
             );
         }
         rows(
-            &mut o,
+            o,
             l.t("合计", "total"),
             &s.totals,
             s.respondents * s.questions.len() as u64,
@@ -446,7 +481,10 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         );
         let _ = writeln!(o, "\n{} **{}**", l.t("最终得分", "Final score"), s.score);
     }
-    // 6. Evaluation.
+}
+
+/// The evaluation: level-1 scores, the grade and every indicator (六).
+fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
     if let Some(e) = &f.evaluation {
         let _ = writeln!(
             o,
@@ -526,23 +564,27 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         );
         fn walk(o: &mut String, nodes: &[fundledger_core::projection::IndicatorFigures]) {
             for n in nodes {
-                let _ = writeln!(
+                row(
                     o,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
-                    n.code,
-                    n.name,
-                    n.level,
-                    n.weight,
-                    n.score,
-                    n.basis,
-                    n.note.replace('|', "/")
+                    &[
+                        &n.code,
+                        &n.name,
+                        &n.level,
+                        &n.weight,
+                        &n.score,
+                        &n.basis,
+                        &n.note.replace('|', "/"),
+                    ],
                 );
                 walk(o, &n.children);
             }
         }
-        walk(&mut o, &e.indicators);
+        walk(o, &e.indicators);
     }
-    // 7. Checks.
+}
+
+/// Spot checks, double claims and backdated filings (七).
+fn checks(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
         "\n## {}\n",
@@ -593,7 +635,6 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
             b.event_id, b.district_code, b.at, b.recorded_at
         );
     }
-    o
 }
 
 pub fn status(dir: &Path) -> CliResult<()> {

@@ -2,27 +2,12 @@
 //! keys and sealed into an export that `import` and `verify` accept.
 
 use crate::error::{CliError, CliResult};
+use crate::progress::progress;
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::{Appended, Ledger};
 use fundledger_core::workload::{actor_key, Workload, WorkloadSpec};
 use std::io::Write;
 use std::path::Path;
-
-/// A progress bar on a terminal; nothing otherwise.
-pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
 
 pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
     if spec.counties == 0 || spec.years == 0 {

@@ -4,13 +4,21 @@
 //! Every rate and score is kept exact ([`Fixed2`] wraps an exact decimal)
 //! and rounded once, half away from zero, when it is written out.
 
-use crate::body::{Indicator, Measure};
 use crate::books::{parse_score, Books, DistrictBooks, Filing, ProgramBooks};
 use crate::ids::{parse_date, DistrictCode, Hash32, Timestamp};
 use crate::money::{fixed, Money};
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
+
+mod evaluation;
+mod report_json;
+mod survey;
+
+use evaluation::evaluate;
+pub use evaluation::{grade, EvaluationFigures, IndicatorFigures};
+pub use report_json::{LedgerRef, ReportJson};
+pub use survey::{survey_figures, OptionFigures, QuestionFigures, SurveyFigures};
 
 /// An exact decimal written with exactly two decimals (`"96.28"`, `"100.00"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -175,179 +183,6 @@ pub struct DoubleClaim {
     pub districts: Vec<DistrictCode>,
 }
 
-/// One option's column of a survey question.
-#[derive(Clone, Debug, Serialize)]
-pub struct OptionFigures {
-    /// Option code.
-    pub code: String,
-    /// Label.
-    pub label: String,
-    /// Respondents choosing it.
-    pub count: u64,
-    /// count ÷ respondents, in percent (占比).
-    pub share_percent: Fixed2,
-    /// count × points ÷ respondents (分数).
-    pub score: Fixed2,
-}
-
-/// One question's scores.
-#[derive(Clone, Debug, Serialize)]
-pub struct QuestionFigures {
-    /// Number.
-    pub number: u32,
-    /// Text.
-    pub text: String,
-    /// Per option.
-    pub options: Vec<OptionFigures>,
-    /// Σ count × points ÷ respondents.
-    pub score: Fixed2,
-}
-
-/// A survey's scores.
-#[derive(Clone, Debug, Serialize)]
-pub struct SurveyFigures {
-    /// Survey id.
-    pub survey: String,
-    /// Title.
-    pub title: String,
-    /// Respondents.
-    pub respondents: u64,
-    /// Per question.
-    pub questions: Vec<QuestionFigures>,
-    /// All questions together, per option (the 合计 row).
-    pub totals: Vec<OptionFigures>,
-    /// The total: the sum of exact question scores, scaled to 100 points, rounded once.
-    pub score: Fixed2,
-}
-
-/// Scores a survey body.
-pub fn survey_figures(survey: &crate::body::SurveyRecorded) -> SurveyFigures {
-    let respondents = Decimal::from(survey.respondents);
-    let hundred = Decimal::from(100);
-    let option = |code: &str, count: u64, points: u32, label: &str, n: Decimal| OptionFigures {
-        code: code.to_string(),
-        label: label.to_string(),
-        count,
-        share_percent: Fixed2(Decimal::from(count) * hundred / n),
-        score: Fixed2(Decimal::from(count) * Decimal::from(points) / respondents),
-    };
-    let mut total_exact = Decimal::ZERO;
-    let questions: Vec<QuestionFigures> = survey
-        .questions
-        .iter()
-        .map(|q| {
-            let options: Vec<OptionFigures> = survey
-                .options
-                .iter()
-                .map(|o| {
-                    option(
-                        &o.code,
-                        q.counts.get(&o.code).copied().unwrap_or(0),
-                        o.points,
-                        &o.label,
-                        respondents,
-                    )
-                })
-                .collect();
-            let score: Decimal = options.iter().map(|o| o.score.0).sum();
-            total_exact += score;
-            QuestionFigures {
-                number: q.number,
-                text: q.text.clone(),
-                options,
-                score: Fixed2(score),
-            }
-        })
-        .collect();
-    let answers = respondents * Decimal::from(survey.questions.len());
-    let totals = survey
-        .options
-        .iter()
-        .map(|o| {
-            let count: u64 = survey
-                .questions
-                .iter()
-                .map(|q| q.counts.get(&o.code).copied().unwrap_or(0))
-                .sum();
-            option(&o.code, count, o.points, &o.label, answers)
-        })
-        .collect();
-    // Scale to 100 points: the maximum is questions × the best option's points.
-    let best = survey.options.iter().map(|o| o.points).max().unwrap_or(0);
-    let maximum = Decimal::from(best) * Decimal::from(survey.questions.len());
-    let score = if maximum.is_zero() {
-        Decimal::ZERO
-    } else {
-        total_exact * hundred / maximum
-    };
-    SurveyFigures {
-        survey: survey.survey.clone(),
-        title: survey.title.clone(),
-        respondents: survey.respondents,
-        questions,
-        totals,
-        score: Fixed2(score),
-    }
-}
-
-/// One indicator's score.
-#[derive(Clone, Debug, Serialize)]
-pub struct IndicatorFigures {
-    /// Code.
-    pub code: String,
-    /// Name.
-    pub name: String,
-    /// Level, 1–4.
-    pub level: usize,
-    /// Full marks.
-    pub weight: Fixed2,
-    /// Score.
-    pub score: Fixed2,
-    /// weight − score (扣分).
-    pub deduction: Fixed2,
-    /// score ÷ weight, in percent (得分率).
-    pub score_rate_percent: Option<Fixed2>,
-    /// How a leaf was scored: a measure, `judged`, or `not_scored`.
-    pub basis: String,
-    /// The measured figure or the evaluators' rationale.
-    pub note: String,
-    /// Sub-indicators.
-    pub children: Vec<IndicatorFigures>,
-}
-
-/// The evaluation.
-#[derive(Clone, Debug, Serialize)]
-pub struct EvaluationFigures {
-    /// Level-1 indicators with their subtrees.
-    pub indicators: Vec<IndicatorFigures>,
-    /// Total weight (100).
-    pub weight: Fixed2,
-    /// Total score.
-    pub score: Fixed2,
-    /// Total deduction.
-    pub deduction: Fixed2,
-    /// Grade: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, else 差 (财预〔2020〕10号).
-    pub grade: &'static str,
-    /// The grade in English.
-    pub grade_en: &'static str,
-    /// Judged leaves not yet scored.
-    pub unscored: Vec<String>,
-}
-
-/// The grade bands of 财预〔2020〕10号.
-pub fn grade(score: Decimal) -> (&'static str, &'static str) {
-    let score = Decimal::from_str_exact(&fixed(score, 2)).unwrap_or(score);
-    if score >= Decimal::from(90) {
-        ("优", "excellent")
-    } else if score >= Decimal::from(80) {
-        ("良", "good")
-    } else if score >= Decimal::from(60) {
-        ("中", "fair")
-    } else {
-        ("差", "poor")
-    }
-}
-
 /// Outputs against targets.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outputs {
@@ -484,24 +319,8 @@ fn district_figures(
     }
 }
 
-/// The figures of `program` as of `as_of` (the books must hold only records
-/// recorded by then; deadlines are judged at `as_of`).
-pub fn program_figures(
-    books: &Books,
-    program: &str,
-    offset: FixedOffset,
-    as_of: Timestamp,
-) -> Option<ProgramFigures> {
-    let p = books.program(program)?;
-    // In the order the program lists them (the order a clerk knows).
-    let districts: Vec<DistrictFigures> = p
-        .opened
-        .districts
-        .iter()
-        .map(|listed| district_figures(listed.code, &p.districts[&listed.code], p, offset, as_of))
-        .collect();
-    // Distinct people and double claims are kept up to date by the books.
-    let trainees = p.people.len();
+/// The people claimed by more than one district, with who claims them.
+fn double_claims(p: &ProgramBooks) -> Vec<DoubleClaim> {
     // Who claims each doubly claimed person: ask each district about each
     // such person, or walk each district's people once, whichever is less work.
     let people_listed: usize = p.districts.values().map(|d| d.people.len()).sum();
@@ -528,13 +347,17 @@ pub fn program_figures(
             }
         }
     }
-    let double_claims = claimants
+    claimants
         .into_iter()
         .map(|(person_digest, districts)| DoubleClaim {
             person_digest,
             districts,
         })
-        .collect();
+        .collect()
+}
+
+/// Filings claimed more than a day before the ledger recorded them.
+fn backdated(p: &ProgramBooks) -> Vec<Backdated> {
     let mut backdated = Vec::new();
     for (code, d) in p.districts.iter() {
         let filings = d
@@ -555,6 +378,30 @@ pub fn program_figures(
         }
     }
     backdated.sort_by_key(|b| b.recorded_at);
+    backdated.sort_by_key(|b| b.recorded_at);
+    backdated
+}
+
+/// The figures of `program` as of `as_of` (the books must hold only records
+/// recorded by then; deadlines are judged at `as_of`).
+pub fn program_figures(
+    books: &Books,
+    program: &str,
+    offset: FixedOffset,
+    as_of: Timestamp,
+) -> Option<ProgramFigures> {
+    let p = books.program(program)?;
+    // In the order the program lists them (the order a clerk knows).
+    let districts: Vec<DistrictFigures> = p
+        .opened
+        .districts
+        .iter()
+        .map(|listed| district_figures(listed.code, &p.districts[&listed.code], p, offset, as_of))
+        .collect();
+    // Distinct people and double claims are kept up to date by the books.
+    let trainees = p.people.len();
+    let double_claims = double_claims(p);
+    let backdated = backdated(p);
     let spent = p.spent();
     let allocated = p.allocated();
     let surveys: Vec<SurveyFigures> = p.surveys.values().map(|s| survey_figures(s)).collect();
@@ -631,191 +478,4 @@ pub fn program_figures(
         .as_ref()
         .map(|framework| evaluate(&framework.indicators, p, &figures));
     Some(figures)
-}
-
-fn evaluate(
-    indicators: &[Indicator],
-    p: &ProgramBooks,
-    figures: &ProgramFigures,
-) -> EvaluationFigures {
-    let mut unscored = Vec::new();
-    let nodes: Vec<IndicatorFigures> = indicators
-        .iter()
-        .map(|i| score_node(i, 1, p, figures, &mut unscored))
-        .collect();
-    let weight: Decimal = nodes.iter().map(|n| n.weight.0).sum();
-    let score: Decimal = nodes.iter().map(|n| n.score.0).sum();
-    let (grade, grade_en) = grade(score);
-    EvaluationFigures {
-        indicators: nodes,
-        weight: Fixed2(weight),
-        score: Fixed2(score),
-        deduction: Fixed2(weight - score),
-        grade,
-        grade_en,
-        unscored,
-    }
-}
-
-/// Full marks when met, proportional when not, capped at the weight; rounded to the fen of a point.
-fn proportional(weight: Decimal, ratio: Decimal) -> Decimal {
-    let capped = ratio.clamp(Decimal::ZERO, Decimal::ONE);
-    Decimal::from_str_exact(&fixed(weight * capped, 2)).unwrap_or_default()
-}
-
-fn score_leaf(measure: Measure, weight: Decimal, f: &ProgramFigures) -> (Decimal, String) {
-    let o = &f.outputs;
-    match measure {
-        Measure::ExecutionRate => match f.execution_rate_percent {
-            Some(rate) => (
-                proportional(weight, rate.0 / Decimal::from(100)),
-                format!("支出率 execution rate {rate}% (target 100.00%)"),
-            ),
-            None => (Decimal::ZERO, "no budget approved".to_string()),
-        },
-        Measure::TraineesAgainstTarget => {
-            let ratio = if o.trainees_target == 0 {
-                Decimal::ONE
-            } else {
-                Decimal::from(o.trainees) / Decimal::from(o.trainees_target)
-            };
-            (
-                proportional(weight, ratio),
-                format!(
-                    "trainees {} against target {}",
-                    o.trainees, o.trainees_target
-                ),
-            )
-        }
-        Measure::Timeliness => {
-            let ratio = if o.deadlines_due == 0 {
-                Decimal::ONE
-            } else {
-                Decimal::from(o.deadlines_on_time) / Decimal::from(o.deadlines_due)
-            };
-            (
-                proportional(weight, ratio),
-                format!(
-                    "{} of {} district deadlines met on time",
-                    o.deadlines_on_time, o.deadlines_due
-                ),
-            )
-        }
-        Measure::SatisfactionAgainstTarget => match o.satisfaction {
-            Some(s) if !o.satisfaction_target.0.is_zero() => (
-                proportional(
-                    weight,
-                    Decimal::from_str_exact(&s.text()).unwrap_or(s.0) / o.satisfaction_target.0,
-                ),
-                format!("satisfaction {s} against target {}", o.satisfaction_target),
-            ),
-            Some(s) => (weight, format!("satisfaction {s}; no target")),
-            None => (Decimal::ZERO, "no survey recorded".to_string()),
-        },
-        Measure::CostPerTrainee => match (o.cost_per_trainee_cny, o.cost_per_trainee_max_cny) {
-            (Some(cost), Some(max)) if cost.is_positive() => (
-                proportional(weight, max.decimal() / cost.decimal()),
-                format!("cost per trainee {cost} CNY against a standard of {max}"),
-            ),
-            (Some(cost), None) => (
-                Decimal::ZERO,
-                format!("cost per trainee {cost} CNY; the program declares no standard"),
-            ),
-            _ => (Decimal::ZERO, "no trainees or no spending".to_string()),
-        },
-    }
-}
-
-fn score_node(
-    node: &Indicator,
-    level: usize,
-    p: &ProgramBooks,
-    f: &ProgramFigures,
-    unscored: &mut Vec<String>,
-) -> IndicatorFigures {
-    let weight = parse_score(&node.weight).unwrap_or_default();
-    let (score, basis, note, children) = if !node.children.is_empty() {
-        let children: Vec<IndicatorFigures> = node
-            .children
-            .iter()
-            .map(|c| score_node(c, level + 1, p, f, unscored))
-            .collect();
-        let score = children.iter().map(|c| c.score.0).sum();
-        (score, "sum".to_string(), String::new(), children)
-    } else if let Some(measure) = node.measure {
-        let (score, note) = score_leaf(measure, weight, f);
-        (
-            score,
-            crate::books::measure_name(measure).to_string(),
-            note,
-            Vec::new(),
-        )
-    } else if let Some(s) = p.scores.get(&node.code) {
-        (
-            s.score,
-            "judged".to_string(),
-            s.rationale.clone(),
-            Vec::new(),
-        )
-    } else {
-        unscored.push(node.code.clone());
-        (
-            Decimal::ZERO,
-            "not_scored".to_string(),
-            String::new(),
-            Vec::new(),
-        )
-    };
-    IndicatorFigures {
-        code: node.code.clone(),
-        name: node.name.clone(),
-        level,
-        weight: Fixed2(weight),
-        score: Fixed2(score),
-        deduction: Fixed2(weight - score),
-        score_rate_percent: percent(score, weight),
-        basis,
-        note,
-        children,
-    }
-}
-
-/// The JSON report: the chain it was computed from, and the figures.
-#[derive(Serialize)]
-pub struct ReportJson<'a> {
-    /// Always `fundledger-report-v1`.
-    pub format: &'static str,
-    /// Which chain, up to where.
-    pub ledger: LedgerRef,
-    /// The figures.
-    pub program: &'a ProgramFigures,
-}
-
-/// The chain a report was computed from.
-#[derive(Serialize)]
-pub struct LedgerRef {
-    /// Name.
-    pub name: String,
-    /// Hash of record 0.
-    pub id: String,
-    /// Records included.
-    pub size: u64,
-    /// Hash of the last record included.
-    pub head: String,
-}
-
-impl<'a> ReportJson<'a> {
-    /// The report of `figures`, computed from `ledger`.
-    pub fn new(ledger: &crate::ledger::Ledger, figures: &'a ProgramFigures) -> ReportJson<'a> {
-        ReportJson {
-            format: "fundledger-report-v1",
-            ledger: LedgerRef {
-                name: ledger.name().to_string(),
-                id: ledger.ledger_id().map(|h| h.to_hex()).unwrap_or_default(),
-                size: ledger.size(),
-                head: ledger.head().to_hex(),
-            },
-            program: figures,
-        }
-    }
 }

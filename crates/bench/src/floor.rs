@@ -1,0 +1,65 @@
+//! `floor`: the hardware floor on an export, the yardstick of every ratio.
+
+use crate::error::{CliError, CliResult};
+use std::path::Path;
+use std::time::Instant;
+
+/// `floor`: what the hardware allows on the same export, on every core:
+/// Ed25519 batch verification of its signatures and BLAKE3 of its bytes.
+/// Gathering the keys, hashes and signatures is not timed.
+pub fn floor(input: &Path) -> CliResult<()> {
+    use fundledger_core::crypto::{verify_batch, PublicKey};
+    use fundledger_core::ids::Hash32;
+    use rayon::prelude::*;
+    use serde_json::Value;
+    let bytes = std::fs::read(input)
+        .map_err(|e| CliError::usage(format!("input {}: {e}", input.display())))?;
+    let mut keys: std::collections::HashMap<String, PublicKey> = std::collections::HashMap::new();
+    let mut items: Vec<(PublicKey, Hash32, String)> = Vec::new();
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let record: Value =
+            serde_json::from_slice(line).map_err(|e| CliError::rejected(format!("floor: {e}")))?;
+        let event = &record["event"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        match event["kind"].as_str() {
+            Some("ledger_opened") => {
+                keys.insert(
+                    text(&event["actor"]),
+                    PublicKey::parse(&text(&event["body"]["operator_key"]))
+                        .map_err(|e| CliError::rejected(e.0))?,
+                );
+            }
+            Some("actor_enrolled") => {
+                keys.insert(
+                    text(&event["body"]["actor"]),
+                    PublicKey::parse(&text(&event["body"]["key"]))
+                        .map_err(|e| CliError::rejected(e.0))?,
+                );
+            }
+            _ => {}
+        }
+        let key = *keys
+            .get(&text(&event["actor"]))
+            .ok_or_else(|| CliError::rejected("floor: unknown actor"))?;
+        let hash = fundledger_core::crypto::event_hash(event)
+            .map_err(|e| CliError::rejected(e.to_string()))?;
+        items.push((key, hash, text(&record["sig"])));
+    }
+    let start = Instant::now();
+    let all_ok = items
+        .par_chunks(128)
+        .all(|batch| verify_batch(batch.iter().map(|(k, h, s)| (k, h, s.as_str()))));
+    let ed25519_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_rayon(&bytes);
+    let digest = hasher.finalize();
+    let blake3_seconds = start.elapsed().as_secs_f64();
+    println!("records: {}", items.len());
+    println!("bytes: {}", bytes.len());
+    println!("ed25519_batch_seconds: {ed25519_seconds:.6}");
+    println!("blake3_seconds: {blake3_seconds:.6}");
+    println!("signatures_valid: {all_ok}");
+    println!("blake3: {digest}");
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! `load`: the server under concurrent clients on loopback. Each client
+//! sends one signed event per request and waits for its 201, which the
+//! server sends only after the group commit's flush.
+
+use crate::error::{CliError, CliResult};
+use crate::phases::{agent, remove_earlier, run_phase, Binary, Server};
+use fundledger_core::crypto::SecretKey;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The demo's districts and their actors: program kunming-2023 runs over them.
+const DISTRICTS: [(&str, &str); 13] = [
+    ("530103", "panlong-dpf"),
+    ("530102", "wuhua-dpf"),
+    ("530112", "xishan-dpf"),
+    ("530111", "guandu-dpf"),
+    ("530114", "chenggong-dpf"),
+    ("530181", "anning-dpf"),
+    ("530124", "fumin-dpf"),
+    ("530125", "yiliang-dpf"),
+    ("530126", "shilin-dpf"),
+    ("530127", "songming-dpf"),
+    ("530128", "luquan-dpf"),
+    ("530113", "dongchuan-dpf"),
+    ("530129", "xundian-dpf"),
+];
+
+/// The city actor of the demo.
+const CITY: &str = "kunming-dpf-jiuye";
+
+pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        CliError::usage(format!("bench load: cannot create {}: {e}", dir.display()))
+    })?;
+    let ledger = dir.join("load-ledger");
+    prepare_ledger(dir, &ledger)?;
+    let server = Server::start(&ledger)?;
+    println!("\nserver load on loopback: each client sends one signed event per request and waits for its 201 (durable: after the group commit's flush)");
+    println!("| clients | appends/s | p50 ms | p99 ms | requests | flushes | mean jobs/flush | max jobs/flush |\n|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (round, &n) in clients.iter().enumerate() {
+        let before = status(&server.url);
+        let start = Instant::now();
+        let mut latencies = round_of_clients(&server.url, round, n, Duration::from_secs(seconds));
+        let elapsed = start.elapsed().as_secs_f64();
+        let after = status(&server.url);
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let delta = |field: &str| {
+            after["group_commit"][field].as_u64().unwrap_or(0)
+                - before["group_commit"][field].as_u64().unwrap_or(0)
+        };
+        let (flushes, jobs) = (delta("commits"), delta("jobs"));
+        println!(
+            "| {n} | {:.0} | {:.2} | {:.2} | {} | {flushes} | {:.1} | {} |",
+            latencies.len() as f64 / elapsed,
+            pct(0.50),
+            pct(0.99),
+            latencies.len(),
+            jobs as f64 / flushes.max(1) as f64,
+            after["group_commit"]["jobs_per_commit_max"]
+        );
+    }
+    let hist = status(&server.url)["group_commit"]["jobs_per_commit_histogram"].clone();
+    println!("\njobs per flush over the whole run (bucket, flushes): {hist}");
+    Ok(())
+}
+
+/// The demo ledger with program kunming-2023 opened over its 13
+/// districts and budgeted, so clients have something to report on.
+fn prepare_ledger(dir: &Path, ledger: &Path) -> CliResult<()> {
+    remove_earlier(ledger)?;
+    let ledger_s = ledger.to_string_lossy().to_string();
+    run_phase(
+        "demo ledger",
+        Binary::Product,
+        &["demo", "--dir", &ledger_s],
+    )?;
+    let at = "2023-06-01T09:00:00+08:00";
+    let setup = [
+        json!({"id": "kunming-2023.opened", "actor": CITY, "kind": "program_opened", "at": at, "body": {
+        "program": "kunming-2023", "fiscal_year": 2023, "name": "2023", "funding_documents": [],
+        "districts": DISTRICTS.iter().map(|(c, _)| json!({"code": c, "name": c})).collect::<Vec<_>>(),
+        "targets": {"trainees_min": 2000, "satisfaction_min": "80.00"},
+        "deadlines": {"training_ledger_due_local": "2023-10-30", "fund_use_report_due_local": "2023-11-30"}}}),
+        json!({"id": "kunming-2023.budget", "actor": CITY, "kind": "budget_approved", "at": at, "body": {"program": "kunming-2023", "amount_cny": "1000000.00", "document": {"number": "n", "title": "t"}}}),
+    ];
+    let setup_file = dir.join("load-setup.jsonl");
+    let lines: String = setup.iter().map(|e| e.to_string() + "\n").collect();
+    std::fs::write(&setup_file, lines).map_err(|e| CliError::usage(format!("bench load: {e}")))?;
+    let key_file = dir.join("load-city.key");
+    let _ = std::fs::remove_file(&key_file);
+    crate::keyfile::write(&key_file, &SecretKey::demo(CITY), "DEMO ONLY")?;
+    run_phase(
+        "setup",
+        Binary::Product,
+        &[
+            "append",
+            "--ledger",
+            &ledger_s,
+            "--key",
+            &key_file.to_string_lossy(),
+            "--clock",
+            "event",
+            &setup_file.to_string_lossy(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// `n` clients appending for `length`; the latency (ms) of every 201.
+fn round_of_clients(url: &str, round: usize, n: usize, length: Duration) -> Vec<f64> {
+    let deadline = Instant::now() + length;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|client| scope.spawn(move || one_client(url, round, client, deadline)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client thread"))
+            .collect()
+    })
+}
+
+/// One client: a signed fund-use report per request until `deadline`.
+fn one_client(url: &str, round: usize, client: usize, deadline: Instant) -> Vec<f64> {
+    let agent = agent();
+    let (code, actor) = DISTRICTS[client % DISTRICTS.len()];
+    let key = SecretKey::demo(actor);
+    let mut latencies = Vec::new();
+    let mut k = 0u64;
+    while Instant::now() < deadline {
+        let event = json!({"id": format!("load.{round}.{client}.{k}"), "actor": actor, "kind": "fund_use_reported", "at": "2023-11-20T10:00:00+08:00",
+            "body": {"program": "kunming-2023", "district_code": code, "spent_cny": format!("{k}.00"), "trainees_reported": k}});
+        let sig = key.sign_event(&event).expect("canonical");
+        let body = json!({"event": event, "sig": sig}).to_string();
+        let t = Instant::now();
+        let ok = agent
+            .post(format!("{url}/v1/submissions"))
+            .header("content-type", "application/json")
+            .send(body.as_str())
+            .map(|r| r.status().as_u16() == 201)
+            .unwrap_or(false);
+        if ok {
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        k += 1;
+    }
+    latencies
+}
+
+/// The server's `/v1/status`.
+fn status(url: &str) -> Value {
+    agent()
+        .get(format!("{url}/v1/status"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}

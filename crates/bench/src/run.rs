@@ -1,0 +1,318 @@
+//! `run`: the province benchmark. Verify, import, open and export of one
+//! generated workload, each phase the real binary in a child process, with
+//! the hardware floor measured in the same run and ledger-cli and hledger on
+//! the same postings where they are installed.
+
+use crate::error::{CliError, CliResult};
+use crate::phases::{agent, remove_earlier, run_external, run_phase, Binary, Phase, Server};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Requests of the report timed on an open ledger.
+const REPORT_REQUESTS: usize = 20;
+
+/// What `floor` measured on the same export.
+#[derive(Clone, Copy)]
+struct Floor {
+    ed25519_seconds: f64,
+    blake3_seconds: f64,
+}
+
+/// The report of the last program, served by an open ledger.
+struct ReportLatency {
+    program: String,
+    open_seconds: f64,
+    p50_ms: f64,
+    max_ms: f64,
+}
+
+/// The workload every phase reads.
+struct Workload {
+    export: PathBuf,
+    records: u64,
+    bytes: u64,
+}
+
+pub fn run(dir: &Path, input: Option<&Path>, counties: u32, years: u32) -> CliResult<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::usage(format!("bench: cannot create {}: {e}", dir.display())))?;
+    let mut phases = Vec::new();
+    let export = generate(dir, input, counties, years, &mut phases)?;
+    let (workload, floor) = verify_and_floor(export, &mut phases)?;
+    let ledger = dir.join("bench-ledger");
+    let report = ledger_phases(&ledger, &workload, &mut phases)?;
+    let journal = dir.join("bench.journal");
+    compare_with_ledger_tools(&ledger, &journal, &mut phases)?;
+    print_results(&workload, &phases, report.as_ref(), &floor);
+    Ok(())
+}
+
+/// The export to measure: `input`, or one generated (once) into `dir`.
+fn generate(
+    dir: &Path,
+    input: Option<&Path>,
+    counties: u32,
+    years: u32,
+    phases: &mut Vec<Phase>,
+) -> CliResult<PathBuf> {
+    let export = match input {
+        Some(path) => return Ok(path.to_path_buf()),
+        None => dir.join(format!("province-{counties}x{years}.jsonl")),
+    };
+    if !export.exists() {
+        let (counties, years) = (counties.to_string(), years.to_string());
+        phases.push(run_phase(
+            "gen",
+            Binary::Bench,
+            &[
+                "gen",
+                "--out",
+                &export.to_string_lossy(),
+                "--counties",
+                &counties,
+                "--years",
+                &years,
+            ],
+        )?);
+    }
+    Ok(export)
+}
+
+/// Full verification of the export, then the floor on the same bytes.
+fn verify_and_floor(export: PathBuf, phases: &mut Vec<Phase>) -> CliResult<(Workload, Floor)> {
+    let bytes = std::fs::metadata(&export)
+        .map_err(|e| CliError::usage(format!("bench: {}: {e}", export.display())))?
+        .len();
+    let verify = run_phase(
+        "verify (full, streaming)",
+        Binary::Product,
+        &["verify", "--file", &export.to_string_lossy()],
+    )?;
+    let records: u64 = verify
+        .stdout
+        .trim()
+        .strip_prefix("ok: ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            CliError::rejected(format!(
+                "bench: unexpected verify output {:?}",
+                verify.stdout
+            ))
+        })?;
+    phases.push(verify);
+    let floor = run_phase(
+        "floor (Ed25519 batch + BLAKE3, all cores)",
+        Binary::Bench,
+        &["floor", "--input", &export.to_string_lossy()],
+    )?;
+    let floor_value = |key: &str| -> f64 {
+        floor
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let floor = Floor {
+        ed25519_seconds: floor_value("ed25519_batch_seconds:"),
+        blake3_seconds: floor_value("blake3_seconds:"),
+    };
+    let workload = Workload {
+        export,
+        records,
+        bytes,
+    };
+    Ok((workload, floor))
+}
+
+/// Import into a new ledger, open it twice, time its report, export its journal.
+fn ledger_phases(
+    ledger: &Path,
+    workload: &Workload,
+    phases: &mut Vec<Phase>,
+) -> CliResult<Option<ReportLatency>> {
+    remove_earlier(ledger)?;
+    let ledger_s = ledger.to_string_lossy();
+    phases.push(run_phase(
+        "import (durable)",
+        Binary::Product,
+        &[
+            "import",
+            "--ledger",
+            &ledger_s,
+            &workload.export.to_string_lossy(),
+        ],
+    )?);
+    // The storage engine writes its snapshot of where pages are only when
+    // it is opened, so the first open after an import also scans its whole
+    // log. Timed apart: the rebuild is the open after it.
+    phases.push(run_phase(
+        "first open after import (the store scans its log) + status",
+        Binary::Product,
+        &["status", "--ledger", &ledger_s],
+    )?);
+    phases.push(run_phase(
+        "projection rebuild (open + status)",
+        Binary::Product,
+        &["status", "--ledger", &ledger_s],
+    )?);
+    report_on_open_ledger(ledger, phases.last().map_or("", |p| p.stdout.as_str()))
+}
+
+/// Starts `serve` on the ledger and times [`REPORT_REQUESTS`] report
+/// requests for the last program `status` listed.
+fn report_on_open_ledger(ledger: &Path, status: &str) -> CliResult<Option<ReportLatency>> {
+    // The last line `status` prints is the last program: "province-2031 (2031): …".
+    let Some(program) = status
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .rfind(|id| !id.is_empty() && !id.contains('—'))
+    else {
+        return Ok(None);
+    };
+    eprintln!(
+        "bench: report on an open ledger: fundledger serve --ledger {}",
+        ledger.display()
+    );
+    let start = Instant::now();
+    let server = Server::start(ledger)?;
+    let open_seconds = start.elapsed().as_secs_f64();
+    let agent = agent();
+    let mut times = Vec::with_capacity(REPORT_REQUESTS);
+    for _ in 0..REPORT_REQUESTS {
+        let t = Instant::now();
+        let ok = agent
+            .get(format!("{}/v1/programs/{program}/report", server.url))
+            .call()
+            .ok()
+            .and_then(|mut r| {
+                (r.status().as_u16() == 200)
+                    .then(|| r.body_mut().read_to_string().ok())
+                    .flatten()
+            })
+            .is_some();
+        if !ok {
+            return Err(CliError::rejected(format!(
+                "bench: the report of {program} failed"
+            )));
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    drop(server);
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(Some(ReportLatency {
+        program: program.to_string(),
+        open_seconds,
+        p50_ms: times[times.len() / 2],
+        max_ms: times[times.len() - 1],
+    }))
+}
+
+/// The journal export, and ledger-cli and hledger balancing it.
+fn compare_with_ledger_tools(
+    ledger: &Path,
+    journal: &Path,
+    phases: &mut Vec<Phase>,
+) -> CliResult<()> {
+    phases.push(run_phase(
+        "export --format ledger (journal)",
+        Binary::Product,
+        &[
+            "export",
+            "--ledger",
+            &ledger.to_string_lossy(),
+            "--format",
+            "ledger",
+            "--out",
+            &journal.to_string_lossy(),
+        ],
+    )?);
+    let journal = journal.to_string_lossy();
+    let args = ["-f", &journal, "balance", "--flat", "--no-total"];
+    for (tool, name) in [
+        ("ledger", "ledger-cli balance (same postings)"),
+        ("hledger", "hledger balance (same postings)"),
+    ] {
+        match run_external(tool, name, &args) {
+            Some(phase) => phases.push(phase),
+            None => {
+                eprintln!("bench: skipping {tool}: not installed (apt-get install ledger hledger)")
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_results(
+    workload: &Workload,
+    phases: &[Phase],
+    report: Option<&ReportLatency>,
+    floor: &Floor,
+) {
+    let (records, bytes) = (workload.records as f64, workload.bytes as f64);
+    println!(
+        "\nworkload: {} records, {:.1} MB ({})",
+        workload.records,
+        bytes / 1e6,
+        workload.export.display()
+    );
+    println!("| phase | seconds | records/s | MB/s | peak RSS MiB |\n|---|---:|---:|---:|---:|");
+    for p in phases {
+        println!(
+            "| {} | {:.2} | {:.0} | {:.1} | {:.1} |",
+            p.name,
+            p.seconds,
+            records / p.seconds,
+            bytes / 1e6 / p.seconds,
+            p.peak_rss_mib
+        );
+    }
+    if let Some(r) = report {
+        println!(
+            "\nreport on an open ledger: GET /v1/programs/{}/report, {REPORT_REQUESTS} requests after `serve` opened the ledger in {:.1} s: p50 {:.1} ms, max {:.1} ms",
+            r.program, r.open_seconds, r.p50_ms, r.max_ms
+        );
+    }
+    let seconds = |name: &str| {
+        phases
+            .iter()
+            .find(|p| p.name.starts_with(name))
+            .map(|p| p.seconds)
+    };
+    let Floor {
+        ed25519_seconds,
+        blake3_seconds,
+    } = *floor;
+    println!(
+        "\nfloor, same run, all cores: Ed25519 batch verification {:.0} signatures/s ({ed25519_seconds:.2} s); BLAKE3 {:.0} MB/s ({blake3_seconds:.2} s)",
+        records / ed25519_seconds,
+        bytes / 1e6 / blake3_seconds
+    );
+    for name in ["verify", "import"] {
+        if let Some(ours) = seconds(name) {
+            println!(
+                "{name}: {:.1} % of the Ed25519 batch floor ({:.0} vs {:.0} records/s); {:.1} % of the BLAKE3 floor",
+                100.0 * ed25519_seconds / ours,
+                records / ours,
+                records / ed25519_seconds,
+                100.0 * blake3_seconds / ours
+            );
+        }
+    }
+    for (tool, label) in [("ledger-cli", "ledger-cli"), ("hledger", "hledger")] {
+        if let (Some(ours), Some(theirs)) = (seconds("projection rebuild"), seconds(tool)) {
+            println!(
+                "\nprojection rebuild vs {label} balance on the same postings: fundledger takes {:.2}× the time of {label} ({:.2}× {})",
+                ours / theirs,
+                (theirs / ours).max(ours / theirs),
+                if ours < theirs { "faster" } else { "slower" }
+            );
+        }
+    }
+    println!(
+        "\nmachine: {} logical CPUs; fundledger {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        env!("CARGO_PKG_VERSION")
+    );
+}

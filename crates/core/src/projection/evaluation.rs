@@ -1,0 +1,215 @@
+//! The performance evaluation (绩效评价): the indicator tree, with the
+//! leaves that follow from ledger facts scored from the figures and the
+//! others as the evaluation group scored them.
+
+use super::{percent, Fixed2, ProgramFigures};
+use crate::body::{Indicator, Measure};
+use crate::books::{parse_score, ProgramBooks};
+use crate::money::fixed;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// One indicator's score.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndicatorFigures {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level, 1–4.
+    pub level: usize,
+    /// Full marks.
+    pub weight: Fixed2,
+    /// Score.
+    pub score: Fixed2,
+    /// weight − score (扣分).
+    pub deduction: Fixed2,
+    /// score ÷ weight, in percent (得分率).
+    pub score_rate_percent: Option<Fixed2>,
+    /// How a leaf was scored: a measure, `judged`, or `not_scored`.
+    pub basis: String,
+    /// The measured figure or the evaluators' rationale.
+    pub note: String,
+    /// Sub-indicators.
+    pub children: Vec<IndicatorFigures>,
+}
+
+/// The evaluation.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvaluationFigures {
+    /// Level-1 indicators with their subtrees.
+    pub indicators: Vec<IndicatorFigures>,
+    /// Total weight (100).
+    pub weight: Fixed2,
+    /// Total score.
+    pub score: Fixed2,
+    /// Total deduction.
+    pub deduction: Fixed2,
+    /// Grade: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, else 差 (财预〔2020〕10号).
+    pub grade: &'static str,
+    /// The grade in English.
+    pub grade_en: &'static str,
+    /// Judged leaves not yet scored.
+    pub unscored: Vec<String>,
+}
+
+/// The grade bands of 财预〔2020〕10号.
+pub fn grade(score: Decimal) -> (&'static str, &'static str) {
+    let score = Decimal::from_str_exact(&fixed(score, 2)).unwrap_or(score);
+    if score >= Decimal::from(90) {
+        ("优", "excellent")
+    } else if score >= Decimal::from(80) {
+        ("良", "good")
+    } else if score >= Decimal::from(60) {
+        ("中", "fair")
+    } else {
+        ("差", "poor")
+    }
+}
+
+pub(super) fn evaluate(
+    indicators: &[Indicator],
+    p: &ProgramBooks,
+    figures: &ProgramFigures,
+) -> EvaluationFigures {
+    let mut unscored = Vec::new();
+    let nodes: Vec<IndicatorFigures> = indicators
+        .iter()
+        .map(|i| score_node(i, 1, p, figures, &mut unscored))
+        .collect();
+    let weight: Decimal = nodes.iter().map(|n| n.weight.0).sum();
+    let score: Decimal = nodes.iter().map(|n| n.score.0).sum();
+    let (grade, grade_en) = grade(score);
+    EvaluationFigures {
+        indicators: nodes,
+        weight: Fixed2(weight),
+        score: Fixed2(score),
+        deduction: Fixed2(weight - score),
+        grade,
+        grade_en,
+        unscored,
+    }
+}
+
+/// Full marks when met, proportional when not, capped at the weight; rounded to the fen of a point.
+fn proportional(weight: Decimal, ratio: Decimal) -> Decimal {
+    let capped = ratio.clamp(Decimal::ZERO, Decimal::ONE);
+    Decimal::from_str_exact(&fixed(weight * capped, 2)).unwrap_or_default()
+}
+
+fn score_leaf(measure: Measure, weight: Decimal, f: &ProgramFigures) -> (Decimal, String) {
+    let o = &f.outputs;
+    match measure {
+        Measure::ExecutionRate => match f.execution_rate_percent {
+            Some(rate) => (
+                proportional(weight, rate.0 / Decimal::from(100)),
+                format!("支出率 execution rate {rate}% (target 100.00%)"),
+            ),
+            None => (Decimal::ZERO, "no budget approved".to_string()),
+        },
+        Measure::TraineesAgainstTarget => {
+            let ratio = if o.trainees_target == 0 {
+                Decimal::ONE
+            } else {
+                Decimal::from(o.trainees) / Decimal::from(o.trainees_target)
+            };
+            (
+                proportional(weight, ratio),
+                format!(
+                    "trainees {} against target {}",
+                    o.trainees, o.trainees_target
+                ),
+            )
+        }
+        Measure::Timeliness => {
+            let ratio = if o.deadlines_due == 0 {
+                Decimal::ONE
+            } else {
+                Decimal::from(o.deadlines_on_time) / Decimal::from(o.deadlines_due)
+            };
+            (
+                proportional(weight, ratio),
+                format!(
+                    "{} of {} district deadlines met on time",
+                    o.deadlines_on_time, o.deadlines_due
+                ),
+            )
+        }
+        Measure::SatisfactionAgainstTarget => match o.satisfaction {
+            Some(s) if !o.satisfaction_target.0.is_zero() => (
+                proportional(
+                    weight,
+                    Decimal::from_str_exact(&s.text()).unwrap_or(s.0) / o.satisfaction_target.0,
+                ),
+                format!("satisfaction {s} against target {}", o.satisfaction_target),
+            ),
+            Some(s) => (weight, format!("satisfaction {s}; no target")),
+            None => (Decimal::ZERO, "no survey recorded".to_string()),
+        },
+        Measure::CostPerTrainee => match (o.cost_per_trainee_cny, o.cost_per_trainee_max_cny) {
+            (Some(cost), Some(max)) if cost.is_positive() => (
+                proportional(weight, max.decimal() / cost.decimal()),
+                format!("cost per trainee {cost} CNY against a standard of {max}"),
+            ),
+            (Some(cost), None) => (
+                Decimal::ZERO,
+                format!("cost per trainee {cost} CNY; the program declares no standard"),
+            ),
+            _ => (Decimal::ZERO, "no trainees or no spending".to_string()),
+        },
+    }
+}
+
+fn score_node(
+    node: &Indicator,
+    level: usize,
+    p: &ProgramBooks,
+    f: &ProgramFigures,
+    unscored: &mut Vec<String>,
+) -> IndicatorFigures {
+    let weight = parse_score(&node.weight).unwrap_or_default();
+    let (score, basis, note, children) = if !node.children.is_empty() {
+        let children: Vec<IndicatorFigures> = node
+            .children
+            .iter()
+            .map(|c| score_node(c, level + 1, p, f, unscored))
+            .collect();
+        let score = children.iter().map(|c| c.score.0).sum();
+        (score, "sum".to_string(), String::new(), children)
+    } else if let Some(measure) = node.measure {
+        let (score, note) = score_leaf(measure, weight, f);
+        (
+            score,
+            crate::books::measure_name(measure).to_string(),
+            note,
+            Vec::new(),
+        )
+    } else if let Some(s) = p.scores.get(&node.code) {
+        (
+            s.score,
+            "judged".to_string(),
+            s.rationale.clone(),
+            Vec::new(),
+        )
+    } else {
+        unscored.push(node.code.clone());
+        (
+            Decimal::ZERO,
+            "not_scored".to_string(),
+            String::new(),
+            Vec::new(),
+        )
+    };
+    IndicatorFigures {
+        code: node.code.clone(),
+        name: node.name.clone(),
+        level,
+        weight: Fixed2(weight),
+        score: Fixed2(score),
+        deduction: Fixed2(weight - score),
+        score_rate_percent: percent(score, weight),
+        basis,
+        note,
+        children,
+    }
+}
