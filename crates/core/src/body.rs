@@ -2,7 +2,8 @@
 //! passed its kind's JSON schema, so a parse failure here is a bug in the
 //! schema/type pairing, reported as a schema error all the same.
 
-use crate::ids::{DistrictCode, Hash32};
+use crate::crypto::PublicKey;
+use crate::ids::{DistrictCode, Hash32, UtcOffset};
 use crate::kind::{EventKind, Role};
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,12 @@ pub struct DocumentRef {
 pub struct LedgerOpened {
     /// The ledger's name.
     pub name: String,
-    /// The operator's public key (hex).
-    pub operator_key: String,
+    /// The operator's public key (hex on the wire).
+    pub operator_key: PublicKey,
     /// Always `CNY`.
     pub currency: String,
     /// Offset of local deadlines, `+08:00`.
-    pub utc_offset: String,
+    pub utc_offset: UtcOffset,
 }
 
 /// `actor_enrolled`.
@@ -38,8 +39,8 @@ pub struct ActorEnrolled {
     pub actor: String,
     /// Its role.
     pub role: Role,
-    /// Its public key (hex).
-    pub key: String,
+    /// Its public key (hex on the wire).
+    pub key: PublicKey,
     /// Its district, for district actors.
     pub district: Option<DistrictCode>,
     /// Display name.

@@ -46,6 +46,19 @@ pub fn domain_hash_parts(domain: &str, parts: &[&[u8]]) -> Hash32 {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PublicKey(pub VerifyingKey);
 
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        PublicKey::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl PublicKey {
     /// Parses 64 lowercase hex characters holding a valid curve point.
     pub fn parse(text: &str) -> Result<PublicKey, IdError> {

@@ -259,6 +259,28 @@ pub fn parse_utc_offset(text: &str) -> Result<FixedOffset, IdError> {
     FixedOffset::east_opt(seconds).ok_or_else(err)
 }
 
+/// The UTC offset of a ledger's local deadlines, written `±HH:MM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtcOffset(pub FixedOffset);
+
+impl Serialize for UtcOffset {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let seconds = self.0.local_minus_utc();
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let minutes = seconds.abs() / 60;
+        s.serialize_str(&format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60))
+    }
+}
+
+impl<'de> Deserialize<'de> for UtcOffset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<UtcOffset, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        parse_utc_offset(&text)
+            .map(UtcOffset)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Parses a `YYYY-MM-DD` local date.
 pub fn parse_date(text: &str) -> Result<NaiveDate, IdError> {
     if text.len() != 10 {

@@ -194,7 +194,15 @@ impl Drop for Writer {
 
 /// How one job of a group was decided: its items' seqs and whether any is
 /// new, or the index of the rejected item and why.
-type Decision = Result<(Vec<u64>, bool), (usize, Rejection)>;
+type Decision = Result<Accepted, BatchRejection>;
+
+/// A job whose items were all accepted, waiting for the group's flush.
+struct Accepted {
+    /// Each item's seq: new, or the original of an identical retry.
+    seqs: Vec<u64>,
+    /// True when at least one item is new.
+    any_new: bool,
+}
 
 struct State {
     store: Store,
@@ -299,11 +307,9 @@ impl State {
                     let any_new = !batch.records.is_empty();
                     working = batch.ledger;
                     sealed.extend(batch.records);
-                    decided.push((job, Ok((seqs, any_new))));
+                    decided.push((job, Ok(Accepted { seqs, any_new })));
                 }
-                Err(BatchRejection { index, rejection }) => {
-                    decided.push((job, Err((index, rejection))));
-                }
+                Err(rejection) => decided.push((job, Err(rejection))),
             }
         }
         let committed_jobs = decided.iter().filter(|(_, r)| r.is_ok()).count() as u64;
@@ -311,7 +317,9 @@ impl State {
             for (job, result) in decided {
                 let outcome = match result {
                     Ok(_) => JobOutcome::StoreFailed(e.to_string()),
-                    Err((index, rejection)) => JobOutcome::Rejected { index, rejection },
+                    Err(BatchRejection { index, rejection }) => {
+                        JobOutcome::Rejected { index, rejection }
+                    }
                 };
                 let _ = job.reply.send(outcome);
             }
@@ -327,7 +335,7 @@ impl State {
             sealed.iter().map(|r| (r.seq, r)).collect();
         for (job, result) in decided {
             let outcome = match result {
-                Ok((seqs, any_new)) => {
+                Ok(Accepted { seqs, any_new }) => {
                     let records = seqs
                         .iter()
                         .map(|seq| match fresh.get(seq) {
@@ -337,7 +345,9 @@ impl State {
                         .collect();
                     JobOutcome::Committed { records, any_new }
                 }
-                Err((index, rejection)) => JobOutcome::Rejected { index, rejection },
+                Err(BatchRejection { index, rejection }) => {
+                    JobOutcome::Rejected { index, rejection }
+                }
             };
             let _ = job.reply.send(outcome);
         }

@@ -2,8 +2,7 @@
 
 use super::{Actor, CheckedEvent, Earlier, EventEntry, Ledger};
 use crate::body::Body;
-use crate::crypto::PublicKey;
-use crate::ids::{parse_utc_offset, Hash32, Timestamp};
+use crate::ids::{Hash32, Timestamp};
 use crate::kind::Role;
 
 impl Ledger {
@@ -18,9 +17,9 @@ impl Ledger {
         let seq = self.size;
         match &decided.body {
             Body::LedgerOpened(b) => {
-                let key = PublicKey::parse(&b.operator_key).expect("decided");
+                let key = b.operator_key;
                 self.name = b.name.clone();
-                self.utc_offset = parse_utc_offset(&b.utc_offset).expect("decided");
+                self.utc_offset = b.utc_offset.0;
                 self.operator = Some(decided.actor.clone());
                 self.ledger_id = Some(hash);
                 self.actors.insert(
@@ -41,7 +40,7 @@ impl Ledger {
                     std::sync::Arc::new(Actor {
                         id: b.actor.clone(),
                         role: b.role,
-                        key: PublicKey::parse(&b.key).expect("decided"),
+                        key: b.key,
                         district: b.district,
                         name: b.name.clone(),
                         revoked_at_seq: None,

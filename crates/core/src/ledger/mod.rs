@@ -466,11 +466,7 @@ impl Ledger {
                         .with_field("event.kind"),
                 );
             };
-            let key = PublicKey::parse(&opened.operator_key).map_err(|_| {
-                Rejection::schema("operator_key must be a hex Ed25519 public key".to_string())
-                    .with_field("body.operator_key")
-            })?;
-            (key, Role::Operator, None)
+            (opened.operator_key, Role::Operator, None)
         } else {
             let actor = self.actors.get(actor_id).ok_or_else(|| {
                 Rejection::unauthorized(format!(
