@@ -6,6 +6,7 @@ mod cli;
 mod durability;
 mod fixture;
 mod journal;
+mod merkle;
 mod report;
 mod rules;
 mod server;

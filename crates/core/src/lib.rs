@@ -20,6 +20,7 @@ pub mod jcs;
 pub mod journal;
 pub mod kind;
 pub mod ledger;
+pub mod merkle;
 pub mod money;
 pub mod privacy;
 pub mod projection;
