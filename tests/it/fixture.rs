@@ -293,6 +293,7 @@ pub fn events() -> Vec<Value> {
         at("2022-01-04", 0),
         json!({"name": "昆明市残联 农村困难残疾人实用技术培训补助经费台账", "operator_key": SecretKey::demo("kunming-dpf").public().to_hex(),
                "currency": "CNY", "utc_offset": "+08:00",
+               "nonce": blake3::hash(b"fundledger demo nonce: kunming-2022").to_hex().to_string(),
                "description": "DEMO: the 2022 program of the Kunming Disabled Persons' Federation, rebuilt from its performance self-evaluation report"}),
     ));
     for (i, (id, role, district, name)) in actors().into_iter().enumerate().skip(1) {

@@ -5,13 +5,13 @@ use crate::error::{CliError, CliResult};
 use crate::input::{read_values, Located};
 use crate::keyfile;
 use crate::session::{submissions, BatchOutcome, Clock, Session, Submission};
-use fundledger_core::checkpoint::{Checkpoint, CheckpointFit, SignedCheckpoint};
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::jcs::canonical_bytes;
 use fundledger_core::ledger::Ledger;
 use fundledger_store::Store;
-use fundledger_verify::{verify_stream, RecallSource, VerifyError};
+use crate::audit::verify_error;
+use fundledger_verify::{verify_stream, RecallSource};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -50,6 +50,9 @@ pub fn init(
         .map_err(|e| CliError::usage(format!("--utc-offset: {}", e.0)))?;
     let key = keyfile::read(key_path)?;
     let at = parse_time(at, "at", offset)?;
+    let mut nonce = [0u8; 32];
+    getrandom::getrandom(&mut nonce)
+        .map_err(|e| CliError::usage(format!("cannot draw the ledger's nonce: {e}")))?;
     let event = json!({
         "id": "ledger-opened",
         "actor": operator,
@@ -60,6 +63,7 @@ pub fn init(
             "operator_key": key.public().to_hex(),
             "currency": "CNY",
             "utc_offset": utc_offset,
+            "nonce": hex::encode(nonce),
         }
     });
     let session = create_ledger(dir, &event, &key)?;
@@ -93,6 +97,7 @@ pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Se
             sig: &sig,
         }],
         Clock::Event,
+        key,
     )?;
     Ok(session)
 }
@@ -136,11 +141,60 @@ fn report_outcome(outcome: &BatchOutcome) {
     );
 }
 
-pub fn append(dir: &Path, key_path: &Path, clock: Clock, file: &str) -> CliResult<()> {
+/// The operator's key, which seals every batch: `--operator-key`, or the
+/// signing key itself when it is the operator's.
+fn sealing_key(
+    ledger: &Ledger,
+    operator_key: Option<&Path>,
+    signing_key: Option<&SecretKey>,
+) -> CliResult<SecretKey> {
+    let operator = ledger.operator().expect("an open ledger has an operator");
+    let key = match (operator_key, signing_key) {
+        (Some(path), _) => keyfile::read(path)?,
+        (None, Some(key)) if key.public() == operator.key => key.clone(),
+        _ => {
+            return Err(CliError::usage(
+                "every batch is sealed by the operator: give --operator-key FILE (the operator's secret key)",
+            ))
+        }
+    };
+    if key.public() != operator.key {
+        return Err(CliError::usage(format!(
+            "--operator-key: not the operator key of this ledger (operator {:?}); every batch is sealed with it",
+            operator.id
+        )));
+    }
+    Ok(key)
+}
+
+/// Binds unsigned events to a ledger: each event without a `ledger`
+/// member gets the ledger's id (an event names the ledger it is signed for).
+pub fn bind_to_ledger(items: &mut [Located], ledger_id: Hash32) {
+    for item in items {
+        if let Some(event) = item.value.as_object_mut() {
+            event
+                .entry("ledger")
+                .or_insert_with(|| Value::from(ledger_id.to_hex()));
+        }
+    }
+}
+
+pub fn append(
+    dir: &Path,
+    key_path: &Path,
+    operator_key: Option<&Path>,
+    clock: Clock,
+    file: &str,
+) -> CliResult<()> {
     let key = keyfile::read(key_path)?;
-    let items = read_values(file)?;
+    let mut items = read_values(file)?;
     let mut session = Session::open(dir)?;
+    let sealer = sealing_key(&session.ledger, operator_key, Some(&key))?;
     check_key_matches(&session.ledger, &items, &key)?;
+    bind_to_ledger(
+        &mut items,
+        session.ledger.ledger_id().expect("an open ledger has record 0"),
+    );
     let sigs = items
         .iter()
         .map(|item| sign_event(&item.value, &item.location, &key))
@@ -154,14 +208,40 @@ pub fn append(dir: &Path, key_path: &Path, clock: Clock, file: &str) -> CliResul
             sig,
         })
         .collect();
-    let outcome = session.append(&batch, clock)?;
+    let outcome = session.append(&batch, clock, &sealer)?;
     report_outcome(&outcome);
     Ok(())
 }
 
-pub fn sign(key_path: &Path, file: &str) -> CliResult<()> {
+/// The id of the ledger events are signed for: `--ledger-id`, or read
+/// from the ledger directory's record 0.
+pub fn ledger_id_of(ledger: Option<&Path>, ledger_id: Option<&str>) -> CliResult<Hash32> {
+    match (ledger, ledger_id) {
+        (_, Some(text)) => {
+            Hash32::parse(text).map_err(|e| CliError::usage(format!("--ledger-id: {}", e.0)))
+        }
+        (Some(dir), None) => {
+            let store = Store::open_raw(dir)?;
+            let record = store.record(0)?.ok_or_else(|| {
+                CliError::usage(format!("ledger {}: no ledger here", dir.display()))
+            })?;
+            let record: Value = serde_json::from_slice(&record)
+                .map_err(|e| CliError::usage(format!("ledger {}: record 0: {e}", dir.display())))?;
+            record["hash"]
+                .as_str()
+                .and_then(|h| Hash32::parse(h).ok())
+                .ok_or_else(|| CliError::usage(format!("ledger {}: record 0 has no hash", dir.display())))
+        }
+        (None, None) => Err(CliError::usage(
+            "every event is signed for one ledger: give --ledger-id ID (the hash of its record 0, as `fundledger status` prints it) or --ledger DIR",
+        )),
+    }
+}
+
+pub fn sign(key_path: &Path, ledger_id: Hash32, file: &str) -> CliResult<()> {
     let key = keyfile::read(key_path)?;
-    let items = read_values(file)?;
+    let mut items = read_values(file)?;
+    bind_to_ledger(&mut items, ledger_id);
     let mut out = std::io::stdout().lock();
     for item in &items {
         let sig = sign_event(&item.value, &item.location, &key)?;
@@ -174,138 +254,13 @@ pub fn sign(key_path: &Path, file: &str) -> CliResult<()> {
     Ok(())
 }
 
-pub fn submit(dir: &Path, clock: Clock, file: &str) -> CliResult<()> {
+pub fn submit(dir: &Path, operator_key: &Path, clock: Clock, file: &str) -> CliResult<()> {
     let items = read_values(file)?;
     let batch = submissions(&items)?;
     let mut session = Session::open(dir)?;
-    let outcome = session.append(&batch, clock)?;
+    let sealer = sealing_key(&session.ledger, Some(operator_key), None)?;
+    let outcome = session.append(&batch, clock, &sealer)?;
     report_outcome(&outcome);
-    Ok(())
-}
-
-/// The binary's error for a verification that failed.
-pub fn verify_error(e: VerifyError<CliError>) -> CliError {
-    match e {
-        VerifyError::Read { .. } => CliError::usage(e.to_string()),
-        VerifyError::Failed { .. } | VerifyError::Empty { .. } => CliError::rejected(e.to_string()),
-        VerifyError::Stopped(e) => e,
-    }
-}
-
-/// Streams records through full verification; returns the ledger and the
-/// hash at the seq a checkpoint asks about.
-fn verify_with_progress(
-    source: &str,
-    next_line: impl FnMut(&mut Vec<u8>) -> std::io::Result<usize> + Send,
-    recall: Option<&RecallSource>,
-    wanted_seq: Option<u64>,
-) -> CliResult<(Ledger, Option<Hash32>)> {
-    let bar = crate::progress::progress(0, "verify");
-    let mut wanted_hash = None;
-    let ledger = verify_stream(source, next_line, recall, |seq, hash, _| {
-        if wanted_seq == Some(seq) {
-            wanted_hash = Some(hash);
-        }
-        if seq % 8192 == 0 {
-            bar.set_position(seq);
-        }
-        Ok(())
-    })
-    .map_err(verify_error)?;
-    bar.finish_and_clear();
-    Ok((ledger, wanted_hash))
-}
-
-fn read_checkpoint(path: &Path) -> CliResult<SignedCheckpoint> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("checkpoint {}: cannot read: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
-        CliError::rejected(format!(
-            "checkpoint {}, line {}: not a signed checkpoint {{\"checkpoint\": {{ledger, size, head, at}}, \"sig\"}}: {e}",
-            path.display(),
-            e.line()
-        ))
-    })
-}
-
-pub fn verify(
-    ledger_dir: Option<&Path>,
-    file: Option<&str>,
-    checkpoint: Option<&Path>,
-) -> CliResult<()> {
-    let checkpoint = checkpoint
-        .map(|p| read_checkpoint(p).map(|c| (p, c)))
-        .transpose()?;
-    let wanted = checkpoint
-        .as_ref()
-        .and_then(|(_, c)| c.checkpoint.size.checked_sub(1));
-    let (ledger, wanted_hash) = match (ledger_dir, file) {
-        (Some(dir), _) => {
-            let store = Store::open_for_scan(dir)?;
-            let recall = RecallSource::Store(store.reader());
-            let mut records = store.records(0).fuse();
-            let source = format!("ledger {}", dir.display());
-            verify_with_progress(
-                &source,
-                |buf| match records.next() {
-                    None => Ok(0),
-                    Some(Ok((_, bytes))) => {
-                        buf.extend_from_slice(&bytes);
-                        Ok(bytes.len() + 1)
-                    }
-                    Some(Err(e)) => Err(std::io::Error::other(e.to_string())),
-                },
-                Some(&recall),
-                wanted,
-            )?
-        }
-        (None, Some("-")) => {
-            let mut reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
-            // Standard input cannot be read back: the full state is kept.
-            verify_with_progress(
-                "input <stdin>",
-                |buf| reader.read_until(b'\n', buf),
-                None,
-                wanted,
-            )?
-        }
-        (None, Some(path)) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
-            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-            let recall = RecallSource::file(Path::new(path))
-                .map_err(|e| CliError::usage(format!("input {path}: cannot read: {e}")))?;
-            verify_with_progress(
-                &format!("input {path}"),
-                |buf| reader.read_until(b'\n', buf),
-                Some(&recall),
-                wanted,
-            )?
-        }
-        (None, None) => return Err(CliError::usage("give --ledger DIR or --file EXPORT")),
-    };
-    if let Some((path, signed)) = checkpoint {
-        let failed = |why: String| {
-            CliError::rejected(format!("FAILED: checkpoint {}: {why}", path.display()))
-        };
-        match signed.check_against(&ledger, |_| wanted_hash) {
-            Ok(CheckpointFit::Contained) => {}
-            Ok(CheckpointFit::Ahead) => {
-                return Err(failed(format!(
-                    "it claims {} records but the chain ends after {}: truncated at seq {}",
-                    signed.checkpoint.size,
-                    ledger.size(),
-                    ledger.size()
-                )))
-            }
-            Err(why) => return Err(failed(why.to_string())),
-        }
-        println!(
-            "checkpoint ok: size {} head {} is part of this chain",
-            signed.checkpoint.size, signed.checkpoint.head
-        );
-    }
-    println!("ok: {} records, head {}", ledger.size(), ledger.head());
     Ok(())
 }
 
@@ -600,37 +555,11 @@ fn summarize(event: &Value) -> String {
         "indicator_scored" => format!("{} {} = {}", s("program"), s("indicator"), s("score")),
         "spot_check_recorded" => format!("{} sampled {}", s("program"), body["districts_sampled"]),
         "event_reversed" => format!("reverses {}: {}", s("event_id"), s("reason")),
+        "ledger_sealed" => {
+            let note = s("checkpoint");
+            let size = note.lines().nth(1).unwrap_or_default().to_string();
+            format!("seals the {size} records before it")
+        }
         _ => String::new(),
     }
-}
-
-pub fn checkpoint(dir: &Path, key_path: &Path, at: Option<&str>) -> CliResult<()> {
-    let key = keyfile::read(key_path)?;
-    let session = Session::open(dir)?;
-    let operator = session
-        .ledger
-        .operator()
-        .expect("an open ledger has an operator");
-    if operator.key != key.public() {
-        return Err(CliError::usage(format!(
-            "key file {}: not the operator's key; checkpoints are signed by the operator",
-            key_path.display()
-        )));
-    }
-    let at = parse_time(at, "at", session.ledger.utc_offset())?;
-    let signed = Checkpoint {
-        ledger: session
-            .ledger
-            .ledger_id()
-            .expect("an open ledger has record 0"),
-        size: session.ledger.size(),
-        head: session.ledger.head(),
-        at,
-    }
-    .sign(&key);
-    println!(
-        "{}",
-        serde_json::to_string(&signed).expect("checkpoints serialize")
-    );
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! `demo`: the 2022 Kunming ledger from the bundled fixture, built through
 //! the same append path as every other command, then verified from scratch.
 
-use crate::commands::{create_ledger, sign_event};
+use crate::commands::{bind_to_ledger, create_ledger, sign_event};
 use crate::error::{CliError, CliResult};
 use crate::input::parse_values;
 use crate::session::{Clock, Submission};
@@ -14,27 +14,29 @@ const FIXTURE_EVENTS: &str = include_str!("../../../fixtures/kunming-2022/events
 
 pub fn run(dir: &Path) -> CliResult<()> {
     prepare_dir(dir)?;
-    let items = parse_values("fixtures/kunming-2022/events.jsonl", FIXTURE_EVENTS)?;
-    let sigs = items
+    let mut items = parse_values("fixtures/kunming-2022/events.jsonl", FIXTURE_EVENTS)?;
+    let (first, rest) = items.split_first_mut().expect("the fixture is not empty");
+    let operator_key = SecretKey::demo(first.value["actor"].as_str().unwrap_or_default());
+    let mut session = create_ledger(dir, &first.value, &operator_key)?;
+    // Every later event is signed for this ledger.
+    bind_to_ledger(rest, session.ledger.ledger_id().expect("record 0 is in"));
+    let sigs = rest
         .iter()
         .map(|item| {
             let actor = item.value["actor"].as_str().unwrap_or_default();
             sign_event(&item.value, &item.location, &SecretKey::demo(actor))
         })
         .collect::<CliResult<Vec<_>>>()?;
-    let (first, rest) = items.split_first().expect("the fixture is not empty");
-    let operator_key = SecretKey::demo(first.value["actor"].as_str().unwrap_or_default());
-    let mut session = create_ledger(dir, &first.value, &operator_key)?;
     let batch: Vec<Submission<'_>> = rest
         .iter()
-        .zip(&sigs[1..])
+        .zip(&sigs)
         .map(|(item, sig)| Submission {
             location: &item.location,
             event: &item.value,
             sig,
         })
         .collect();
-    session.append(&batch, Clock::Event)?;
+    session.append(&batch, Clock::Event, &operator_key)?;
 
     // Verify from scratch: replay every stored record through full verification.
     let mut replay = Ledger::new();

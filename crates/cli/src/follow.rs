@@ -5,7 +5,9 @@
 
 use crate::error::{CliError, CliResult};
 use fundledger_core::checkpoint::{CheckpointFit, SignedCheckpoint};
-use fundledger_core::ids::Hash32;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use fundledger_core::merkle::{verify_consistency, NodeHash};
 use fundledger_core::ledger::{Ledger, SealedRecord};
 use fundledger_store::Store;
 use std::path::Path;
@@ -132,25 +134,46 @@ fn check_prefix(client: &Client, mirror: &Mirror) -> CliResult<()> {
 /// Checks a served checkpoint against the mirror; true when it covers
 /// records the mirror holds, false when it is ahead of them.
 fn check_checkpoint(mirror: &Mirror, signed: &SignedCheckpoint) -> CliResult<bool> {
-    let mut unreadable = None;
-    let fit = signed.check_against(&mirror.ledger, |seq| {
-        let hash = mirror.ours(seq).and_then(|ours| {
-            let record: serde_json::Value =
-                serde_json::from_slice(&ours).map_err(|e| CliError::usage(e.to_string()))?;
-            Ok(record["hash"].as_str().and_then(|h| Hash32::parse(h).ok()))
-        });
-        hash.map_err(|e| unreadable = Some(e)).ok().flatten()
-    });
-    if let Some(e) = unreadable {
-        return Err(e);
-    }
-    match fit {
+    let tree = mirror.ledger.merkle_tree().expect("a mirror keeps its tree");
+    match signed.check_against(&mirror.ledger, |size| tree.root(size).ok()) {
         Ok(fit) => Ok(fit == CheckpointFit::Contained),
         Err(why) => Err(alarm(format!(
             "the server's checkpoint of size {}: {why}",
             signed.checkpoint.size
         ))),
     }
+}
+
+/// Asks the server to prove that its checkpoint `new` extends the one the
+/// mirror verified before (`old`), and checks the proof (RFC 6962).
+fn check_consistency(
+    client: &Client,
+    old: &SignedCheckpoint,
+    new: &SignedCheckpoint,
+) -> CliResult<()> {
+    let (a, b) = (old.checkpoint.size, new.checkpoint.size);
+    let (status, body) = client.get(&format!("/v1/proofs/consistency?from={a}&to={b}"))?;
+    if status != 200 {
+        return Err(alarm(format!(
+            "the server gives no consistency proof from its checkpoint of size {a} to size {b} (HTTP {status})"
+        )));
+    }
+    let proof: Vec<NodeHash> = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v["proof"].as_array().map(|hashes| {
+                hashes
+                    .iter()
+                    .filter_map(|h| BASE64.decode(h.as_str()?).ok()?.try_into().ok())
+                    .collect()
+            })
+        })
+        .ok_or_else(|| alarm("the server's consistency proof is not {\"proof\": [base64…]}".into()))?;
+    verify_consistency(a, b, &old.checkpoint.root, &new.checkpoint.root, &proof).map_err(|e| {
+        alarm(format!(
+            "the server's checkpoint of size {b} is not an extension of its checkpoint of size {a}: {e}"
+        ))
+    })
 }
 
 pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<()> {
@@ -165,6 +188,7 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
     };
     let mut mirror = Mirror::open(dir)?;
     let mut checkpoints_verified = 0u64;
+    let mut last_checkpoint: Option<SignedCheckpoint> = None;
     loop {
         check_prefix(&client, &mirror)?;
         // Pull and verify new records, page by page.
@@ -200,13 +224,14 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
         if mirror.ledger.size() > 0 {
             let (status, body) = client.get("/v1/checkpoint")?;
             if status == 200 {
-                let signed: SignedCheckpoint = serde_json::from_slice(&body).map_err(|e| {
-                    alarm(format!(
-                        "the server's checkpoint is not a signed checkpoint: {e}"
-                    ))
-                })?;
+                let signed = SignedCheckpoint::parse(&String::from_utf8_lossy(&body))
+                    .map_err(|e| alarm(format!("the server's checkpoint: {e}")))?;
                 if check_checkpoint(&mirror, &signed)? {
+                    if let Some(old) = &last_checkpoint {
+                        check_consistency(&client, old, &signed)?;
+                    }
                     checkpoints_verified += 1;
+                    last_checkpoint = Some(signed);
                 }
             }
         }

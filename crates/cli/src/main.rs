@@ -1,6 +1,7 @@
 //! `fundledger`: the command-line edge. Flags are parsed here; every rule
 //! lives in `fundledger-core` and every byte on disk in `fundledger-store`.
 
+mod audit;
 mod commands;
 mod demo;
 mod error;
@@ -109,6 +110,9 @@ reported as existing and appends nothing."
         /// The secret key of the events' actor.
         #[arg(long)]
         key: PathBuf,
+        /// The operator's secret key, which seals the batch (default: --key, when it is the operator's).
+        #[arg(long)]
+        operator_key: Option<PathBuf>,
         /// `now`: recorded_at is the machine's clock; `event`: each event's `at` (loading history).
         #[arg(long, value_enum, default_value = "now")]
         clock: Clock,
@@ -117,21 +121,35 @@ reported as existing and appends nothing."
     },
     /// Print signed submissions {"event", "sig"} (JSONL) for unsigned events: what a district hands to the city.
     #[command(
-        after_help = "Example:\n  fundledger sign --key luquan.key rosters.jsonl > rosters.signed.jsonl"
+        after_help = "Examples:\n  fundledger sign --key luquan.key --ledger-id 1139…aca4 rosters.jsonl > rosters.signed.jsonl\n  \
+fundledger sign --key luquan.key --ledger kunming rosters.jsonl\n\n\
+Every event is signed for one ledger: an event without a `ledger` member gets the ledger's id \
+(the hash of its record 0, which `fundledger status` prints) before it is signed."
     )]
     Sign {
         /// The secret key of the events' actor.
         #[arg(long)]
         key: PathBuf,
+        /// The id of the ledger the events are for.
+        #[arg(long, required_unless_present = "ledger")]
+        ledger_id: Option<String>,
+        /// …or a copy of the ledger to read its id from.
+        #[arg(long)]
+        ledger: Option<PathBuf>,
         /// Events file, or `-` for standard input.
         file: String,
     },
     /// Append signed submissions, as `sign` prints them, as one batch.
-    #[command(after_help = "Example:\n  fundledger submit --ledger kunming rosters.signed.jsonl")]
+    #[command(
+        after_help = "Example:\n  fundledger submit --ledger kunming --operator-key operator.key rosters.signed.jsonl"
+    )]
     Submit {
         /// The ledger directory.
         #[arg(long)]
         ledger: PathBuf,
+        /// The operator's secret key, which seals the batch.
+        #[arg(long)]
+        operator_key: PathBuf,
         /// Where recorded_at comes from.
         #[arg(long, value_enum, default_value = "now")]
         clock: Clock,
@@ -140,8 +158,11 @@ reported as existing and appends nothing."
     },
     /// Check every record: links, hashes, signatures, enrolment, authorization, schemas and rules.
     #[command(
-        after_help = "Examples:\n  fundledger verify --ledger kunming\n  fundledger verify --file kunming.jsonl --checkpoint cp.json\n\n\
-Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1)."
+        after_help = "Examples:\n  fundledger verify --ledger kunming\n  fundledger verify --file kunming.jsonl --checkpoint kept.checkpoint\n\n\
+Prints `ok: N records, head HASH` and how far the operator's seals reach (`sealed through seq N`), \
+or the first failing seq and why (exit 1). Records after the last seal are an error: nobody signed \
+their order or time. Truncation back to an earlier seal is the one change only a checkpoint kept \
+from before can show."
     )]
     Verify {
         /// A ledger directory.
@@ -150,9 +171,12 @@ Prints `ok: N records, head HASH`, or the first failing seq and why (exit 1)."
         /// An export (JSONL), or `-` for standard input.
         #[arg(long)]
         file: Option<String>,
-        /// A signed checkpoint the chain must contain.
+        /// A checkpoint kept from before (a C2SP note, as `checkpoint` prints it) the chain must contain.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// Only warn about records after the last seal.
+        #[arg(long)]
+        allow_unsealed: bool,
     },
     /// Write every record as JSONL, one record per line — or the money as a ledger-cli/hledger journal.
     #[command(
@@ -203,20 +227,57 @@ The directory must not hold a ledger. On any failure nothing is left behind."
         #[arg(long)]
         json: bool,
     },
-    /// Print a checkpoint of the ledger's current size and head, signed with the operator key.
+    /// Print the operator's newest checkpoint (or the one of --size records): a C2SP signed note.
     #[command(
-        after_help = "Example:\n  fundledger checkpoint --ledger kunming --key operator.key > cp.json"
+        after_help = "Examples:\n  fundledger checkpoint --ledger kunming > kept.checkpoint\n  \
+fundledger checkpoint --ledger kunming --size 153 --verifier-key\n\n\
+Every batch ends with the operator's seal: a C2SP tlog-checkpoint (origin fundledger/<ledger id>, \
+size, RFC 6962 root) signed by the operator key. Keep one to prove later that the log only grew."
     )]
     Checkpoint {
         /// The ledger directory.
         #[arg(long)]
         ledger: PathBuf,
-        /// The operator's secret key file.
+        /// The checkpoint of this many records (the seal at that seq); default the newest.
         #[arg(long)]
-        key: PathBuf,
-        /// The checkpoint's time; default now.
+        size: Option<u64>,
+        /// Also print the C2SP verifier key witnesses check it with (on stderr).
         #[arg(long)]
-        at: Option<String>,
+        verifier_key: bool,
+    },
+    /// A receipt that record SEQ is in the ledger: its inclusion proof and the operator's checkpoint.
+    #[command(
+        after_help = "Example:\n  fundledger prove --ledger kunming --seq 140 --out settlement.tlog-proof\n\n\
+The receipt (c2sp.org/tlog-proof@v1) holds the record, its Merkle inclusion proof and the signed \
+checkpoint; `fundledger verify-proof` checks it offline with the operator's public key."
+    )]
+    Prove {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The record.
+        #[arg(long)]
+        seq: u64,
+        /// The checkpoint's size (a seal's seq); default the newest.
+        #[arg(long)]
+        size: Option<u64>,
+        /// Write the receipt here; default standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a receipt offline: the record, its inclusion proof and the operator's signature.
+    #[command(
+        name = "verify-proof",
+        after_help = "Example:\n  fundledger verify-proof --proof settlement.tlog-proof --operator-key 5a1c…e9\n\n\
+Exit 0 when the record is in the checkpoint's tree and the checkpoint is signed by that key; 1 otherwise."
+    )]
+    VerifyProof {
+        /// The receipt file.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The operator's public key (64 hex characters).
+        #[arg(long)]
+        operator_key: String,
     },
     /// Serve the ledger over HTTP: submissions with group commit, records, checkpoints, reports.
     #[command(
@@ -231,15 +292,9 @@ in-flight batches finish or fail, and nothing acknowledged is lost."
         /// Where to listen (port 0: any free port, printed at start).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
-        /// The operator's secret key, to sign checkpoints.
+        /// The operator's secret key, which seals every group commit; without it the server is read-only.
         #[arg(long)]
         key: Option<PathBuf>,
-        /// Sign a checkpoint after this many new records …
-        #[arg(long, default_value_t = 1000)]
-        checkpoint_every_records: u64,
-        /// … or after this many seconds with new records.
-        #[arg(long, default_value_t = 10)]
-        checkpoint_every_secs: u64,
     },
     /// An auditor's mirror: follow a server, verify every record, alarm (exit 3) on rewritten or truncated history.
     #[command(
@@ -347,20 +402,36 @@ fn main() -> ExitCode {
         Command::Append {
             ledger,
             key,
+            operator_key,
             clock,
             file,
-        } => commands::append(&ledger, &key, clock, &file),
-        Command::Sign { key, file } => commands::sign(&key, &file),
+        } => commands::append(&ledger, &key, operator_key.as_deref(), clock, &file),
+        Command::Sign {
+            key,
+            ledger_id,
+            ledger,
+            file,
+        } => commands::ledger_id_of(ledger.as_deref(), ledger_id.as_deref())
+            .and_then(|id| commands::sign(&key, id, &file)),
         Command::Submit {
             ledger,
+            operator_key,
             clock,
             file,
-        } => commands::submit(&ledger, clock, &file),
+        } => commands::submit(&ledger, &operator_key, clock, &file),
         Command::Verify {
             ledger,
             file,
             checkpoint,
-        } => commands::verify(ledger.as_deref(), file.as_deref(), checkpoint.as_deref()),
+            allow_unsealed,
+        } => {
+            let source = match (&ledger, &file) {
+                (Some(dir), _) => audit::Source::Ledger(dir),
+                (None, Some(file)) => audit::Source::File(file),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            audit::verify(source, checkpoint.as_deref(), allow_unsealed)
+        }
         Command::Export {
             ledger,
             out,
@@ -373,9 +444,21 @@ fn main() -> ExitCode {
             district,
             json,
         } => commands::log(&ledger, kind.as_deref(), district.as_deref(), json),
-        Command::Checkpoint { ledger, key, at } => {
-            commands::checkpoint(&ledger, &key, at.as_deref())
-        }
+        Command::Checkpoint {
+            ledger,
+            size,
+            verifier_key,
+        } => audit::checkpoint(&ledger, size, verifier_key),
+        Command::Prove {
+            ledger,
+            seq,
+            size,
+            out,
+        } => audit::prove(&ledger, seq, size, out.as_deref()),
+        Command::VerifyProof {
+            proof,
+            operator_key,
+        } => audit::verify_proof(&proof, &operator_key),
         Command::Report {
             ledger,
             program,
@@ -385,19 +468,7 @@ fn main() -> ExitCode {
             lang,
         } => report::report(&ledger, &program, as_of.as_deref(), as_of_seq, format, lang),
         Command::Status { ledger } => report::status(&ledger),
-        Command::Serve {
-            ledger,
-            addr,
-            key,
-            checkpoint_every_records,
-            checkpoint_every_secs,
-        } => serve::run(
-            &ledger,
-            &addr,
-            key.as_deref(),
-            checkpoint_every_records,
-            checkpoint_every_secs,
-        ),
+        Command::Serve { ledger, addr, key } => serve::run(&ledger, &addr, key.as_deref()),
         Command::Follow {
             url,
             mirror,

@@ -4,15 +4,8 @@ use crate::error::{CliError, CliResult};
 use crate::keyfile;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
-pub fn run(
-    ledger: &Path,
-    addr: &str,
-    key: Option<&Path>,
-    checkpoint_every_records: u64,
-    checkpoint_every_secs: u64,
-) -> CliResult<()> {
+pub fn run(ledger: &Path, addr: &str, key: Option<&Path>) -> CliResult<()> {
     let addr = addr
         .parse()
         .map_err(|e| CliError::usage(format!("--addr {addr:?}: {e} (e.g. 127.0.0.1:8080)")))?;
@@ -21,8 +14,6 @@ pub fn run(
         ledger: ledger.to_path_buf(),
         addr,
         operator_key,
-        checkpoint_every_records: checkpoint_every_records.max(1),
-        checkpoint_every: Duration::from_secs(checkpoint_every_secs.max(1)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

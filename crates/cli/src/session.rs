@@ -3,6 +3,7 @@
 
 use crate::error::{CliError, CliResult};
 use crate::input::Located;
+use fundledger_core::crypto::SecretKey;
 use fundledger_core::ledger::{BatchItem, BatchRejection, ItemOutcome, Ledger, RecordClock};
 use fundledger_store::Store;
 use serde_json::Value;
@@ -53,7 +54,12 @@ impl Session {
 
     /// Appends signed events as one batch: every one or none, flushed before
     /// this returns.
-    pub fn append(&mut self, batch: &[Submission<'_>], clock: Clock) -> CliResult<BatchOutcome> {
+    pub fn append(
+        &mut self,
+        batch: &[Submission<'_>],
+        clock: Clock,
+        operator: &SecretKey,
+    ) -> CliResult<BatchOutcome> {
         let clock = match clock {
             Clock::Now => RecordClock::Now(chrono::Utc::now()),
             Clock::Event => RecordClock::EventAt,
@@ -65,14 +71,13 @@ impl Session {
                 sig: s.sig,
             })
             .collect();
-        let decided = self.ledger.append_batch(&items, clock).map_err(
-            |BatchRejection { index, rejection }| {
-                CliError::rejected(format!(
-                    "{}, {rejection}; nothing was appended",
-                    batch[index].location
-                ))
-            },
-        )?;
+        let decided = self
+            .ledger
+            .append_batch(&items, clock, operator)
+            .map_err(|BatchRejection { index, rejection }| {
+                let location = batch.get(index).map_or("the batch's seal", |s| s.location);
+                CliError::rejected(format!("{location}, {rejection}; nothing was appended"))
+            })?;
         self.store.append(&decided.records)?;
         self.ledger = decided.ledger;
         let mut outcome = BatchOutcome::default();

@@ -30,6 +30,8 @@ pub struct LedgerOpened {
     pub currency: String,
     /// Offset of local deadlines, `+08:00`.
     pub utc_offset: UtcOffset,
+    /// 32 random bytes drawn when the ledger is opened (hex on the wire).
+    pub nonce: Hash32,
 }
 
 /// `actor_enrolled`.
@@ -328,6 +330,13 @@ pub struct EventReversed {
     pub reason: String,
 }
 
+/// `ledger_sealed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LedgerSealed {
+    /// The signed checkpoint note ([`crate::checkpoint`]).
+    pub checkpoint: String,
+}
+
 /// A typed body.
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
@@ -348,6 +357,7 @@ pub enum Body {
     IndicatorScored(IndicatorScored),
     SpotCheckRecorded(SpotCheckRecorded),
     EventReversed(EventReversed),
+    LedgerSealed(LedgerSealed),
 }
 
 /// Where a body is deserialized from: a JSON tree or JSON text.
@@ -406,6 +416,7 @@ impl Body {
             EventKind::SurveyRecorded => Body::SurveyRecorded(Box::new(v(b)?)),
             EventKind::IndicatorScored => Body::IndicatorScored(v(b)?),
             EventKind::SpotCheckRecorded => Body::SpotCheckRecorded(v(b)?),
+            EventKind::LedgerSealed => Body::LedgerSealed(v(b)?),
             EventKind::EventReversed => Body::EventReversed(v(b)?),
         })
     }

@@ -92,6 +92,14 @@ impl PublicKey {
         let signature = Signature::from_bytes(&bytes);
         self.0.verify_strict(&hash.0, &signature).is_ok()
     }
+
+    /// Strict Ed25519 verification of a signature over `message` (a signed
+    /// note's text).
+    pub fn verify_bytes(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.0
+            .verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
+    }
 }
 
 /// Checks many signatures at once (Ed25519 batch verification, which is
@@ -144,6 +152,11 @@ impl SecretKey {
     /// Signs an event: its [`event_hash`]; the event must have a canonical form.
     pub fn sign_event(&self, event: &serde_json::Value) -> Result<String, JcsError> {
         Ok(self.sign(&event_hash(event)?))
+    }
+
+    /// Signs `message` (a signed note's text); the 64 raw bytes.
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
     }
 
     /// Signs the 32 bytes of `hash`; returns lowercase hex.

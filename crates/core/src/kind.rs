@@ -39,11 +39,13 @@ pub enum EventKind {
     SpotCheckRecorded,
     /// A correction: an earlier event no longer counts.
     EventReversed,
+    /// The operator seals every record before this one: a signed checkpoint.
+    LedgerSealed,
 }
 
 impl EventKind {
     /// All kinds, in the order the format document lists them.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::LedgerOpened,
         EventKind::ActorEnrolled,
         EventKind::ActorRevoked,
@@ -60,6 +62,7 @@ impl EventKind {
         EventKind::IndicatorScored,
         EventKind::SpotCheckRecorded,
         EventKind::EventReversed,
+        EventKind::LedgerSealed,
     ];
 
     /// The snake_case name used on the wire and in schema file names.
@@ -81,6 +84,7 @@ impl EventKind {
             EventKind::IndicatorScored => "indicator_scored",
             EventKind::SpotCheckRecorded => "spot_check_recorded",
             EventKind::EventReversed => "event_reversed",
+            EventKind::LedgerSealed => "ledger_sealed",
         }
     }
 
@@ -93,7 +97,7 @@ impl EventKind {
     pub fn allowed_roles(self) -> &'static [Role] {
         use EventKind::*;
         match self {
-            LedgerOpened | ActorEnrolled | ActorRevoked => &[Role::Operator],
+            LedgerOpened | ActorEnrolled | ActorRevoked | LedgerSealed => &[Role::Operator],
             ProgramOpened | BudgetApproved | FundsReceived | AllocationMade | OffsetApplied
             | SurveyRecorded | IndicatorScored => &[Role::Operator, Role::City],
             RosterFiled | ExpenditureReported | FundUseReported | SettlementFiled => {

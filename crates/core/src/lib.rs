@@ -24,6 +24,7 @@ pub mod merkle;
 pub mod money;
 pub mod privacy;
 pub mod projection;
+pub mod receipt;
 pub mod schema;
 pub mod workload;
 

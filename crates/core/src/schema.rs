@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The schema text of every kind, in [`EventKind::ALL`] order.
-pub const SCHEMA_SOURCES: [(&str, &str); 16] = [
+pub const SCHEMA_SOURCES: [(&str, &str); 17] = [
     (
         "ledger_opened",
         include_str!("../../../schemas/events/ledger_opened.schema.json"),
@@ -70,6 +70,10 @@ pub const SCHEMA_SOURCES: [(&str, &str); 16] = [
     (
         "event_reversed",
         include_str!("../../../schemas/events/event_reversed.schema.json"),
+    ),
+    (
+        "ledger_sealed",
+        include_str!("../../../schemas/events/ledger_sealed.schema.json"),
     ),
 ];
 
@@ -212,7 +216,7 @@ mod tests {
 
     #[test]
     fn every_schema_compiles_and_names_the_field() {
-        assert_eq!(validators().len(), 16);
+        assert_eq!(validators().len(), 17);
         let err = validate_body(
             EventKind::AllocationMade,
             &json!({"program": "p", "district_code": "530103", "amount_cny": "10.001"}),

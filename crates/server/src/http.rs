@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fundledger_core::ids::{DistrictCode, Timestamp};
+use fundledger_core::checkpoint::SignedCheckpoint;
 use fundledger_core::ledger::BatchItem;
+use fundledger_core::receipt::Receipt;
 use fundledger_core::projection::{program_figures, ReportJson};
 use fundledger_core::{Rejection, RejectionClass};
 use serde::Deserialize;
@@ -35,6 +37,18 @@ pub fn router(writer: Arc<Writer>) -> Router {
         .route(
             "/v1/checkpoint",
             get(checkpoint).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/checkpoints/{size}",
+            get(checkpoint_of_size).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/proofs/inclusion",
+            get(inclusion_proof).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/proofs/consistency",
+            get(consistency_proof).fallback(method_not_allowed),
         )
         .route(
             "/v1/programs/{id}/report",
@@ -225,6 +239,12 @@ async fn submit(
             }
         }
     })?;
+    if app.read_only {
+        return Err(ApiError::unavailable(
+            "read_only",
+            "this server was started without the operator key (--key), which seals every batch; it serves reads only",
+        ));
+    }
     let submissions = parse_batch(&body)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     if !app.submit(Job { submissions, reply }) {
@@ -309,13 +329,118 @@ async fn record(State(app): State<App>, Path(seq): Path<String>) -> Result<Respo
     }
 }
 
+/// A C2SP note, as text.
+fn note(text: &str) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text.to_string(),
+    )
+        .into_response()
+}
+
 async fn checkpoint(State(app): State<App>) -> Result<Response, ApiError> {
     match &app.snapshot().checkpoint {
-        Some(c) => Ok(axum::Json(c).into_response()),
-        None => Err(ApiError::not_found(
-            "no checkpoint: the server runs without the operator key (--key)",
-        )),
+        Some(c) => Ok(note(c.note())),
+        None => Err(ApiError::not_found("no checkpoint: the ledger holds no seal")),
     }
+}
+
+/// The seal at seq `size` (which covers `size` records), from the store.
+fn seal_at(app: &App, size: u64) -> Result<SignedCheckpoint, ApiError> {
+    let missing = || {
+        ApiError::not_found(format!(
+            "no checkpoint of size {size}: checkpoints are the seals that end every batch (GET /v1/checkpoint is the newest)"
+        ))
+        .field("size")
+    };
+    if size >= app.snapshot().ledger.size() {
+        return Err(missing());
+    }
+    let record = app
+        .reader
+        .record(size)
+        .map_err(|e| ApiError::internal("store", e.to_string()))?
+        .ok_or_else(missing)?;
+    crate::writer::seal_checkpoint(&record).ok_or_else(missing)
+}
+
+async fn checkpoint_of_size(
+    State(app): State<App>,
+    Path(size): Path<String>,
+) -> Result<Response, ApiError> {
+    let size = size.parse::<u64>().map_err(|_| {
+        ApiError::bad_request(format!("size must be a whole number, got {size:?}")).field("size")
+    })?;
+    Ok(note(seal_at(&app, size)?.note()))
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    seq: u64,
+    size: Option<u64>,
+}
+
+/// A receipt (c2sp.org/tlog-proof@v1) of record `seq` in the checkpoint of
+/// `size` records (default the newest).
+async fn inclusion_proof(
+    State(app): State<App>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!("seq and size are whole numbers: {}", e.body_text()))
+    })?;
+    let snapshot = app.snapshot();
+    let checkpoint = match q.size {
+        Some(size) => seal_at(&app, size)?,
+        None => snapshot
+            .checkpoint
+            .as_deref()
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("no checkpoint: the ledger holds no seal"))?,
+    };
+    let tree = snapshot.ledger.merkle_tree().expect("the server keeps the full tree");
+    let proof = tree
+        .inclusion_proof(q.seq, checkpoint.checkpoint.size)
+        .map_err(|e| ApiError::bad_request(e.to_string()).field("seq"))?;
+    let record = app
+        .reader
+        .record(q.seq)
+        .map_err(|e| ApiError::internal("store", e.to_string()))?
+        .ok_or_else(|| ApiError::not_found(format!("no record at seq {}", q.seq)).field("seq"))?;
+    Ok(note(&Receipt::render(
+        &record,
+        q.seq,
+        &proof,
+        checkpoint.note(),
+    )))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+/// The RFC 6962 consistency proof from the tree of `from` records to the
+/// tree of `to` records, hashes in base64.
+async fn consistency_proof(
+    State(app): State<App>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!("from and to are whole numbers: {}", e.body_text()))
+    })?;
+    let snapshot = app.snapshot();
+    let tree = snapshot.ledger.merkle_tree().expect("the server keeps the full tree");
+    let proof = tree
+        .consistency_proof(q.from, q.to)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    use base64::Engine;
+    let proof: Vec<String> = proof
+        .iter()
+        .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+        .collect();
+    Ok(axum::Json(json!({"from": q.from, "to": q.to, "proof": proof})).into_response())
 }
 
 fn now(app: &App) -> (Arc<crate::Snapshot>, Timestamp) {
@@ -365,8 +490,10 @@ async fn status(State(app): State<App>) -> Response {
     let snapshot = app.snapshot();
     axum::Json(json!({
         "ledger": snapshot.ledger.name(),
+        "ledger_id": snapshot.ledger.ledger_id(),
         "size": snapshot.ledger.size(),
         "head": snapshot.ledger.head(),
+        "sealed_through": snapshot.ledger.sealed_through(),
         "group_commit": app.stats.to_json(),
     }))
     .into_response()

@@ -21,7 +21,6 @@ use fundledger_store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Most submissions in one request (also the batch limit of the API).
 pub const HTTP_BATCH_EVENTS_MAX: usize = 1000;
@@ -40,12 +39,9 @@ pub struct ServeConfig {
     pub ledger: PathBuf,
     /// Where to listen.
     pub addr: SocketAddr,
-    /// The operator's key, to sign checkpoints; none: no checkpoints.
+    /// The operator's key, which seals every group commit; none: the
+    /// server only reads (submissions are answered 503).
     pub operator_key: Option<SecretKey>,
-    /// Sign a checkpoint after this many new records …
-    pub checkpoint_every_records: u64,
-    /// … or after this long with new records.
-    pub checkpoint_every: Duration,
 }
 
 /// Why the server could not start or stopped.
@@ -55,7 +51,7 @@ pub enum ServeError {
     #[error(transparent)]
     Store(#[from] fundledger_store::StoreError),
     /// The key does not belong to the ledger's operator.
-    #[error("the key given is not the operator's key of this ledger; checkpoints are signed by the operator")]
+    #[error("the key given is not the operator's key of this ledger; every batch is sealed by the operator")]
     NotOperatorKey,
     /// Binding or serving failed.
     #[error("cannot serve on {addr}: {source}")]
@@ -85,8 +81,6 @@ pub async fn serve(
         ledger,
         WriterConfig {
             operator_key: config.operator_key,
-            checkpoint_every_records: config.checkpoint_every_records,
-            checkpoint_every: config.checkpoint_every,
         },
     );
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -1,24 +1,25 @@
 //! The single writer: group commit over the store.
 
-use fundledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
+use fundledger_core::checkpoint::SignedCheckpoint;
 use fundledger_core::crypto::SecretKey;
-use fundledger_core::ledger::{BatchItem, BatchRejection, Ledger, RecordClock, SealedRecord};
+use fundledger_core::ledger::{
+    BatchItem, BatchRejection, DecidedBatch, Ledger, RecordClock, SealedRecord,
+};
 use fundledger_core::Rejection;
 use fundledger_store::{Store, StoreReader};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 /// What readers see: the state after the last commit.
 pub struct Snapshot {
     /// The ledger state.
     pub ledger: Ledger,
-    /// The latest signed checkpoint.
-    pub checkpoint: Option<SignedCheckpoint>,
+    /// The newest seal's checkpoint.
+    pub checkpoint: Option<Arc<SignedCheckpoint>>,
 }
 
 /// One request's batch of signed submissions.
@@ -101,14 +102,17 @@ impl CommitStats {
     }
 }
 
-/// Checkpoint policy.
+/// What the writer needs.
 pub struct WriterConfig {
-    /// Signs checkpoints; none: no checkpoints.
+    /// Seals every group commit; none: the server only reads.
     pub operator_key: Option<SecretKey>,
-    /// After this many new records …
-    pub checkpoint_every_records: u64,
-    /// … or this long with new records.
-    pub checkpoint_every: Duration,
+}
+
+/// The checkpoint in a seal record's body.
+pub fn seal_checkpoint(record: &[u8]) -> Option<SignedCheckpoint> {
+    let record: Value = serde_json::from_slice(record).ok()?;
+    let note = record["event"]["body"]["checkpoint"].as_str()?;
+    SignedCheckpoint::parse(note).ok()
 }
 
 /// The writer thread and what it shares.
@@ -121,6 +125,8 @@ pub struct Writer {
     pub reader: StoreReader,
     /// Group-commit counters.
     pub stats: Arc<CommitStats>,
+    /// Started without the operator key: submissions are refused.
+    pub read_only: bool,
 }
 
 impl Writer {
@@ -129,15 +135,18 @@ impl Writer {
         let (sender, receiver) = std::sync::mpsc::sync_channel(crate::WRITER_QUEUE_MAX);
         let reader = store.reader();
         let stats = Arc::new(CommitStats::default());
-        let mut state = State {
+        let read_only = config.operator_key.is_none();
+        let checkpoint = ledger
+            .sealed_through()
+            .and_then(|seq| store.record(seq).ok().flatten())
+            .and_then(|record| seal_checkpoint(&record))
+            .map(Arc::new);
+        let state = State {
             store,
             ledger,
             config,
-            checkpoint: None,
-            checkpoint_size: 0,
-            checkpoint_time: Instant::now(),
+            checkpoint,
         };
-        state.sign_checkpoint();
         let snapshot = Arc::new(RwLock::new(Arc::new(state.snapshot())));
         let thread = {
             let snapshot = snapshot.clone();
@@ -153,6 +162,7 @@ impl Writer {
             snapshot,
             reader,
             stats,
+            read_only,
         }
     }
 
@@ -208,9 +218,7 @@ struct State {
     store: Store,
     ledger: Ledger,
     config: WriterConfig,
-    checkpoint: Option<SignedCheckpoint>,
-    checkpoint_size: u64,
-    checkpoint_time: Instant,
+    checkpoint: Option<Arc<SignedCheckpoint>>,
 }
 
 impl State {
@@ -221,54 +229,13 @@ impl State {
         }
     }
 
-    fn sign_checkpoint(&mut self) {
-        let Some(key) = &self.config.operator_key else {
-            return;
-        };
-        let Some(ledger_id) = self.ledger.ledger_id() else {
-            return;
-        };
-        let at = self.ledger.now(chrono::Utc::now());
-        self.checkpoint = Some(
-            Checkpoint {
-                ledger: ledger_id,
-                size: self.ledger.size(),
-                head: self.ledger.head(),
-                at,
-            }
-            .sign(key),
-        );
-        self.checkpoint_size = self.ledger.size();
-        self.checkpoint_time = Instant::now();
-    }
-
-    fn checkpoint_due(&self) -> bool {
-        let new = self.ledger.size() - self.checkpoint_size;
-        new > 0
-            && (new >= self.config.checkpoint_every_records
-                || self.checkpoint_time.elapsed() >= self.config.checkpoint_every)
-    }
-
     fn run(
         mut self,
         receiver: Receiver<Job>,
         snapshot: &RwLock<Arc<Snapshot>>,
         stats: &CommitStats,
     ) {
-        loop {
-            let first = match receiver
-                .recv_timeout(self.config.checkpoint_every.max(Duration::from_millis(50)))
-            {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.checkpoint_due() {
-                        self.sign_checkpoint();
-                        *snapshot.write().expect("not poisoned") = Arc::new(self.snapshot());
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-            };
+        while let Ok(first) = receiver.recv() {
             let mut jobs = vec![first];
             while jobs.len() < crate::GROUP_JOBS_MAX {
                 match receiver.try_recv() {
@@ -277,16 +244,24 @@ impl State {
                 }
             }
             self.commit_group(jobs, stats);
-            if self.checkpoint_due() {
-                self.sign_checkpoint();
-            }
             *snapshot.write().expect("not poisoned") = Arc::new(self.snapshot());
         }
     }
 
     fn commit_group(&mut self, jobs: Vec<Job>, stats: &CommitStats) {
-        let mut working = self.ledger.clone();
-        let mut sealed: Vec<SealedRecord> = Vec::new();
+        let Some(key) = self.config.operator_key.clone() else {
+            for job in jobs {
+                let _ = job.reply.send(JobOutcome::StoreFailed(
+                    "the server runs without the operator key".to_string(),
+                ));
+            }
+            return;
+        };
+        let mut group = DecidedBatch {
+            ledger: self.ledger.clone(),
+            records: Vec::new(),
+            outcomes: Vec::new(),
+        };
         // Per job: Ok(seqs of its items) or the rejection.
         let mut decided: Vec<(Job, Decision)> = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -299,19 +274,31 @@ impl State {
                 })
                 .collect();
             let outcome = items.and_then(|items| {
-                working.append_batch(&items, RecordClock::Now(chrono::Utc::now()))
+                group
+                    .ledger
+                    .decide_batch(&items, RecordClock::Now(chrono::Utc::now()))
             });
             match outcome {
                 Ok(batch) => {
                     let seqs = batch.outcomes.iter().map(|o| o.seq()).collect();
                     let any_new = !batch.records.is_empty();
-                    working = batch.ledger;
-                    sealed.extend(batch.records);
+                    group.ledger = batch.ledger;
+                    group.records.extend(batch.records);
                     decided.push((job, Ok(Accepted { seqs, any_new })));
                 }
                 Err(rejection) => decided.push((job, Err(rejection))),
             }
         }
+        // One seal for the whole group.
+        let sealed = match group.seal(&key) {
+            Ok(()) => std::mem::take(&mut group.records),
+            Err(rejection) => {
+                for (job, _) in decided {
+                    let _ = job.reply.send(JobOutcome::StoreFailed(rejection.to_string()));
+                }
+                return;
+            }
+        };
         let committed_jobs = decided.iter().filter(|(_, r)| r.is_ok()).count() as u64;
         if let Err(e) = self.store.append(&sealed) {
             for (job, result) in decided {
@@ -328,7 +315,10 @@ impl State {
         if !sealed.is_empty() {
             stats.record(committed_jobs, sealed.len() as u64);
         }
-        self.ledger = working;
+        self.ledger = group.ledger;
+        if let Some(seal) = sealed.last() {
+            self.checkpoint = seal_checkpoint(&seal.bytes).map(Arc::new);
+        }
         // Durable: now answer. New records come from the batch; originals of
         // identical retries from the store.
         let fresh: std::collections::HashMap<u64, &SealedRecord> =

@@ -97,7 +97,10 @@ impl Books {
                     self.take_back(&b.event_id, contribution);
                 }
             }
-            Body::LedgerOpened(_) | Body::ActorEnrolled(_) | Body::ActorRevoked(_) => {}
+            Body::LedgerOpened(_)
+            | Body::ActorEnrolled(_)
+            | Body::ActorRevoked(_)
+            | Body::LedgerSealed(_) => {}
         }
         if !self.rules_only {
             let contribution = contribution_of(body);

@@ -70,7 +70,8 @@ impl Books {
             Body::LedgerOpened(_)
             | Body::ActorEnrolled(_)
             | Body::ActorRevoked(_)
-            | Body::EventReversed(_) => Ok(()),
+            | Body::EventReversed(_)
+            | Body::LedgerSealed(_) => Ok(()),
         }
     }
 

@@ -231,7 +231,8 @@ fn contribution_of(body: &Body) -> Contribution {
         | Body::EventReversed(_)
         | Body::LedgerOpened(_)
         | Body::ActorEnrolled(_)
-        | Body::ActorRevoked(_) => Contribution::Unreversible,
+        | Body::ActorRevoked(_)
+        | Body::LedgerSealed(_) => Contribution::Unreversible,
     }
 }
 

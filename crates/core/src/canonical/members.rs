@@ -24,6 +24,7 @@ pub(crate) struct CanonicalMembers<'a> {
     pub(crate) actor: &'a str,
     pub(crate) kind: &'a str,
     pub(crate) at: &'a str,
+    pub(crate) ledger: Option<Hash32>,
     /// The body's JSON text (not yet known to be one value: its parser
     /// refuses trailing members).
     pub(crate) body: &'a str,
@@ -32,7 +33,8 @@ pub(crate) struct CanonicalMembers<'a> {
 /// The members of a line that [`is_canonical_and_clean`] accepted, read
 /// straight from its bytes. Canonical members come in one order, without
 /// spaces, so the record is
-/// `{"event":{"actor":A,"at":T,"body":B,"id":I,"kind":K},"hash":H,"prev":P,"recorded_at":R,"seq":N,"sig":S,"v":1}`
+/// `{"event":{"actor":A,"at":T,"body":B,"id":I,"kind":K,"ledger":L},"hash":H,"prev":P,"recorded_at":R,"seq":N,"sig":S,"v":2}`
+/// (`"ledger"` absent on record 0)
 /// and everything but the body is read from either end. `"hash"` and
 /// `"id"` are found from the back: no string holds `,"` unescaped, so the
 /// last `,"hash":"` is the record's own. `None` for any other shape, and
@@ -58,7 +60,7 @@ pub(crate) fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
     let recorded_at = tail.string(b",\"recorded_at\":\"")?;
     let seq = tail.integer(b",\"seq\":")?;
     let sig = tail.string(b",\"sig\":\"")?;
-    if &line[tail.at..] != b",\"v\":1}" {
+    if &line[tail.at..] != b",\"v\":2}" {
         return None;
     }
     let event_bytes = line.get(EVENT_START.len()..cut)?;
@@ -80,6 +82,11 @@ pub(crate) fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
     };
     let id = end.string(ID_KEY)?;
     let kind = end.string(b",\"kind\":\"")?;
+    let ledger = if event_bytes[end.at..].starts_with(b",\"ledger\":\"") {
+        Some(Hash32::parse(end.string(b",\"ledger\":\"")?).ok()?)
+    } else {
+        None
+    };
     if &event_bytes[end.at..] != b"}" {
         return None;
     }
@@ -101,6 +108,7 @@ pub(crate) fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
         actor,
         kind,
         at,
+        ledger,
         body,
     })
 }

@@ -96,6 +96,7 @@ pub(crate) fn canonical_record(
         id: members.id.to_string(),
         actor: members.actor.to_string(),
         at,
+        ledger: members.ledger,
         body,
     };
     Some((members.envelope, event))

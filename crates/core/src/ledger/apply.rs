@@ -3,7 +3,7 @@
 use super::{Actor, CheckedEvent, Earlier, EventEntry, Ledger};
 use crate::body::Body;
 use crate::ids::{Hash32, Timestamp};
-use crate::kind::Role;
+use crate::kind::{EventKind, Role};
 
 impl Ledger {
     /// Folds an accepted event into the state. Holds no checks.
@@ -86,6 +86,10 @@ impl Ledger {
                 );
             }
         }
+        if decided.kind == EventKind::LedgerSealed {
+            self.last_seal = Some(seq);
+        }
+        self.merkle.push(&hash);
         self.size += 1;
         self.head = hash;
         self.last_recorded_at = Some(recorded_at);

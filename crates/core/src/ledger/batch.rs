@@ -2,6 +2,7 @@
 //! event or none. The one append path of the CLI and the server.
 
 use super::{Appended, Ledger, SealedRecord};
+use crate::crypto::SecretKey;
 use crate::ids::Timestamp;
 use crate::Rejection;
 use chrono::{DateTime, Utc};
@@ -72,7 +73,7 @@ impl ItemOutcome {
 pub struct DecidedBatch {
     /// The state after the batch: keep it only once `records` are durable.
     pub ledger: Ledger,
-    /// The new records, in order.
+    /// The new records, in order, ending with the seal when any is new.
     pub records: Vec<SealedRecord>,
     /// One outcome per item, in order.
     pub outcomes: Vec<ItemOutcome>,
@@ -81,7 +82,8 @@ pub struct DecidedBatch {
 /// The first item of a batch that was refused, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchRejection {
-    /// Its index in the batch.
+    /// Its index in the batch; the number of items when the batch's seal
+    /// was refused (the key given is not the operator's).
     pub index: usize,
     /// Why.
     pub rejection: Rejection,
@@ -96,15 +98,35 @@ impl Ledger {
     }
 
     /// Decides `items` as one batch on a clone of the state; `self` is
-    /// never changed. On success the caller stores the records durably and
-    /// only then replaces its state with the batch's.
+    /// never changed. A batch that adds any record ends with the operator's
+    /// seal of every record so far ([`Ledger::seal`], signed with
+    /// `operator`), so a ledger never holds an unsealed record. On success
+    /// the caller stores the records durably and only then replaces its
+    /// state with the batch's.
     pub fn append_batch(
+        &self,
+        items: &[BatchItem<'_>],
+        clock: RecordClock,
+        operator: &SecretKey,
+    ) -> Result<DecidedBatch, BatchRejection> {
+        let mut batch = self.decide_batch(items, clock)?;
+        batch.seal(operator).map_err(|rejection| BatchRejection {
+            index: items.len(),
+            rejection,
+        })?;
+        Ok(batch)
+    }
+
+    /// [`Ledger::append_batch`] without the seal, for a caller that decides
+    /// several batches in a row and seals them together (the server's
+    /// group commit): it must end the group with [`DecidedBatch::seal`].
+    pub fn decide_batch(
         &self,
         items: &[BatchItem<'_>],
         clock: RecordClock,
     ) -> Result<DecidedBatch, BatchRejection> {
         let mut ledger = self.clone();
-        let mut records = Vec::with_capacity(items.len());
+        let mut records = Vec::with_capacity(items.len() + 1);
         let mut outcomes = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let refused = |rejection| BatchRejection { index, rejection };
@@ -128,6 +150,18 @@ impl Ledger {
             records,
             outcomes,
         })
+    }
+}
+
+impl DecidedBatch {
+    /// Appends the operator's seal when the batch added any record (at the
+    /// last record's time). Refused unless `operator` is the ledger's.
+    pub fn seal(&mut self, operator: &SecretKey) -> Result<(), Rejection> {
+        if let Some(recorded_at) = self.ledger.last_recorded_at.filter(|_| !self.records.is_empty()) {
+            let seal = self.ledger.seal(operator, recorded_at)?;
+            self.records.push(seal);
+        }
+        Ok(())
     }
 }
 

@@ -15,12 +15,19 @@ mod batch;
 pub(crate) mod precheck;
 mod records;
 mod rules;
+mod seal;
 
 pub use batch::{BatchItem, BatchRejection, DecidedBatch, ItemOutcome, RecordClock};
 pub use precheck::{parse_stored, precheck_event, precheck_line};
 pub use records::{
     Appended, CheckedEvent, CheckedRecord, PendingSignature, SealedRecord, StoredRecord,
 };
+pub use seal::{seal_id, RESERVED_ID_PREFIX};
+
+use seal::Merkle;
+
+/// The chain format's version: every record's `v`.
+pub const FORMAT_VERSION: u64 = 2;
 
 use crate::body::Body;
 use crate::books::Books;
@@ -85,6 +92,10 @@ pub struct Ledger {
     /// In compact mode: the seqs of reversed events, with the reversal's id.
     reversed: imbl::HashMap<u64, String>,
     books: Books,
+    /// The RFC 6962 tree over the record hashes.
+    merkle: Merkle,
+    /// The seq of the last `ledger_sealed`.
+    last_seal: Option<u64>,
 }
 
 /// What the rules need of an earlier event.
@@ -119,6 +130,8 @@ impl Ledger {
             compact: None,
             reversed: imbl::HashMap::new(),
             books: Books::default(),
+            merkle: Merkle::Full(crate::merkle::MerkleTree::default()),
+            last_seal: None,
         }
     }
 
@@ -133,6 +146,7 @@ impl Ledger {
         Ledger {
             compact: Some(CompactIndex::default()),
             books: Books::rules_only(),
+            merkle: Merkle::Compact(crate::merkle::Frontier::default()),
             ..Ledger::new()
         }
     }
@@ -213,7 +227,7 @@ impl Ledger {
         }
         let decided = self.decide_event(event, sig)?;
         let mut record = Map::new();
-        record.insert("v".into(), Value::from(1));
+        record.insert("v".into(), Value::from(FORMAT_VERSION));
         record.insert("seq".into(), Value::from(self.size));
         record.insert("prev".into(), Value::from(self.head.to_hex()));
         record.insert("recorded_at".into(), Value::from(recorded_at.to_string()));
@@ -382,6 +396,7 @@ impl Ledger {
         } = record;
         let (seq, prev, recorded_at, hash) = (*seq, *prev, *recorded_at, *hash);
         self.check_links(seq, prev, recorded_at, &event.id, &NoRecall)?;
+        self.check_binding(event)?;
         let role = if self.size == 0 {
             Role::Operator
         } else {
@@ -458,6 +473,7 @@ impl Ledger {
         recall: &dyn Recall,
     ) -> Result<(Option<PendingSignature>, Option<Earlier>), Rejection> {
         let (kind, actor_id) = (event.kind, event.actor.as_str());
+        self.check_binding(event)?;
         // Who signs: record 0 is signed by the operator key it declares.
         let (key, role, district) = if self.size == 0 {
             let Body::LedgerOpened(opened) = &event.body else {

@@ -32,9 +32,12 @@ pub(crate) fn precheck_event_with(
         Rejection::malformed("an event is a JSON object".to_string()).with_field("event")
     })?;
     const MEMBERS: [&str; 5] = ["id", "actor", "kind", "at", "body"];
-    if let Some(extra) = members.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+    if let Some(extra) = members
+        .keys()
+        .find(|k| !MEMBERS.contains(&k.as_str()) && *k != "ledger")
+    {
         return Err(Rejection::malformed(format!(
-            "unknown event member {extra:?} (an event has id, actor, kind, at, body)"
+            "unknown event member {extra:?} (an event has id, actor, kind, at, ledger, body)"
         ))
         .with_field(&format!("event.{extra}")));
     }
@@ -61,6 +64,17 @@ pub(crate) fn precheck_event_with(
         .ok_or_else(|| Rejection::malformed("at is a string".to_string()))
         .and_then(|t| Timestamp::parse(t).map_err(|e| Rejection::malformed(e.0)))
         .map_err(|r| r.with_field("event.at"))?;
+    let ledger = members
+        .get("ledger")
+        .map(|l| {
+            l.as_str().and_then(|l| Hash32::parse(l).ok()).ok_or_else(|| {
+                Rejection::malformed(
+                    "ledger is the ledger's id: 64 lowercase hex characters".to_string(),
+                )
+                .with_field("event.ledger")
+            })
+        })
+        .transpose()?;
     let body = &members["body"];
     if !body.is_object() {
         return Err(
@@ -114,6 +128,7 @@ pub(crate) fn precheck_event_with(
         id: id.to_string(),
         actor: actor_id.to_string(),
         at,
+        ledger,
         body: typed,
     })
 }
@@ -218,6 +233,10 @@ pub(crate) fn parse_stored_slow(line: &[u8]) -> Result<StoredRecord, Rejection> 
             id: text("id").to_string(),
             actor: text("actor").to_string(),
             at,
+            ledger: event
+                .get("ledger")
+                .and_then(Value::as_str)
+                .and_then(|l| Hash32::parse(l).ok()),
             body,
         },
     })
@@ -254,7 +273,7 @@ pub(crate) fn check_members<'r>(
             Rejection::malformed(format!("missing record member {missing:?}")).with_field(missing),
         );
     }
-    if members["v"] != 1 {
+    if members["v"] != crate::ledger::FORMAT_VERSION {
         return Err(
             Rejection::malformed(format!("unknown format version {}", members["v"]))
                 .with_field("v"),

@@ -31,6 +31,8 @@ pub struct CheckedEvent {
     pub(crate) id: String,
     pub(crate) actor: String,
     pub(crate) at: Timestamp,
+    /// The ledger it was signed for (absent on record 0, which defines it).
+    pub(crate) ledger: Option<Hash32>,
     pub(crate) body: Body,
 }
 
@@ -94,6 +96,14 @@ pub struct StoredRecord {
 }
 
 impl StoredRecord {
+    /// Its seq.
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+    /// Its hash (checked).
+    pub fn hash(&self) -> Hash32 {
+        self.hash
+    }
     /// When the ledger recorded it.
     pub fn recorded_at(&self) -> Timestamp {
         self.recorded_at

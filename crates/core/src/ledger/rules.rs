@@ -2,13 +2,49 @@
 //! kind of event the chain itself interprets (the money events go on to
 //! [`crate::books`]).
 
-use super::{CheckedEvent, Earlier, Ledger};
+use super::{CheckedEvent, Earlier, Ledger, RESERVED_ID_PREFIX};
 use crate::body::{ActorEnrolled, ActorRevoked, Body, EventReversed};
 use crate::event_index::Recall;
 use crate::kind::{EventKind, Role};
 use crate::Rejection;
 
 impl Ledger {
+    /// An event is bound to its ledger: record 0 defines the ledger's id
+    /// (its hash) and names none; every later event names that id in
+    /// `event.ledger`, under its actor's signature. Ids beginning with
+    /// `ledger:` are the ledger's own (its seals).
+    pub(super) fn check_binding(&self, event: &CheckedEvent) -> Result<(), Rejection> {
+        match (self.ledger_id, event.ledger) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(Rejection::malformed(
+                    "record 0 opens the ledger, whose id is its hash; it names no ledger".to_string(),
+                )
+                .with_field("event.ledger"))
+            }
+            (Some(id), None) => {
+                return Err(Rejection::unauthorized(format!(
+                    "the event names no ledger; every event after record 0 is signed for one: add \"ledger\": \"{id}\" and sign it again"
+                ))
+                .with_field("event.ledger"))
+            }
+            (Some(id), Some(named)) if id != named => {
+                return Err(Rejection::unauthorized(format!(
+                    "the event was signed for ledger {named}, not for this ledger {id}; an event signed for one ledger is never valid in another"
+                ))
+                .with_field("event.ledger"))
+            }
+            (Some(_), Some(_)) => {}
+        }
+        if event.kind != EventKind::LedgerSealed && event.id.starts_with(RESERVED_ID_PREFIX) {
+            return Err(Rejection::rule(format!(
+                "ids beginning with {RESERVED_ID_PREFIX:?} are the ledger's own; choose another"
+            ))
+            .with_field("event.id"));
+        }
+        Ok(())
+    }
+
     /// Rules that depend on what the ledger already holds, for `event`
     /// asserted by an actor of `role`. For a reversal, returns the reversed
     /// event as the rules saw it.
@@ -33,6 +69,7 @@ impl Ledger {
             Body::LedgerOpened(_) => {}
             Body::ActorEnrolled(b) => self.decide_enrolment(b)?,
             Body::ActorRevoked(b) => self.decide_revocation(b)?,
+            Body::LedgerSealed(b) => self.decide_seal(id, b)?,
             Body::EventReversed(b) => {
                 reversed = Some(self.decide_reversal(b, &event.actor, role, recall)?);
             }
@@ -112,6 +149,7 @@ impl Ledger {
                 | EventKind::ActorEnrolled
                 | EventKind::ActorRevoked
                 | EventKind::EventReversed
+                | EventKind::LedgerSealed
         ) {
             return Err(Rejection::rule(format!(
                 "{} events cannot be reversed (revoke the actor, or append a new event)",
