@@ -19,6 +19,12 @@ impl Demo {
         let ledger = demo_ledger(dir.path()).to_str().unwrap().to_string();
         Demo { dir, ledger }
     }
+    /// The demo ledger's id: the hash of record 0.
+    fn ledger_id(&self) -> String {
+        let export = self.export();
+        let first: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+        first["hash"].as_str().unwrap().to_string()
+    }
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -36,6 +42,8 @@ impl Demo {
                 &self.ledger,
                 "--key",
                 &key(actor),
+                "--operator-key",
+                &key("kunming-dpf"),
                 "-",
             ],
             &input,
@@ -71,21 +79,18 @@ fn fund_use(id: &str, actor: &str, code: &str, spent: Value) -> Value {
 }
 
 fn sign(event: &Value, key: &SecretKey) -> String {
-    let bytes = fundledger_core::jcs::canonical_bytes(event).unwrap();
-    key.sign(&fundledger_core::crypto::domain_hash(
-        "fundledger:event:v1",
-        &bytes,
-    ))
+    key.sign_event(event).unwrap()
 }
 
 #[test]
 fn a_bad_signature_is_rejected() {
     let demo = Demo::new();
-    let e = fund_use("x1", "luquan-dpf", "530128", json!("1.00"));
+    let mut e = fund_use("x1", "luquan-dpf", "530128", json!("1.00"));
+    e["ledger"] = json!(demo.ledger_id());
     let forged = sign(&e, &SecretKey::demo("someone-else"));
     let submission = json!({"event": e, "sig": forged}).to_string();
     demo.rejects(
-        &["submit", "--ledger", &demo.ledger, "-"],
+        &["submit", "--ledger", &demo.ledger, "--operator-key", &key("kunming-dpf"), "-"],
         &submission,
         &[
             "input <stdin>, line 1",
@@ -96,10 +101,11 @@ fn a_bad_signature_is_rejected() {
     );
     // An altered event under a once-valid signature fails the same way.
     let good = sign(&e, &SecretKey::demo("luquan-dpf"));
-    let altered = fund_use("x1", "luquan-dpf", "530128", json!("2.00"));
+    let mut altered = fund_use("x1", "luquan-dpf", "530128", json!("2.00"));
+    altered["ledger"] = json!(demo.ledger_id());
     let submission = json!({"event": altered, "sig": good}).to_string();
     demo.rejects(
-        &["submit", "--ledger", &demo.ledger, "-"],
+        &["submit", "--ledger", &demo.ledger, "--operator-key", &key("kunming-dpf"), "-"],
         &submission,
         &["field sig", "does not verify"],
     );
@@ -133,6 +139,8 @@ fn a_revoked_actor_is_rejected() {
             &demo.ledger,
             "--key",
             &key("kunming-dpf"),
+                "--operator-key",
+                &key("kunming-dpf"),
             "-",
         ],
         Some(&input),
@@ -145,7 +153,7 @@ fn a_revoked_actor_is_rejected() {
     demo.rejects_append(
         "luquan-dpf",
         &[fund_use("x3", "luquan-dpf", "530128", json!("1.00"))],
-        &["field event.actor", "was revoked at seq 152"],
+        &["field event.actor", "was revoked at seq 154"],
     );
 }
 
@@ -216,6 +224,8 @@ fn bad_money_strings_are_rejected() {
             &demo.ledger,
             "--key",
             &key("luquan-dpf"),
+                "--operator-key",
+                &key("kunming-dpf"),
             "-",
         ],
         raw,
@@ -271,6 +281,8 @@ fn a_clear_id_number_in_a_roster_is_rejected() {
             &demo.ledger,
             "--key",
             &key("luquan-dpf"),
+                "--operator-key",
+                &key("kunming-dpf"),
             "-",
         ],
         Some(&input),
@@ -315,6 +327,8 @@ fn a_duplicate_id_with_other_content_is_rejected_and_an_identical_retry_is_not()
             &demo.ledger,
             "--key",
             &key("kunming-dpf-jiuye"),
+                "--operator-key",
+                &key("kunming-dpf"),
             "--clock",
             "event",
             &write(&demo, "same.jsonl", &original),
@@ -453,13 +467,20 @@ fn keygen_init_sign_submit_import_round_trip() {
         json!({"actor": "city", "role": "city", "key": city_public.trim()}),
     );
     std::fs::write(p.join("enrol.json"), enrol.to_string()).unwrap();
-    let signed = ok(p, &["sign", "--key", "op.key", "enrol.json"]);
+    // Signing needs the ledger the events are for.
+    fails(p, &["sign", "--key", "op.key", "enrol.json"], None, 2);
+    let signed = ok(p, &["sign", "--key", "op.key", "--ledger", "L", "enrol.json"]);
     std::fs::write(p.join("enrol.signed.jsonl"), &signed).unwrap();
-    let out = ok(p, &["submit", "--ledger", "L", "enrol.signed.jsonl"]);
-    assert!(out.contains("appended seq 1: enrol.city"), "{out}");
+    // Every batch is sealed by the operator.
+    fails(p, &["submit", "--ledger", "L", "enrol.signed.jsonl"], None, 2);
+    let out = ok(
+        p,
+        &["submit", "--ledger", "L", "--operator-key", "op.key", "enrol.signed.jsonl"],
+    );
+    assert!(out.contains("appended seq 2: enrol.city"), "{out}");
     ok(p, &["export", "--ledger", "L", "--out", "L.jsonl"]);
     let out = ok(p, &["import", "--ledger", "M", "L.jsonl"]);
-    assert!(out.contains("imported 2 records"), "{out}");
+    assert!(out.contains("imported 4 records"), "{out}");
     assert_eq!(
         ok(p, &["export", "--ledger", "M"]),
         std::fs::read_to_string(p.join("L.jsonl")).unwrap()
@@ -516,12 +537,13 @@ fn gen_makes_a_workload_that_imports_and_verifies() {
         )
     };
     let out = gen("w.jsonl");
-    let lines = std::fs::read_to_string(p.join("w.jsonl"))
-        .unwrap()
-        .lines()
-        .count() as u64;
-    assert_eq!(lines, Workload::event_count(&spec), "{out}");
-    assert_eq!(Workload::new(spec).count() as u64, lines);
+    let text = std::fs::read_to_string(p.join("w.jsonl")).unwrap();
+    let lines = text.lines().count() as u64;
+    // The workload's events, in batches each sealed by the operator.
+    let seals = text.matches("\"kind\":\"ledger_sealed\"").count() as u64;
+    assert_eq!(lines - seals, Workload::event_count(&spec), "{out}");
+    assert_eq!(Workload::new(spec).count() as u64, lines - seals);
+    assert!(text.lines().last().unwrap().contains("\"kind\":\"ledger_sealed\""));
     // Deterministic: the same seed gives the same bytes.
     gen("w2.jsonl");
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Given events, expect figures — or the rule's error. Through the library:
 //! the same `Ledger` the binary uses, with demo keys.
 
-use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
+use fundledger_core::crypto::SecretKey;
 use fundledger_core::ids::Timestamp;
 use fundledger_core::jcs::canonical_bytes;
 use fundledger_core::ledger::{Appended, Ledger};
@@ -54,7 +54,7 @@ impl Scenario {
             attempts: Vec::new(),
             next_id: 0,
         };
-        s.ok("op", "ledger_opened", "2022-01-01T09:00:00+08:00", json!({"name": "rules", "operator_key": actor_key("op").public().to_hex(), "currency": "CNY", "utc_offset": "+08:00"}));
+        s.ok("op", "ledger_opened", "2022-01-01T09:00:00+08:00", json!({"name": "rules", "operator_key": actor_key("op").public().to_hex(), "currency": "CNY", "utc_offset": "+08:00", "nonce": "01".repeat(32)}));
         for (actor, role, district) in [
             ("city", "city", None),
             ("d1", "district", Some(D1)),
@@ -106,11 +106,11 @@ impl Scenario {
     ) -> Result<String, Rejection> {
         self.next_id += 1;
         let id = format!("e{}", self.next_id);
-        let event = json!({"id": id, "actor": actor, "kind": kind, "at": at, "body": body});
-        let sig = actor_key(actor).sign(&domain_hash(
-            EVENT_DOMAIN,
-            &canonical_bytes(&event).unwrap(),
-        ));
+        let mut event = json!({"id": id, "actor": actor, "kind": kind, "at": at, "body": body});
+        if let Some(ledger_id) = self.ledger.ledger_id() {
+            event["ledger"] = json!(ledger_id.to_hex());
+        }
+        let sig = actor_key(actor).sign_event(&event).unwrap();
         self.attempts
             .push((event.clone(), sig.clone(), recorded_at.to_string()));
         match self
@@ -746,8 +746,8 @@ impl fundledger_core::event_index::Recall for LinesRecall<'_> {
 /// The record `event` would be as the next record of `ledger`, whether or
 /// not the ledger would accept it.
 fn seal(ledger: &Ledger, event: &Value, sig: &str, recorded_at: &str) -> Vec<u8> {
-    use fundledger_core::crypto::RECORD_DOMAIN;
-    let mut record = json!({"v": 1, "seq": ledger.size(), "prev": ledger.head().to_hex(),
+    use fundledger_core::crypto::{domain_hash, RECORD_DOMAIN};
+    let mut record = json!({"v": 2, "seq": ledger.size(), "prev": ledger.head().to_hex(),
                             "recorded_at": recorded_at, "event": event, "sig": sig});
     let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).unwrap());
     record["hash"] = json!(hash.to_hex());

@@ -3,11 +3,23 @@
 
 use crate::error::{CliError, CliResult};
 use crate::progress::progress;
+use fundledger_core::crypto::SecretKey;
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::{Appended, Ledger};
 use fundledger_core::workload::{actor_key, Workload, WorkloadSpec};
 use std::io::Write;
 use std::path::Path;
+
+/// Records per sealed batch.
+const SEAL_EVERY_RECORDS: usize = 1000;
+
+/// The operator's seal of every record so far.
+fn seal(ledger: &mut Ledger, operator: &SecretKey, at: Timestamp) -> CliResult<Vec<u8>> {
+    ledger
+        .seal(operator, at)
+        .map(|record| record.bytes)
+        .map_err(|r| CliError::rejected(format!("gen: the seal was refused: {r} (a bug in the generator)")))
+}
 
 pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
     if spec.counties == 0 || spec.years == 0 {
@@ -30,7 +42,20 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
     let bar = progress(total, "gen");
     let mut ledger = Ledger::new();
     let mut bytes = 0u64;
-    for (n, generated) in Workload::new(spec).enumerate() {
+    let operator = actor_key(spec.seed, fundledger_core::workload::OPERATOR);
+    let mut write = |bytes_out: &[u8]| -> CliResult<()> {
+        bytes += bytes_out.len() as u64 + 1;
+        writer
+            .write_all(bytes_out)
+            .and_then(|_| writer.write_all(b"\n"))
+            .map_err(|e| CliError::usage(format!("output {}: cannot write: {e}", out.display())))
+    };
+    let mut unsealed = 0;
+    for (n, mut generated) in Workload::new(spec).enumerate() {
+        // Every event after record 0 is signed for this ledger.
+        if let Some(id) = ledger.ledger_id() {
+            generated.event["ledger"] = serde_json::Value::from(id.to_hex());
+        }
         let sig = actor_key(spec.seed, &generated.actor)
             .sign_event(&generated.event)
             .expect("generated events are canonical");
@@ -42,13 +67,8 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
         .expect("valid");
         match ledger.append_event(&generated.event, &sig, at) {
             Ok(Appended::New(record)) => {
-                bytes += record.bytes.len() as u64 + 1;
-                writer
-                    .write_all(&record.bytes)
-                    .and_then(|_| writer.write_all(b"\n"))
-                    .map_err(|e| {
-                        CliError::usage(format!("output {}: cannot write: {e}", out.display()))
-                    })?;
+                write(&record.bytes)?;
+                unsealed += 1;
             }
             Ok(Appended::Exists(_)) => unreachable!("generated ids are unique"),
             Err(r) => {
@@ -58,10 +78,21 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
                 )))
             }
         }
+        // Batches of this many records, each sealed by the operator, as
+        // an import or a day of group commits would leave them.
+        if unsealed == SEAL_EVERY_RECORDS || n == 0 {
+            write(&seal(&mut ledger, &operator, at)?)?;
+            unsealed = 0;
+        }
         if n % 4096 == 0 {
             bar.set_position(n as u64);
         }
     }
+    if unsealed > 0 {
+        let at = ledger.last_recorded_at().expect("records were generated");
+        write(&seal(&mut ledger, &operator, at)?)?;
+    }
+    drop(write);
     writer
         .flush()
         .map_err(|e| CliError::usage(format!("output {}: cannot write: {e}", out.display())))?;

@@ -160,7 +160,7 @@ impl Workload {
         let seed = self.spec.seed;
         self.push("ledger-opened".into(), OPERATOR, "ledger_opened", at, json!({
             "name": format!("generated province ledger (seed {seed})"),
-            "operator_key": actor_key(seed, OPERATOR).public().to_hex(), "currency": "CNY", "utc_offset": "+08:00"}));
+            "operator_key": actor_key(seed, OPERATOR).public().to_hex(), "currency": "CNY", "utc_offset": "+08:00", "nonce": blake3::derive_key("fundledger:workload-nonce:v1", &seed.to_be_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()}));
         for (actor, role) in [(CITY, "city"), (EVALUATOR, "city"), (AUDITOR, "auditor")] {
             let at = self.at(y - 1, 12, 1);
             self.push(format!("enrol.{actor}"), OPERATOR, "actor_enrolled", at, json!({"actor": actor, "role": role, "key": actor_key(seed, actor).public().to_hex()}));

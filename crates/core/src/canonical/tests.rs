@@ -10,7 +10,7 @@ use crate::ledger::precheck::{parse_stored_slow, precheck_line_slow};
 /// accepts, with the same result, and takes the unchanged lines.
 #[test]
 fn the_fast_path_agrees_with_the_slow_one() {
-    let vectors = include_str!("../../../../fixtures/vectors/chain-v1.jsonl");
+    let vectors = include_str!("../../../../fixtures/vectors/chain-v2.jsonl");
     let mut rng = crate::workload::SplitMix64(7);
     let mut fast = 0;
     for line in vectors.lines().map(str::as_bytes) {
@@ -69,7 +69,7 @@ fn fast_agrees_with_slow(line: &[u8]) -> bool {
 /// signatures), sealed with its record hash.
 fn sealed_line(event: &Value) -> Vec<u8> {
     let record = serde_json::json!({
-        "v": 1, "seq": 7, "prev": "ab".repeat(32),
+        "v": 2, "seq": 7, "prev": "ab".repeat(32),
         "recorded_at": "2022-03-01T09:00:00+08:00",
         "event": event, "sig": "cd".repeat(64), "hash": "00".repeat(32),
     });
@@ -183,7 +183,7 @@ fn the_bulk_shortcut_agrees_with_the_schema() {
 /// The typed replay of stored lines agrees with the one on a tree.
 #[test]
 fn the_typed_replay_agrees_with_the_tree() {
-    let vectors = include_str!("../../../../fixtures/vectors/chain-v1.jsonl");
+    let vectors = include_str!("../../../../fixtures/vectors/chain-v2.jsonl");
     let mut rng = crate::workload::SplitMix64(11);
     let mut typed = 0;
     for line in vectors.lines().map(str::as_bytes) {
