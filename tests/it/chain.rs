@@ -1,7 +1,7 @@
 //! Tamper evidence: any single-byte change, reordering, deletion or
 //! duplication of export lines fails verification at the right seq.
 
-use crate::support::{bench_ok, demo_ledger, fails, ok, tempdir};
+use crate::support::{bench_ok, demo_ledger, fails, ok, run, tempdir};
 use fundledger_core::ledger::Ledger;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -139,48 +139,60 @@ fn the_binary_names_the_seq_and_catches_truncation_with_a_checkpoint() {
     let ledger = demo_ledger(dir.path());
     let ledger = ledger.to_str().unwrap();
     let lines = demo_export();
-    // An amount changed in seq 20 (an allocation).
+    // An amount changed in seq 21 (an allocation).
     let mut changed = lines.clone();
-    let text = String::from_utf8(changed[20].clone()).unwrap();
+    let text = String::from_utf8(changed[21].clone()).unwrap();
     assert!(text.contains("\"amount_cny\":\"30000.00\""), "{text}");
-    changed[20] = text.replacen("30000.00", "30001.00", 1).into_bytes();
+    changed[21] = text.replacen("30000.00", "30001.00", 1).into_bytes();
     std::fs::write(dir.path().join("changed.jsonl"), join(&changed)).unwrap();
     let err = fails(dir.path(), &["verify", "--file", "changed.jsonl"], None, 1);
-    assert!(err.contains("FAILED at seq 20"), "{err}");
-    // The last line deleted: only a checkpoint of the full chain can tell.
-    let checkpoint = ok(
-        dir.path(),
-        &[
-            "checkpoint",
-            "--ledger",
-            ledger,
-            "--key",
-            &key("kunming-dpf"),
-        ],
+    assert!(err.contains("FAILED at seq 21"), "{err}");
+    // The whole export verifies, sealed through its last record.
+    let out = ok(dir.path(), &["verify", "--ledger", ledger]);
+    assert!(out.contains(&format!("sealed through seq {}", lines.len() - 1)), "{out}");
+    // The last seal deleted: the records after the seal before it are
+    // signed by nobody, which verify refuses (and only warns about with
+    // --allow-unsealed).
+    let unsealed = &lines[..lines.len() - 1];
+    std::fs::write(dir.path().join("unsealed.jsonl"), join(unsealed)).unwrap();
+    let err = fails(dir.path(), &["verify", "--file", "unsealed.jsonl"], None, 1);
+    assert!(
+        err.contains(&format!("records 2 to {} follow the last seal (seq 1)", lines.len() - 2)),
+        "{err}"
     );
-    std::fs::write(dir.path().join("cp.json"), checkpoint).unwrap();
-    let truncated = &lines[..lines.len() - 1];
+    let out = run(dir.path(), &["verify", "--file", "unsealed.jsonl", "--allow-unsealed"], None);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: records 2 to"));
+    // Truncated back to an earlier seal: a sealed chain; only a checkpoint
+    // kept from before can tell.
+    let checkpoint = ok(dir.path(), &["checkpoint", "--ledger", ledger]);
+    assert!(
+        checkpoint.starts_with("fundledger/") && checkpoint.contains("\n\n\u{2014} fundledger/"),
+        "{checkpoint}"
+    );
+    std::fs::write(dir.path().join("kept.checkpoint"), &checkpoint).unwrap();
+    let truncated = &lines[..2];
     std::fs::write(dir.path().join("truncated.jsonl"), join(truncated)).unwrap();
-    ok(dir.path(), &["verify", "--file", "truncated.jsonl"]);
+    let out = ok(dir.path(), &["verify", "--file", "truncated.jsonl"]);
+    assert!(out.contains("sealed through seq 1"), "{out}");
     let err = fails(
         dir.path(),
-        &[
-            "verify",
-            "--file",
-            "truncated.jsonl",
-            "--checkpoint",
-            "cp.json",
-        ],
+        &["verify", "--file", "truncated.jsonl", "--checkpoint", "kept.checkpoint"],
         None,
         1,
     );
-    assert!(
-        err.contains(&format!("truncated at seq {}", lines.len() - 1)),
-        "{err}"
-    );
+    assert!(err.contains("truncated at seq 2"), "{err}");
     let out = ok(
         dir.path(),
-        &["verify", "--ledger", ledger, "--checkpoint", "cp.json"],
+        &["verify", "--ledger", ledger, "--checkpoint", "kept.checkpoint"],
+    );
+    assert!(out.contains("checkpoint ok"), "{out}");
+    // An older checkpoint, of the seal after record 0, is in the chain too.
+    let first = ok(dir.path(), &["checkpoint", "--ledger", ledger, "--size", "1"]);
+    std::fs::write(dir.path().join("first.checkpoint"), first).unwrap();
+    let out = ok(
+        dir.path(),
+        &["verify", "--file", "truncated.jsonl", "--checkpoint", "first.checkpoint"],
     );
     assert!(out.contains("checkpoint ok"), "{out}");
 }
@@ -267,11 +279,11 @@ fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
     );
     // A changed amount breaks its record hash.
     let mut changed = lines.clone();
-    changed[20] = String::from_utf8(changed[20].clone())
+    changed[21] = String::from_utf8(changed[21].clone())
         .unwrap()
         .replacen("30000.00", "30001.00", 1)
         .into_bytes();
-    assert_eq!(replay(&changed), Err(20));
+    assert_eq!(replay(&changed), Err(21));
     // A deleted record breaks the links.
     let mut deleted = lines.clone();
     deleted.remove(40);
@@ -283,14 +295,15 @@ fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
     reused[120] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
     reseal(&mut reused, 120);
     assert_eq!(replay(&reused), Err(120));
-    // A re-sealed bad signature is not: that is what `verify` is for.
+    // A re-hashed bad signature is not caught at its own seq (that is what
+    // `verify` is for), but the operator's seal after it no longer holds.
     let mut forged = lines.clone();
     let mut record: serde_json::Value = serde_json::from_slice(&forged[97]).unwrap();
     record["sig"] =
         serde_json::from_slice::<serde_json::Value>(&forged[98]).unwrap()["sig"].clone();
     forged[97] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
     reseal(&mut forged, 97);
-    assert!(replay(&forged).is_ok());
+    assert_eq!(replay(&forged), Err(lines.len() as u64 - 1));
     assert_eq!(verify_bytes(&join(&forged), 0), Err(97));
 }
 

@@ -167,6 +167,21 @@ pub struct DistrictAmount {
     pub amount_cny: Money,
 }
 
+/// `expenditure_reported`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExpenditureReported {
+    /// Program id.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// Amount.
+    pub amount_cny: Money,
+    /// The roster this spending paid for: a roster of the same program and
+    /// district in force when the spending is recorded.
+    #[serde(default)]
+    pub roster_event_id: Option<String>,
+}
+
 /// One trainee on a roster.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Trainee {
@@ -349,7 +364,7 @@ pub enum Body {
     FundsReceived(ProgramAmount),
     AllocationMade(DistrictAmount),
     RosterFiled(Box<RosterFiled>),
-    ExpenditureReported(DistrictAmount),
+    ExpenditureReported(ExpenditureReported),
     FundUseReported(FundUseReported),
     SettlementFiled(SettlementFiled),
     OffsetApplied(OffsetApplied),
@@ -425,7 +440,8 @@ impl Body {
     pub fn district(&self) -> Option<DistrictCode> {
         match self {
             Body::RosterFiled(b) => Some(b.district_code),
-            Body::ExpenditureReported(b) | Body::AllocationMade(b) => Some(b.district_code),
+            Body::AllocationMade(b) => Some(b.district_code),
+            Body::ExpenditureReported(b) => Some(b.district_code),
             Body::FundUseReported(b) => Some(b.district_code),
             Body::SettlementFiled(b) => Some(b.district_code),
             Body::OffsetApplied(b) => Some(b.district_code),
@@ -438,7 +454,8 @@ impl Body {
         match self {
             Body::ProgramOpened(b) => Some(&b.program),
             Body::BudgetApproved(b) | Body::FundsReceived(b) => Some(&b.program),
-            Body::AllocationMade(b) | Body::ExpenditureReported(b) => Some(&b.program),
+            Body::AllocationMade(b) => Some(&b.program),
+            Body::ExpenditureReported(b) => Some(&b.program),
             Body::RosterFiled(b) => Some(&b.program),
             Body::FundUseReported(b) => Some(&b.program),
             Body::SettlementFiled(b) => Some(&b.program),

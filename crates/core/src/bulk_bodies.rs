@@ -12,7 +12,7 @@
 //! tree against the schema, which decides and names the problem. Tests in
 //! `ledger.rs` hold it to that on thousands of changed records.
 
-use crate::body::{Body, DistrictAmount, RosterFiled, Session, Trainee};
+use crate::body::{Body, ExpenditureReported, RosterFiled, Session, Trainee};
 use crate::ids::{is_valid_id, DistrictCode, Hash32};
 use crate::kind::EventKind;
 use crate::money::Money;
@@ -71,10 +71,11 @@ fn expenditure(body_json: &str) -> Option<Body> {
     if !ok {
         return None;
     }
-    Some(Body::ExpenditureReported(DistrictAmount {
+    Some(Body::ExpenditureReported(ExpenditureReported {
         program: e.program.to_string(),
         district_code: DistrictCode::parse(e.district_code).ok()?,
         amount_cny: Money::parse(e.amount_cny).ok()?,
+        roster_event_id: e.roster_event_id.map(str::to_string),
     }))
 }
 

@@ -31,8 +31,13 @@ impl Books {
                 self.district_mut(&b.program, b.district_code).allocated += b.amount_cny;
                 self.program_mut(&b.program).allocated_total += b.amount_cny;
             }
-            // Rosters and fund-use filings feed projections only.
-            Body::RosterFiled(_) | Body::FundUseReported(_) if self.rules_only => {}
+            // Beyond their ids, rosters and fund-use filings feed projections only.
+            Body::RosterFiled(b) if self.rules_only => {
+                self.district_mut(&b.program, b.district_code)
+                    .roster_ids
+                    .insert(id.clone());
+            }
+            Body::FundUseReported(_) if self.rules_only => {}
             Body::RosterFiled(b) => self.apply_roster(id.clone(), filing, b),
             Body::ExpenditureReported(b) => {
                 self.district_mut(&b.program, b.district_code).spent += b.amount_cny;
@@ -172,6 +177,7 @@ impl Books {
             }
         }
         let district = self.district_mut(&b.program, b.district_code);
+        district.roster_ids.insert(id.clone());
         district.rosters.insert(
             id,
             RosterFacts {
@@ -196,6 +202,7 @@ impl Books {
             }
             Contribution::Roster(p, code) => {
                 let district = self.district_mut(&p, code);
+                district.roster_ids.remove(event_id);
                 let mut gone_from_district = Vec::new();
                 if let Some(roster) = district.rosters.remove(event_id) {
                     for digest in roster.person_digests.iter() {

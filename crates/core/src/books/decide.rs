@@ -48,7 +48,17 @@ impl Books {
             Body::ExpenditureReported(b) => {
                 let (_, district) = self.participating(&b.program, b.district_code)?;
                 positive(b.amount_cny)?;
-                not_settled(district, b.district_code, "; reverse the settlement first")
+                not_settled(district, b.district_code, "; reverse the settlement first")?;
+                match &b.roster_event_id {
+                    Some(roster) if !district.roster_ids.contains(roster) => Err(rule(
+                        format!(
+                            "roster_event_id {roster:?} is not a roster of district {} in program {:?} in force (filed, and not reversed)",
+                            b.district_code, b.program
+                        ),
+                        "body.roster_event_id",
+                    )),
+                    _ => Ok(()),
+                }
             }
             Body::FundUseReported(b) => self.participating(&b.program, b.district_code).map(|_| ()),
             Body::SettlementFiled(b) => self.decide_settlement(b),

@@ -82,6 +82,9 @@ pub struct DistrictBooks {
     pub spent: Money,
     /// Rosters by event id.
     pub rosters: imbl::OrdMap<String, RosterFacts>,
+    /// The ids of its rosters in force, in every mode (an expenditure's
+    /// `roster_event_id` must name one).
+    pub roster_ids: imbl::OrdSet<String>,
     /// Distinct people across its rosters, with how many rosters name each.
     pub people: imbl::HashMap<Hash32, u32>,
     /// Fund-use reports by event id.
