@@ -149,7 +149,10 @@ fn the_binary_names_the_seq_and_catches_truncation_with_a_checkpoint() {
     assert!(err.contains("FAILED at seq 21"), "{err}");
     // The whole export verifies, sealed through its last record.
     let out = ok(dir.path(), &["verify", "--ledger", ledger]);
-    assert!(out.contains(&format!("sealed through seq {}", lines.len() - 1)), "{out}");
+    assert!(
+        out.contains(&format!("sealed through seq {}", lines.len() - 1)),
+        "{out}"
+    );
     // The last seal deleted: the records after the seal before it are
     // signed by nobody, which verify refuses (and only warns about with
     // --allow-unsealed).
@@ -157,10 +160,17 @@ fn the_binary_names_the_seq_and_catches_truncation_with_a_checkpoint() {
     std::fs::write(dir.path().join("unsealed.jsonl"), join(unsealed)).unwrap();
     let err = fails(dir.path(), &["verify", "--file", "unsealed.jsonl"], None, 1);
     assert!(
-        err.contains(&format!("records 2 to {} follow the last seal (seq 1)", lines.len() - 2)),
+        err.contains(&format!(
+            "records 2 to {} follow the last seal (seq 1)",
+            lines.len() - 2
+        )),
         "{err}"
     );
-    let out = run(dir.path(), &["verify", "--file", "unsealed.jsonl", "--allow-unsealed"], None);
+    let out = run(
+        dir.path(),
+        &["verify", "--file", "unsealed.jsonl", "--allow-unsealed"],
+        None,
+    );
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: records 2 to"));
     // Truncated back to an earlier seal: a sealed chain; only a checkpoint
@@ -177,22 +187,43 @@ fn the_binary_names_the_seq_and_catches_truncation_with_a_checkpoint() {
     assert!(out.contains("sealed through seq 1"), "{out}");
     let err = fails(
         dir.path(),
-        &["verify", "--file", "truncated.jsonl", "--checkpoint", "kept.checkpoint"],
+        &[
+            "verify",
+            "--file",
+            "truncated.jsonl",
+            "--checkpoint",
+            "kept.checkpoint",
+        ],
         None,
         1,
     );
     assert!(err.contains("truncated at seq 2"), "{err}");
     let out = ok(
         dir.path(),
-        &["verify", "--ledger", ledger, "--checkpoint", "kept.checkpoint"],
+        &[
+            "verify",
+            "--ledger",
+            ledger,
+            "--checkpoint",
+            "kept.checkpoint",
+        ],
     );
     assert!(out.contains("checkpoint ok"), "{out}");
     // An older checkpoint, of the seal after record 0, is in the chain too.
-    let first = ok(dir.path(), &["checkpoint", "--ledger", ledger, "--size", "1"]);
+    let first = ok(
+        dir.path(),
+        &["checkpoint", "--ledger", ledger, "--size", "1"],
+    );
     std::fs::write(dir.path().join("first.checkpoint"), first).unwrap();
     let out = ok(
         dir.path(),
-        &["verify", "--file", "truncated.jsonl", "--checkpoint", "first.checkpoint"],
+        &[
+            "verify",
+            "--file",
+            "truncated.jsonl",
+            "--checkpoint",
+            "first.checkpoint",
+        ],
     );
     assert!(out.contains("checkpoint ok"), "{out}");
 }

@@ -90,7 +90,14 @@ fn a_bad_signature_is_rejected() {
     let forged = sign(&e, &SecretKey::demo("someone-else"));
     let submission = json!({"event": e, "sig": forged}).to_string();
     demo.rejects(
-        &["submit", "--ledger", &demo.ledger, "--operator-key", &key("kunming-dpf"), "-"],
+        &[
+            "submit",
+            "--ledger",
+            &demo.ledger,
+            "--operator-key",
+            &key("kunming-dpf"),
+            "-",
+        ],
         &submission,
         &[
             "input <stdin>, line 1",
@@ -105,7 +112,14 @@ fn a_bad_signature_is_rejected() {
     altered["ledger"] = json!(demo.ledger_id());
     let submission = json!({"event": altered, "sig": good}).to_string();
     demo.rejects(
-        &["submit", "--ledger", &demo.ledger, "--operator-key", &key("kunming-dpf"), "-"],
+        &[
+            "submit",
+            "--ledger",
+            &demo.ledger,
+            "--operator-key",
+            &key("kunming-dpf"),
+            "-",
+        ],
         &submission,
         &["field sig", "does not verify"],
     );
@@ -139,8 +153,8 @@ fn a_revoked_actor_is_rejected() {
             &demo.ledger,
             "--key",
             &key("kunming-dpf"),
-                "--operator-key",
-                &key("kunming-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
             "-",
         ],
         Some(&input),
@@ -224,8 +238,8 @@ fn bad_money_strings_are_rejected() {
             &demo.ledger,
             "--key",
             &key("luquan-dpf"),
-                "--operator-key",
-                &key("kunming-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
             "-",
         ],
         raw,
@@ -281,8 +295,8 @@ fn a_clear_id_number_in_a_roster_is_rejected() {
             &demo.ledger,
             "--key",
             &key("luquan-dpf"),
-                "--operator-key",
-                &key("kunming-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
             "-",
         ],
         Some(&input),
@@ -327,8 +341,8 @@ fn a_duplicate_id_with_other_content_is_rejected_and_an_identical_retry_is_not()
             &demo.ledger,
             "--key",
             &key("kunming-dpf-jiuye"),
-                "--operator-key",
-                &key("kunming-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
             "--clock",
             "event",
             &write(&demo, "same.jsonl", &original),
@@ -469,13 +483,28 @@ fn keygen_init_sign_submit_import_round_trip() {
     std::fs::write(p.join("enrol.json"), enrol.to_string()).unwrap();
     // Signing needs the ledger the events are for.
     fails(p, &["sign", "--key", "op.key", "enrol.json"], None, 2);
-    let signed = ok(p, &["sign", "--key", "op.key", "--ledger", "L", "enrol.json"]);
+    let signed = ok(
+        p,
+        &["sign", "--key", "op.key", "--ledger", "L", "enrol.json"],
+    );
     std::fs::write(p.join("enrol.signed.jsonl"), &signed).unwrap();
     // Every batch is sealed by the operator.
-    fails(p, &["submit", "--ledger", "L", "enrol.signed.jsonl"], None, 2);
+    fails(
+        p,
+        &["submit", "--ledger", "L", "enrol.signed.jsonl"],
+        None,
+        2,
+    );
     let out = ok(
         p,
-        &["submit", "--ledger", "L", "--operator-key", "op.key", "enrol.signed.jsonl"],
+        &[
+            "submit",
+            "--ledger",
+            "L",
+            "--operator-key",
+            "op.key",
+            "enrol.signed.jsonl",
+        ],
     );
     assert!(out.contains("appended seq 2: enrol.city"), "{out}");
     ok(p, &["export", "--ledger", "L", "--out", "L.jsonl"]);
@@ -543,7 +572,11 @@ fn gen_makes_a_workload_that_imports_and_verifies() {
     let seals = text.matches("\"kind\":\"ledger_sealed\"").count() as u64;
     assert_eq!(lines - seals, Workload::event_count(&spec), "{out}");
     assert_eq!(Workload::new(spec).count() as u64, lines - seals);
-    assert!(text.lines().last().unwrap().contains("\"kind\":\"ledger_sealed\""));
+    assert!(text
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"kind\":\"ledger_sealed\""));
     // Deterministic: the same seed gives the same bytes.
     gen("w2.jsonl");
     assert_eq!(

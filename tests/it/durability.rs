@@ -95,10 +95,15 @@ fn append_survives_sigkill_at_any_moment() {
             .unwrap()
             .parse()
             .unwrap();
+        // Record 0 and its seal, then whole batches of 40 and their seal.
         assert_eq!(
-            (records - 1) % 40,
+            (records - 2) % 41,
             0,
             "a partial batch is visible: {records} records"
+        );
+        assert!(
+            out.contains(&format!("sealed through seq {}", records - 1)),
+            "{out}"
         );
         let log = ok(p, &["log", "--ledger", ledger, "--kind", "actor_enrolled"]);
         for id in &acknowledged {

@@ -3,8 +3,7 @@
 
 use crate::chain::key;
 use crate::support::{demo_ledger, fails, ok, tempdir};
-use fundledger_core::crypto::{domain_hash, SecretKey, EVENT_DOMAIN};
-use fundledger_core::jcs::canonical_bytes;
+use fundledger_core::crypto::SecretKey;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -28,8 +27,6 @@ impl Server {
                 "127.0.0.1:0",
                 "--key",
                 &key("kunming-dpf"),
-                "--checkpoint-every-records",
-                "5",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -129,10 +126,12 @@ fn raw_headers_only(url: &str, length: usize) -> String {
     String::from_utf8_lossy(&reply).into_owned()
 }
 
+/// A submission of `event` for the demo ledger, signed by its actor's demo key.
 pub fn signed(event: &Value) -> Value {
+    let mut event = event.clone();
+    event["ledger"] = json!(crate::support::demo_ledger_id());
     let actor = event["actor"].as_str().unwrap();
-    let sig =
-        SecretKey::demo(actor).sign(&domain_hash(EVENT_DOMAIN, &canonical_bytes(event).unwrap()));
+    let sig = SecretKey::demo(actor).sign_event(&event).unwrap();
     json!({"event": event, "sig": sig})
 }
 
@@ -177,6 +176,8 @@ pub fn ledger_with_2023(dir: &Path) -> std::path::PathBuf {
             l,
             "--key",
             &key(city),
+            "--operator-key",
+            &key("kunming-dpf"),
             "--clock",
             "event",
             file.to_str().unwrap(),
@@ -276,8 +277,14 @@ fn sixteen_concurrent_clients_make_one_chain_equal_to_the_cli() {
         dir.path(),
         &["verify", "--ledger", ledger.to_str().unwrap()],
     );
+    // The demo, 2023's six events and their seal, the clients' events and
+    // one seal for each group commit.
+    let commits = status["group_commit"]["commits"].as_u64().unwrap() as usize;
     assert!(
-        out.starts_with(&format!("ok: {} records", 152 + 6 + 16 * per_client)),
+        out.starts_with(&format!(
+            "ok: {} records",
+            154 + 7 + 16 * per_client + commits
+        )),
         "{out}"
     );
     let log = ok(
@@ -310,6 +317,8 @@ fn sixteen_concurrent_clients_make_one_chain_equal_to_the_cli() {
             "submit",
             "--ledger",
             cli_ledger.to_str().unwrap(),
+            "--operator-key",
+            &key("kunming-dpf"),
             "all.jsonl",
         ],
     );
@@ -330,7 +339,7 @@ fn every_error_status() {
     let (status, reply) = post(&a, &url, &good).unwrap();
     assert_eq!(status, 201, "{reply}");
     let original = reply["records"][0].clone();
-    assert_eq!(original["seq"], 158);
+    assert_eq!(original["seq"], 161);
     // An identical retry: 200 and the original record.
     let (status, reply) = post(&a, &url, &good).unwrap();
     assert_eq!((status, &reply["records"][0]), (200, &original));
@@ -401,11 +410,41 @@ fn every_error_status() {
     let reply = raw_headers_only(&url, 9 * 1024 * 1024);
     assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
     assert!(reply.contains("\"class\":\"too_large\""), "{reply}");
-    // Nothing of the rejected batches was written.
-    let (_, records) = get(&a, &format!("{url}/v1/records?from=158"));
-    assert_eq!(records.lines().count(), 1);
+    // An event signed for another ledger, or for none: 403.
+    let mut elsewhere = client_event(0, 18);
+    elsewhere["ledger"] = json!("ab".repeat(32));
+    let sig = SecretKey::demo("luquan-dpf")
+        .sign_event(&elsewhere)
+        .unwrap();
+    let body = json!({"event": elsewhere, "sig": sig}).to_string();
+    let (status, reply) = post(&a, &url, &body).unwrap();
+    assert_eq!(
+        (status, reply["error"]["class"].as_str()),
+        (403, Some("unauthorized")),
+        "{reply}"
+    );
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was signed for ledger abab"),
+        "{reply}"
+    );
+    let unbound = client_event(0, 21);
+    let sig = SecretKey::demo("luquan-dpf").sign_event(&unbound).unwrap();
+    let body = json!({"event": unbound, "sig": sig}).to_string();
+    let (status, reply) = post(&a, &url, &body).unwrap();
+    assert_eq!(
+        reply["error"]["field"].as_str(),
+        Some("event.ledger"),
+        "{reply}"
+    );
+    assert_eq!(status, 403);
+    // Nothing of the rejected batches was written: the record and its seal.
+    let (_, records) = get(&a, &format!("{url}/v1/records?from=161"));
+    assert_eq!(records.lines().count(), 2);
     // Reads.
-    let (status, body) = get(&a, &format!("{url}/v1/records/158"));
+    let (status, body) = get(&a, &format!("{url}/v1/records/161"));
     assert_eq!(
         (status, serde_json::from_str::<Value>(&body).unwrap()),
         (200, original)
@@ -430,13 +469,7 @@ fn every_error_status() {
         (200, Some("370000.00"))
     );
     assert_eq!(get(&a, &format!("{url}/v1/programs/nope/report")).0, 404);
-    let (status, body) = get(&a, &format!("{url}/v1/checkpoint"));
-    assert_eq!(status, 200);
-    let checkpoint: Value = serde_json::from_str(&body).unwrap();
-    assert!(
-        (158..=159).contains(&checkpoint["checkpoint"]["size"].as_u64().unwrap()),
-        "{checkpoint}"
-    );
+    check_checkpoints_and_proofs(&a, &url);
     assert_eq!(get(&a, &format!("{url}/v1/openapi.json")).0, 200);
     assert_eq!(get(&a, &format!("{url}/v2/anything")).0, 404);
     let (status, body) = get(&a, &format!("{url}/v1/records?from=abc"));
@@ -458,6 +491,48 @@ fn every_error_status() {
         "{body}"
     );
     server.stop();
+}
+
+/// The newest checkpoint is the seal after the last commit; older ones,
+/// receipts and consistency proofs check against the operator's key.
+fn check_checkpoints_and_proofs(a: &ureq::Agent, url: &str) {
+    use fundledger_core::checkpoint::SignedCheckpoint;
+    use fundledger_core::merkle::verify_consistency;
+    use fundledger_core::receipt::Receipt;
+    let operator = SecretKey::demo("kunming-dpf").public();
+    let (status, body) = get(a, &format!("{url}/v1/checkpoint"));
+    assert_eq!(status, 200);
+    let newest = SignedCheckpoint::parse(&body).unwrap();
+    assert_eq!(newest.checkpoint.size, 162, "{body}");
+    assert!(newest.verify(&operator));
+    let (status, body) = get(a, &format!("{url}/v1/checkpoints/153"));
+    assert_eq!(status, 200, "{body}");
+    let demo_seal = SignedCheckpoint::parse(&body).unwrap();
+    assert_eq!(demo_seal.checkpoint.size, 153);
+    assert_eq!(get(a, &format!("{url}/v1/checkpoints/152")).0, 404);
+    // A receipt of the first record the server appended.
+    let (status, body) = get(a, &format!("{url}/v1/proofs/inclusion?seq=161"));
+    assert_eq!(status, 200, "{body}");
+    let record = Receipt::parse(&body).unwrap().verify(&operator).unwrap();
+    assert_eq!(record.event_id(), "c0.e0");
+    let (status, body) = get(a, &format!("{url}/v1/proofs/inclusion?seq=162"));
+    assert_eq!(status, 400, "a seal covers the records before it: {body}");
+    // The log only grew from the demo's seal to the newest.
+    let (status, body) = get(a, &format!("{url}/v1/proofs/consistency?from=153&to=162"));
+    assert_eq!(status, 200, "{body}");
+    let proof: Vec<[u8; 32]> = serde_json::from_str::<Value>(&body).unwrap()["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap());
+            bytes.unwrap().try_into().unwrap()
+        })
+        .collect();
+    let (old, new) = (&demo_seal.checkpoint, &newest.checkpoint);
+    verify_consistency(old.size, new.size, &old.root, &new.root, &proof).unwrap();
+    assert!(verify_consistency(old.size, new.size, &new.root, &new.root, &proof).is_err());
 }
 
 #[test]
@@ -573,6 +648,8 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
                 ledger.to_str().unwrap(),
                 "--key",
                 &key("luquan-dpf"),
+                "--operator-key",
+                &key("kunming-dpf"),
                 "--clock",
                 "event",
                 file,
@@ -587,13 +664,16 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
         &["follow", "--url", &server.url, "--mirror", mirror, "--once"],
     );
     assert!(
-        out.contains("153 records verified") && out.contains("1 checkpoint(s) consistent"),
+        out.contains("156 records verified") && out.contains("1 checkpoint(s) consistent"),
         "{out}"
     );
     server.stop();
     // The operator swaps in a rewritten history of the same length, or a
     // truncated one: the mirror raises the alarm at the first changed seq.
-    for (history, what) in [(&rewritten, "rewritten"), (&truncated, "truncated")] {
+    for (history, what, seq) in [
+        (&rewritten, "rewritten", 154),
+        (&truncated, "truncated", 155),
+    ] {
         let server = Server::start(history);
         let err = fails(
             p,
@@ -602,7 +682,7 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
             3,
         );
         assert!(
-            err.contains("ALARM") && err.contains("seq 152") && err.contains(what),
+            err.contains("ALARM") && err.contains(&format!("seq {seq}")) && err.contains(what),
             "{err}"
         );
         server.stop();

@@ -87,3 +87,27 @@ pub fn bench_ok(cwd: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("UTF-8")
 }
+
+/// The demo ledger's id: the hash of its record 0, which the demo records at
+/// its event's own time (as `fundledger demo` does).
+pub fn demo_ledger_id() -> String {
+    use fundledger_core::crypto::SecretKey;
+    use fundledger_core::ids::Timestamp;
+    use fundledger_core::ledger::{Appended, Ledger};
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let fixture =
+            std::fs::read_to_string(repo().join("fixtures/kunming-2022/events.jsonl")).unwrap();
+        let first: serde_json::Value =
+            serde_json::from_str(fixture.lines().next().unwrap()).unwrap();
+        let sig = SecretKey::demo(first["actor"].as_str().unwrap())
+            .sign_event(&first)
+            .unwrap();
+        let at = Timestamp::parse(first["at"].as_str().unwrap()).unwrap();
+        let Ok(Appended::New(record)) = Ledger::new().append_event(&first, &sig, at) else {
+            panic!("the fixture's record 0 is accepted")
+        };
+        record.hash.to_hex()
+    })
+    .clone()
+}

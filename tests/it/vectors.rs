@@ -110,7 +110,11 @@ fn build() -> (String, Value) {
         without_hash.as_object_mut().unwrap().remove("hash");
         let record_jcs = String::from_utf8(canonical_bytes(&without_hash).unwrap()).unwrap();
         let hash = Hash32::parse(record["hash"].as_str().unwrap()).unwrap();
-        let signer = if record["event"]["actor"] == "city" { "vector-city" } else { "vector-operator" };
+        let signer = if record["event"]["actor"] == "city" {
+            "vector-city"
+        } else {
+            "vector-operator"
+        };
         records.push(json!({
             "seq": record["seq"],
             "signer_public_key": SecretKey::demo(signer).public().to_hex(),
@@ -127,7 +131,10 @@ fn build() -> (String, Value) {
         .collect();
     let op = SecretKey::demo("vector-operator").public();
     let seal: Value = serde_json::from_slice(&lines[5]).unwrap();
-    let note = seal["event"]["body"]["checkpoint"].as_str().unwrap().to_string();
+    let note = seal["event"]["body"]["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let origin = SignedCheckpoint::parse(&note).unwrap().checkpoint.origin;
     let proof = tree.inclusion_proof(3, 5).unwrap();
     let expected = json!({
@@ -177,7 +184,13 @@ impl HashReader for Stored {
 }
 
 fn hash_of(b64_text: &Value) -> Hash {
-    Hash(BASE64.decode(b64_text.as_str().unwrap()).unwrap().try_into().unwrap())
+    Hash(
+        BASE64
+            .decode(b64_text.as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -195,8 +208,14 @@ fn known_answer_vectors_hold() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("chain-v2.expected.json")).unwrap())
             .unwrap();
     // 1. This implementation still produces the committed bytes and values.
-    assert_eq!(committed_lines, lines, "chain-v2.jsonl changed: the format is frozen");
-    assert_eq!(committed, expected, "chain-v2.expected.json changed: the format is frozen");
+    assert_eq!(
+        committed_lines, lines,
+        "chain-v2.jsonl changed: the format is frozen"
+    );
+    assert_eq!(
+        committed, expected,
+        "chain-v2.expected.json changed: the format is frozen"
+    );
     // 2. Every committed value follows from the documented recipe alone.
     let stored = recompute_chain(&committed_lines, &committed);
     check_merkle_values(&committed, &stored);
@@ -215,13 +234,23 @@ fn known_answer_vectors_hold() {
 fn recompute_chain(lines: &str, committed: &Value) -> Stored {
     let mut prev = "0".repeat(64);
     let mut stored = Stored(Vec::new());
-    for (n, (line, rec)) in lines.lines().zip(committed["records"].as_array().unwrap()).enumerate() {
+    for (n, (line, rec)) in lines
+        .lines()
+        .zip(committed["records"].as_array().unwrap())
+        .enumerate()
+    {
         let record: Value = serde_json::from_str(line).unwrap();
         assert_eq!(record["v"], 2);
-        assert_eq!(String::from_utf8(canonical_bytes(&record).unwrap()).unwrap(), line);
+        assert_eq!(
+            String::from_utf8(canonical_bytes(&record).unwrap()).unwrap(),
+            line
+        );
         let event_jcs = String::from_utf8(canonical_bytes(&record["event"]).unwrap()).unwrap();
         assert_eq!(event_jcs, rec["event_jcs"]);
-        assert_eq!(hex_blake3("fundledger:event:v1", event_jcs.as_bytes()), rec["event_hash"]);
+        assert_eq!(
+            hex_blake3("fundledger:event:v1", event_jcs.as_bytes()),
+            rec["event_hash"]
+        );
         let key = PublicKey::parse(rec["signer_public_key"].as_str().unwrap()).unwrap();
         assert!(key.verify(
             &Hash32::parse(rec["event_hash"].as_str().unwrap()).unwrap(),
@@ -255,11 +284,21 @@ fn check_merkle_values(committed: &Value, stored: &Stored) {
         assert_eq!(tree_hash(i as u64 + 1, stored).unwrap(), hash_of(root));
     }
     let inclusion = &committed["inclusion_proof"];
-    let proof: Vec<Hash> = inclusion["hashes_base64"].as_array().unwrap().iter().map(hash_of).collect();
+    let proof: Vec<Hash> = inclusion["hashes_base64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hash_of)
+        .collect();
     let leaf = hash_of(&committed["records"][3]["leaf_hash_base64"]);
     check_record(&proof, 5, hash_of(&roots[4]), 3, leaf).unwrap();
     let consistency = &committed["consistency_proof"];
-    let proof: Vec<Hash> = consistency["hashes_base64"].as_array().unwrap().iter().map(hash_of).collect();
+    let proof: Vec<Hash> = consistency["hashes_base64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hash_of)
+        .collect();
     check_tree(&proof, 5, hash_of(&roots[4]), 1, hash_of(&roots[0])).unwrap();
 }
 
@@ -277,10 +316,21 @@ fn check_note_independently(committed: &Value) {
     let checkpoint = tlog_tiles::checkpoint::Checkpoint::from_bytes(note.text()).unwrap();
     assert_eq!(checkpoint.origin(), cp["origin"].as_str().unwrap());
     assert_eq!(checkpoint.size(), 5);
-    assert_eq!(*checkpoint.hash(), hash_of(&committed["merkle_roots_base64_by_size"][4]));
+    assert_eq!(
+        *checkpoint.hash(),
+        hash_of(&committed["merkle_roots_base64_by_size"][4])
+    );
     // The key ID: the first four bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key).
-    let op = PublicKey::parse(committed["records"][0]["signer_public_key"].as_str().unwrap()).unwrap();
-    let id = signed_note::key_id(cp["origin"].as_str().unwrap(), &[&[1u8][..], op.0.as_bytes()].concat());
+    let op = PublicKey::parse(
+        committed["records"][0]["signer_public_key"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let id = signed_note::key_id(
+        cp["origin"].as_str().unwrap(),
+        &[&[1u8][..], op.0.as_bytes()].concat(),
+    );
     assert_eq!(format!("{id:08x}"), cp["key_id"]);
     // The receipt checks with the operator's key.
     let receipt = Receipt::parse(committed["receipt"].as_str().unwrap()).unwrap();
@@ -290,7 +340,10 @@ fn check_note_independently(committed: &Value) {
 
 #[test]
 fn the_binary_verifies_the_vector_chain() {
-    let out = crate::support::ok(&repo(), &["verify", "--file", "fixtures/vectors/chain-v2.jsonl"]);
+    let out = crate::support::ok(
+        &repo(),
+        &["verify", "--file", "fixtures/vectors/chain-v2.jsonl"],
+    );
     assert!(out.starts_with("ok: 6 records, head "), "{out}");
     assert!(out.contains("sealed through seq 5"), "{out}");
 }

@@ -18,7 +18,11 @@ fn seal(ledger: &mut Ledger, operator: &SecretKey, at: Timestamp) -> CliResult<V
     ledger
         .seal(operator, at)
         .map(|record| record.bytes)
-        .map_err(|r| CliError::rejected(format!("gen: the seal was refused: {r} (a bug in the generator)")))
+        .map_err(|r| {
+            CliError::rejected(format!(
+                "gen: the seal was refused: {r} (a bug in the generator)"
+            ))
+        })
 }
 
 pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {

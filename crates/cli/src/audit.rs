@@ -68,7 +68,11 @@ pub enum Source<'a> {
     File(&'a str),
 }
 
-pub fn verify(source: Source<'_>, checkpoint: Option<&Path>, allow_unsealed: bool) -> CliResult<()> {
+pub fn verify(
+    source: Source<'_>,
+    checkpoint: Option<&Path>,
+    allow_unsealed: bool,
+) -> CliResult<()> {
     let checkpoint = checkpoint
         .map(|p| read_checkpoint(p).map(|c| (p, c)))
         .transpose()?;
@@ -209,7 +213,10 @@ pub fn checkpoint(dir: &Path, size: Option<u64>, show_key: bool) -> CliResult<()
     let note = seal_note(&session, size)?;
     print!("{}", note.note());
     if show_key {
-        let operator = session.ledger.operator().expect("an open ledger has an operator");
+        let operator = session
+            .ledger
+            .operator()
+            .expect("an open ledger has an operator");
         eprintln!(
             "verifier key: {}",
             verifier_key(&note.checkpoint.origin, &operator.key)
@@ -221,7 +228,10 @@ pub fn checkpoint(dir: &Path, size: Option<u64>, show_key: bool) -> CliResult<()
 pub fn prove(dir: &Path, seq: u64, size: Option<u64>, out: Option<&Path>) -> CliResult<()> {
     let session = Session::open(dir)?;
     let note = seal_note(&session, size)?;
-    let tree = session.ledger.merkle_tree().expect("an open ledger keeps its tree");
+    let tree = session
+        .ledger
+        .merkle_tree()
+        .expect("an open ledger keeps its tree");
     let proof = tree
         .inclusion_proof(seq, note.checkpoint.size)
         .map_err(|e| {

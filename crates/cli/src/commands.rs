@@ -1,6 +1,7 @@
 //! The commands of issue #2: keys, init, append, sign, submit, verify,
 //! export, import, log, checkpoint.
 
+use crate::audit::verify_error;
 use crate::error::{CliError, CliResult};
 use crate::input::{read_values, Located};
 use crate::keyfile;
@@ -10,7 +11,6 @@ use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::jcs::canonical_bytes;
 use fundledger_core::ledger::Ledger;
 use fundledger_store::Store;
-use crate::audit::verify_error;
 use fundledger_verify::{verify_stream, RecallSource};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
@@ -193,7 +193,10 @@ pub fn append(
     check_key_matches(&session.ledger, &items, &key)?;
     bind_to_ledger(
         &mut items,
-        session.ledger.ledger_id().expect("an open ledger has record 0"),
+        session
+            .ledger
+            .ledger_id()
+            .expect("an open ledger has record 0"),
     );
     let sigs = items
         .iter()

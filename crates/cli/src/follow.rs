@@ -4,11 +4,11 @@
 //! what the mirror already holds.
 
 use crate::error::{CliError, CliResult};
-use fundledger_core::checkpoint::{CheckpointFit, SignedCheckpoint};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use fundledger_core::merkle::{verify_consistency, NodeHash};
+use fundledger_core::checkpoint::{CheckpointFit, SignedCheckpoint};
 use fundledger_core::ledger::{Ledger, SealedRecord};
+use fundledger_core::merkle::{verify_consistency, NodeHash};
 use fundledger_store::Store;
 use std::path::Path;
 use std::time::Duration;
@@ -134,7 +134,10 @@ fn check_prefix(client: &Client, mirror: &Mirror) -> CliResult<()> {
 /// Checks a served checkpoint against the mirror; true when it covers
 /// records the mirror holds, false when it is ahead of them.
 fn check_checkpoint(mirror: &Mirror, signed: &SignedCheckpoint) -> CliResult<bool> {
-    let tree = mirror.ledger.merkle_tree().expect("a mirror keeps its tree");
+    let tree = mirror
+        .ledger
+        .merkle_tree()
+        .expect("a mirror keeps its tree");
     match signed.check_against(&mirror.ledger, |size| tree.root(size).ok()) {
         Ok(fit) => Ok(fit == CheckpointFit::Contained),
         Err(why) => Err(alarm(format!(
@@ -168,7 +171,9 @@ fn check_consistency(
                     .collect()
             })
         })
-        .ok_or_else(|| alarm("the server's consistency proof is not {\"proof\": [base64…]}".into()))?;
+        .ok_or_else(|| {
+            alarm("the server's consistency proof is not {\"proof\": [base64…]}".into())
+        })?;
     verify_consistency(a, b, &old.checkpoint.root, &new.checkpoint.root, &proof).map_err(|e| {
         alarm(format!(
             "the server's checkpoint of size {b} is not an extension of its checkpoint of size {a}: {e}"

@@ -71,13 +71,12 @@ impl Session {
                 sig: s.sig,
             })
             .collect();
-        let decided = self
-            .ledger
-            .append_batch(&items, clock, operator)
-            .map_err(|BatchRejection { index, rejection }| {
+        let decided = self.ledger.append_batch(&items, clock, operator).map_err(
+            |BatchRejection { index, rejection }| {
                 let location = batch.get(index).map_or("the batch's seal", |s| s.location);
                 CliError::rejected(format!("{location}, {rejection}; nothing was appended"))
-            })?;
+            },
+        )?;
         self.store.append(&decided.records)?;
         self.ledger = decided.ledger;
         let mut outcome = BatchOutcome::default();

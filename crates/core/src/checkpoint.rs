@@ -76,7 +76,11 @@ pub fn key_id(name: &str, key: &PublicKey) -> u32 {
 pub fn verifier_key(name: &str, key: &PublicKey) -> String {
     let mut encoded = vec![ALG_ED25519];
     encoded.extend_from_slice(key.0.as_bytes());
-    format!("{name}+{:08x}+{}", key_id(name, key), BASE64.encode(encoded))
+    format!(
+        "{name}+{:08x}+{}",
+        key_id(name, key),
+        BASE64.encode(encoded)
+    )
 }
 
 impl Checkpoint {
@@ -91,7 +95,12 @@ impl Checkpoint {
 
     /// The note's text: origin, size and root, each line ending in `\n`.
     pub fn text(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            BASE64.encode(self.root)
+        )
     }
 
     /// Signs as the operator: key name = origin.
@@ -282,7 +291,10 @@ mod tests {
         let mut ledger = Ledger::new();
         let at = crate::ids::Timestamp::parse("2022-01-01T09:00:00+08:00").unwrap();
         let sig = key.sign_event(&event).unwrap();
-        assert!(matches!(ledger.append_event(&event, &sig, at), Ok(Appended::New(_))));
+        assert!(matches!(
+            ledger.append_event(&event, &sig, at),
+            Ok(Appended::New(_))
+        ));
         ledger
     }
 
@@ -333,7 +345,9 @@ mod tests {
             assert!(SignedCheckpoint::parse(&bad).is_err(), "{bad:?}");
         }
         let tampered = text.replacen("\n5\n", "\n6\n", 1);
-        assert!(!SignedCheckpoint::parse(&tampered).unwrap().verify(&key.public()));
+        assert!(!SignedCheckpoint::parse(&tampered)
+            .unwrap()
+            .verify(&key.public()));
         assert!(SignedCheckpoint::parse(text).unwrap().verify(&key.public()));
     }
 }

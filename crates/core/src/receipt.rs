@@ -59,10 +59,7 @@ pub enum ReceiptError {
 impl Receipt {
     /// Writes the receipt.
     pub fn render(record: &[u8], index: u64, proof: &[NodeHash], checkpoint_note: &str) -> String {
-        let mut out = format!(
-            "{HEADER}\nextra {}\nindex {index}\n",
-            BASE64.encode(record)
-        );
+        let mut out = format!("{HEADER}\nextra {}\nindex {index}\n", BASE64.encode(record));
         for hash in proof {
             out.push_str(&BASE64.encode(hash));
             out.push('\n');

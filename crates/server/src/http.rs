@@ -10,11 +10,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use fundledger_core::ids::{DistrictCode, Timestamp};
 use fundledger_core::checkpoint::SignedCheckpoint;
+use fundledger_core::ids::{DistrictCode, Timestamp};
 use fundledger_core::ledger::BatchItem;
-use fundledger_core::receipt::Receipt;
 use fundledger_core::projection::{program_figures, ReportJson};
+use fundledger_core::receipt::Receipt;
 use fundledger_core::{Rejection, RejectionClass};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -341,7 +341,9 @@ fn note(text: &str) -> Response {
 async fn checkpoint(State(app): State<App>) -> Result<Response, ApiError> {
     match &app.snapshot().checkpoint {
         Some(c) => Ok(note(c.note())),
-        None => Err(ApiError::not_found("no checkpoint: the ledger holds no seal")),
+        None => Err(ApiError::not_found(
+            "no checkpoint: the ledger holds no seal",
+        )),
     }
 }
 
@@ -398,7 +400,10 @@ async fn inclusion_proof(
             .cloned()
             .ok_or_else(|| ApiError::not_found("no checkpoint: the ledger holds no seal"))?,
     };
-    let tree = snapshot.ledger.merkle_tree().expect("the server keeps the full tree");
+    let tree = snapshot
+        .ledger
+        .merkle_tree()
+        .expect("the server keeps the full tree");
     let proof = tree
         .inclusion_proof(q.seq, checkpoint.checkpoint.size)
         .map_err(|e| ApiError::bad_request(e.to_string()).field("seq"))?;
@@ -431,7 +436,10 @@ async fn consistency_proof(
         ApiError::bad_request(format!("from and to are whole numbers: {}", e.body_text()))
     })?;
     let snapshot = app.snapshot();
-    let tree = snapshot.ledger.merkle_tree().expect("the server keeps the full tree");
+    let tree = snapshot
+        .ledger
+        .merkle_tree()
+        .expect("the server keeps the full tree");
     let proof = tree
         .consistency_proof(q.from, q.to)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -294,7 +294,9 @@ impl State {
             Ok(()) => std::mem::take(&mut group.records),
             Err(rejection) => {
                 for (job, _) in decided {
-                    let _ = job.reply.send(JobOutcome::StoreFailed(rejection.to_string()));
+                    let _ = job
+                        .reply
+                        .send(JobOutcome::StoreFailed(rejection.to_string()));
                 }
                 return;
             }

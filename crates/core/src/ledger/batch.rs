@@ -157,7 +157,11 @@ impl DecidedBatch {
     /// Appends the operator's seal when the batch added any record (at the
     /// last record's time). Refused unless `operator` is the ledger's.
     pub fn seal(&mut self, operator: &SecretKey) -> Result<(), Rejection> {
-        if let Some(recorded_at) = self.ledger.last_recorded_at.filter(|_| !self.records.is_empty()) {
+        if let Some(recorded_at) = self
+            .ledger
+            .last_recorded_at
+            .filter(|_| !self.records.is_empty())
+        {
             let seal = self.ledger.seal(operator, recorded_at)?;
             self.records.push(seal);
         }

@@ -67,12 +67,14 @@ pub(crate) fn precheck_event_with(
     let ledger = members
         .get("ledger")
         .map(|l| {
-            l.as_str().and_then(|l| Hash32::parse(l).ok()).ok_or_else(|| {
-                Rejection::malformed(
-                    "ledger is the ledger's id: 64 lowercase hex characters".to_string(),
-                )
-                .with_field("event.ledger")
-            })
+            l.as_str()
+                .and_then(|l| Hash32::parse(l).ok())
+                .ok_or_else(|| {
+                    Rejection::malformed(
+                        "ledger is the ledger's id: 64 lowercase hex characters".to_string(),
+                    )
+                    .with_field("event.ledger")
+                })
         })
         .transpose()?;
     let body = &members["body"];

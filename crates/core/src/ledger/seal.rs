@@ -102,7 +102,9 @@ impl Ledger {
             .with_field(field));
         }
         if cp.root != self.merkle.root() {
-            let since = self.last_seal.map_or("record 0".to_string(), |s| format!("the seal at seq {s}"));
+            let since = self
+                .last_seal
+                .map_or("record 0".to_string(), |s| format!("the seal at seq {s}"));
             return Err(Rejection::chain(format!(
                 "the checkpoint's Merkle root is not the root of the {} records before it: a record after {since} was changed, dropped, added, reordered or re-timed",
                 self.size
