@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use std::sync::OnceLock;
 
 /// The demo ledger's export, built once per test run by the real binary.
-fn demo_export() -> &'static Vec<Vec<u8>> {
+pub fn demo_export() -> &'static Vec<Vec<u8>> {
     static EXPORT: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     EXPORT.get_or_init(|| {
         let dir = tempdir();
@@ -59,7 +59,7 @@ fn verify_bytes(bytes: &[u8], skip: usize) -> Result<u64, u64> {
     }
 }
 
-fn join(lines: &[Vec<u8>]) -> Vec<u8> {
+pub fn join(lines: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     for line in lines {
         out.extend_from_slice(line);

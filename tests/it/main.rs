@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real `fundledger` binary, the real
 //! sled store, real files in temporary directories.
 
+mod attacks;
 mod chain;
 mod cli;
 mod durability;

@@ -96,7 +96,6 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
         let at = ledger.last_recorded_at().expect("records were generated");
         write(&seal(&mut ledger, &operator, at)?)?;
     }
-    drop(write);
     writer
         .flush()
         .map_err(|e| CliError::usage(format!("output {}: cannot write: {e}", out.display())))?;

@@ -72,14 +72,6 @@ impl Ledger {
     /// the records before it, with their tree head, signed by the operator.
     pub(super) fn decide_seal(&self, id: &str, b: &LedgerSealed) -> Result<(), Rejection> {
         let field = "body.checkpoint";
-        if id != seal_id(self.size) {
-            return Err(Rejection::rule(format!(
-                "the seal at seq {} has the id {:?}",
-                self.size,
-                seal_id(self.size)
-            ))
-            .with_field("event.id"));
-        }
         let signed = SignedCheckpoint::parse(&b.checkpoint)
             .map_err(|e| Rejection::schema(e.to_string()).with_field(field))?;
         let cp = &signed.checkpoint;
@@ -116,6 +108,14 @@ impl Ledger {
                 "the checkpoint carries no valid signature by the operator's key".to_string(),
             )
             .with_field(field));
+        }
+        if id != seal_id(self.size) {
+            return Err(Rejection::rule(format!(
+                "the seal at seq {} has the id {:?}",
+                self.size,
+                seal_id(self.size)
+            ))
+            .with_field("event.id"));
         }
         Ok(())
     }
