@@ -641,10 +641,17 @@ pub fn status(dir: &Path) -> CliResult<()> {
     let ledger = ledger_as_of(dir, None, None)?;
     let now = now_or(None, &ledger);
     println!(
-        "{} — {} records, head {}",
+        "{} — {} records, head {}, sealed through seq {}",
         ledger.name(),
         ledger.size(),
-        ledger.head()
+        ledger.head(),
+        ledger
+            .sealed_through()
+            .map_or("— (no seal)".to_string(), |s| s.to_string())
+    );
+    println!(
+        "ledger id {} (what every event is signed for: sign --ledger-id)",
+        ledger.ledger_id().map_or("—".to_string(), |id| id.to_hex())
     );
     let mut any = false;
     for (id, _) in ledger.books().programs() {

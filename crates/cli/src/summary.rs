@@ -17,6 +17,14 @@ pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
         export_bytes,
         ledger.head()
     );
+    let _ = writeln!(
+        out,
+        "sealed   through seq {} by the operator · ledger id {} (events are signed for it)",
+        ledger
+            .sealed_through()
+            .map_or("— (no seal)".to_string(), |s| s.to_string()),
+        ledger.ledger_id().map_or("—".to_string(), |id| id.to_hex())
+    );
     let _ = writeln!(out, "actors   {}", ledger.actors().count());
     // Judge deadlines as of the last record: the demo's output never depends on today's date.
     let as_of = ledger

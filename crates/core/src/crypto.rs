@@ -16,8 +16,6 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 pub const EVENT_DOMAIN: &str = "fundledger:event:v1";
 /// Domain tag of record hashes.
 pub const RECORD_DOMAIN: &str = "fundledger:record:v1";
-/// Domain tag of checkpoint hashes.
-pub const CHECKPOINT_DOMAIN: &str = "fundledger:checkpoint:v1";
 /// Key-derivation context for person digests' keys (see [`person_digest`]).
 pub const PERSON_DIGEST_DOMAIN: &str = "fundledger:person:v1";
 

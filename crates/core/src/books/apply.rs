@@ -1,8 +1,8 @@
 //! Folding an accepted event into the books. Holds no checks.
 
 use super::{
-    contribution_of, parse_score, Applied, Books, Contribution, DistrictBooks, Filing, OffsetOut,
-    ProgramBooks, RosterFacts, Score, Settlement, SpotCheck,
+    contribution_of, parse_score, roster_key, Applied, Books, Contribution, DistrictBooks, Filing,
+    OffsetOut, ProgramBooks, RosterFacts, Score, Settlement, SpotCheck,
 };
 use crate::body::{Body, ProgramOpened, RosterFiled};
 use crate::ids::{DistrictCode, Hash32};
@@ -33,12 +33,15 @@ impl Books {
             }
             // Beyond their ids, rosters and fund-use filings feed projections only.
             Body::RosterFiled(b) if self.rules_only => {
-                self.district_mut(&b.program, b.district_code)
-                    .roster_ids
-                    .insert(id.clone());
+                self.rosters_in_force
+                    .insert(roster_key(&b.program, b.district_code, &id));
             }
             Body::FundUseReported(_) if self.rules_only => {}
-            Body::RosterFiled(b) => self.apply_roster(id.clone(), filing, b),
+            Body::RosterFiled(b) => {
+                self.rosters_in_force
+                    .insert(roster_key(&b.program, b.district_code, &id));
+                self.apply_roster(id.clone(), filing, b)
+            }
             Body::ExpenditureReported(b) => {
                 self.district_mut(&b.program, b.district_code).spent += b.amount_cny;
             }
@@ -177,7 +180,6 @@ impl Books {
             }
         }
         let district = self.district_mut(&b.program, b.district_code);
-        district.roster_ids.insert(id.clone());
         district.rosters.insert(
             id,
             RosterFacts {
@@ -201,8 +203,9 @@ impl Books {
                 self.district_mut(&p, code).spent -= amount
             }
             Contribution::Roster(p, code) => {
+                self.rosters_in_force
+                    .remove(&roster_key(&p, code, event_id));
                 let district = self.district_mut(&p, code);
-                district.roster_ids.remove(event_id);
                 let mut gone_from_district = Vec::new();
                 if let Some(roster) = district.rosters.remove(event_id) {
                     for digest in roster.person_digests.iter() {

@@ -2,7 +2,8 @@
 //! read the books and change nothing; one function per kind of event.
 
 use super::{
-    contribution_of, parse_score, rule, Books, Context, Contribution, DistrictBooks, ProgramBooks,
+    contribution_of, parse_score, roster_key, rule, Books, Context, Contribution, DistrictBooks,
+    ProgramBooks,
 };
 use crate::body::{
     Body, IndicatorScored, OffsetApplied, ProgramOpened, RosterFiled, SettlementFiled,
@@ -50,13 +51,19 @@ impl Books {
                 positive(b.amount_cny)?;
                 not_settled(district, b.district_code, "; reverse the settlement first")?;
                 match &b.roster_event_id {
-                    Some(roster) if !district.roster_ids.contains(roster) => Err(rule(
+                    Some(roster)
+                        if !self
+                            .rosters_in_force
+                            .contains(&roster_key(&b.program, b.district_code, roster)) =>
+                    {
+                        Err(rule(
                         format!(
                             "roster_event_id {roster:?} is not a roster of district {} in program {:?} in force (filed, and not reversed)",
                             b.district_code, b.program
                         ),
                         "body.roster_event_id",
-                    )),
+                        ))
+                    }
                     _ => Ok(()),
                 }
             }

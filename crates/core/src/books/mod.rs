@@ -82,9 +82,6 @@ pub struct DistrictBooks {
     pub spent: Money,
     /// Rosters by event id.
     pub rosters: imbl::OrdMap<String, RosterFacts>,
-    /// The ids of its rosters in force, in every mode (an expenditure's
-    /// `roster_event_id` must name one).
-    pub roster_ids: imbl::OrdSet<String>,
     /// Distinct people across its rosters, with how many rosters name each.
     pub people: imbl::HashMap<Hash32, u32>,
     /// Fund-use reports by event id.
@@ -204,6 +201,11 @@ enum Contribution {
 pub struct Books {
     programs: imbl::OrdMap<String, ProgramBooks>,
     contributions: imbl::HashMap<String, Contribution>,
+    /// Every roster in force, in every mode, as [`roster_key`]: an
+    /// expenditure's `roster_event_id` must name one of its district's.
+    /// One set for all districts: a set per district would cost a tree
+    /// node each, most of them nearly empty.
+    rosters_in_force: imbl::HashSet<String>,
     rules_only: bool,
 }
 
@@ -237,6 +239,11 @@ fn contribution_of(body: &Body) -> Contribution {
         | Body::ActorRevoked(_)
         | Body::LedgerSealed(_) => Contribution::Unreversible,
     }
+}
+
+/// The key of a roster in [`Books`]' set of rosters in force.
+fn roster_key(program: &str, district: DistrictCode, roster: &str) -> String {
+    format!("{program}\u{0}{district}\u{0}{roster}")
 }
 
 fn rule(message: String, field: &str) -> Rejection {
