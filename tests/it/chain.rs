@@ -181,6 +181,22 @@ fn the_binary_names_the_seq_and_catches_truncation_with_a_checkpoint() {
         "{checkpoint}"
     );
     std::fs::write(dir.path().join("kept.checkpoint"), &checkpoint).unwrap();
+    // It is a C2SP signed note any note verifier checks, with the verifier
+    // key the command prints: here the independent `signed_note`.
+    let out = run(
+        dir.path(),
+        &["checkpoint", "--ledger", ledger, "--verifier-key"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let vkey = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("verifier key: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let note = signed_note::Note::from_bytes(checkpoint.as_bytes()).unwrap();
+    let verifier = signed_note::StandardVerifier::new(vkey).unwrap();
+    note.verify(&signed_note::VerifierList::new(vec![Box::new(verifier)]))
+        .unwrap();
     let truncated = &lines[..2];
     std::fs::write(dir.path().join("truncated.jsonl"), join(truncated)).unwrap();
     let out = ok(dir.path(), &["verify", "--file", "truncated.jsonl"]);

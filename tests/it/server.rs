@@ -687,10 +687,32 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
         );
         server.stop();
     }
-    // The honest server again: the mirror is still consistent.
-    let server = Server::start(&honest);
+    // The honest server again, after one more batch: the mirror is still
+    // consistent, and the server proves its new checkpoint extends the
+    // mirror's newest seal (RFC 6962 consistency proof).
+    std::fs::write(p.join("c.json"), extra("later-report", "2.00")).unwrap();
     ok(
         p,
+        &[
+            "append",
+            "--ledger",
+            honest.to_str().unwrap(),
+            "--key",
+            &key("luquan-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
+            "--clock",
+            "event",
+            "c.json",
+        ],
+    );
+    let server = Server::start(&honest);
+    let out = ok(
+        p,
         &["follow", "--url", &server.url, "--mirror", mirror, "--once"],
+    );
+    assert!(
+        out.contains("158 records verified") && out.contains("1 consistency proof(s) checked"),
+        "{out}"
     );
 }

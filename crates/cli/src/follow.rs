@@ -73,6 +73,18 @@ impl Mirror {
         }
     }
 
+    /// The newest seal the mirror holds: a checkpoint it verified before.
+    fn newest_checkpoint(&self) -> CliResult<Option<SignedCheckpoint>> {
+        let Some(seq) = self.ledger.sealed_through() else {
+            return Ok(None);
+        };
+        let record: serde_json::Value = serde_json::from_slice(&self.ours(seq)?)
+            .map_err(|e| CliError::usage(format!("mirror record {seq}: {e}")))?;
+        Ok(record["event"]["body"]["checkpoint"]
+            .as_str()
+            .and_then(|note| SignedCheckpoint::parse(note).ok()))
+    }
+
     fn ours(&self, seq: u64) -> CliResult<Vec<u8>> {
         let store = self.store.as_ref().expect("a non-empty mirror has a store");
         Ok(store.record(seq)?.unwrap_or_default())
@@ -193,7 +205,10 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
     };
     let mut mirror = Mirror::open(dir)?;
     let mut checkpoints_verified = 0u64;
-    let mut last_checkpoint: Option<SignedCheckpoint> = None;
+    let mut consistency_proofs = 0u64;
+    // The newest seal the mirror already verified: the server must prove
+    // that its next checkpoint extends it.
+    let mut last_checkpoint = mirror.newest_checkpoint()?;
     loop {
         check_prefix(&client, &mirror)?;
         // Pull and verify new records, page by page.
@@ -234,6 +249,7 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
                 if check_checkpoint(&mirror, &signed)? {
                     if let Some(old) = &last_checkpoint {
                         check_consistency(&client, old, &signed)?;
+                        consistency_proofs += 1;
                     }
                     checkpoints_verified += 1;
                     last_checkpoint = Some(signed);
@@ -242,11 +258,12 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
         }
         if once {
             println!(
-                "mirror {}: {} records verified, head {}; {} checkpoint(s) consistent",
+                "mirror {}: {} records verified, head {}; {} checkpoint(s) consistent, {} consistency proof(s) checked",
                 dir.display(),
                 mirror.ledger.size(),
                 mirror.ledger.head(),
-                checkpoints_verified
+                checkpoints_verified,
+                consistency_proofs
             );
             return Ok(());
         }
