@@ -13,29 +13,21 @@ use serde_json::{json, Value};
 
 /// Recomputes seq, prev and hash of every record from `from` on, as an
 /// attacker rewriting an export would.
-fn rehash(lines: &mut [Vec<u8>], from: usize) {
-    let mut prev: Option<String> = None;
+pub fn rehash(lines: &mut [Vec<u8>], from: usize) {
+    let hash_of = |line: &[u8]| serde_json::from_slice::<Value>(line).unwrap()["hash"].clone();
+    let mut prev = (from > 0).then(|| hash_of(&lines[from - 1]));
     for (seq, line) in lines.iter_mut().enumerate().skip(from) {
         let mut record: Value = serde_json::from_slice(line).unwrap();
         record["seq"] = json!(seq);
         if let Some(p) = &prev {
-            record["prev"] = json!(p);
-        } else if seq > 0 {
-            // The first rewritten record links to the untouched one before it.
-            record["prev"] = json!(prev_hash_of(seq));
+            record["prev"] = p.clone();
         }
         record.as_object_mut().unwrap().remove("hash");
         let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).unwrap()).to_hex();
         record["hash"] = json!(hash);
         *line = canonical_bytes(&record).unwrap();
-        prev = Some(hash);
+        prev = Some(json!(hash));
     }
-}
-
-/// The hash of the honest record before `seq`.
-fn prev_hash_of(seq: usize) -> String {
-    let record: Value = serde_json::from_slice(&demo_export()[seq - 1]).unwrap();
-    record["hash"].as_str().unwrap().to_string()
 }
 
 /// `verify --file` of the rewritten export must fail at the demo's last

@@ -1,6 +1,7 @@
 //! Tamper evidence: any single-byte change, reordering, deletion or
 //! duplication of export lines fails verification at the right seq.
 
+use crate::attacks::rehash;
 use crate::support::{bench_ok, demo_ledger, fails, ok, run, tempdir};
 use fundledger_core::ledger::Ledger;
 use proptest::prelude::*;
@@ -253,25 +254,6 @@ pub fn key(actor: &str) -> String {
         .to_string()
 }
 
-/// Re-seals lines from `from` on: recomputes each record's hash and the next
-/// record's prev, as an operator rewriting history would.
-fn reseal(lines: &mut [Vec<u8>], from: usize) {
-    use fundledger_core::crypto::{domain_hash, RECORD_DOMAIN};
-    use fundledger_core::jcs::canonical_bytes;
-    let mut prev: Option<String> = None;
-    for line in lines.iter_mut().skip(from) {
-        let mut record: serde_json::Value = serde_json::from_slice(line).unwrap();
-        if let Some(p) = &prev {
-            record["prev"] = serde_json::json!(p);
-        }
-        record.as_object_mut().unwrap().remove("hash");
-        let hash = domain_hash(RECORD_DOMAIN, &canonical_bytes(&record).unwrap()).to_hex();
-        record["hash"] = serde_json::json!(hash);
-        *line = canonical_bytes(&record).unwrap();
-        prev = Some(hash);
-    }
-}
-
 #[test]
 fn a_resealed_chain_with_one_bad_signature_fails_at_that_seq() {
     // Hashes and links are all valid; only the signature of seq 97 is wrong.
@@ -282,7 +264,7 @@ fn a_resealed_chain_with_one_bad_signature_fails_at_that_seq() {
     let other: serde_json::Value = serde_json::from_slice(&lines[98]).unwrap();
     record["sig"] = other["sig"].clone();
     lines[97] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
-    reseal(&mut lines, 97);
+    rehash(&mut lines, 97);
     std::fs::write(dir.path().join("resealed.jsonl"), join(&lines)).unwrap();
     let err = fails(dir.path(), &["verify", "--file", "resealed.jsonl"], None, 1);
     assert!(
@@ -295,7 +277,7 @@ fn a_resealed_chain_with_one_bad_signature_fails_at_that_seq() {
     let mut record: serde_json::Value = serde_json::from_slice(&lines[120]).unwrap();
     record["event"]["id"] = serde_json::json!("ledger-opened");
     lines[120] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
-    reseal(&mut lines, 120);
+    rehash(&mut lines, 120);
     std::fs::write(dir.path().join("resealed2.jsonl"), join(&lines)).unwrap();
     let err = fails(
         dir.path(),
@@ -340,7 +322,7 @@ fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
     let mut record: serde_json::Value = serde_json::from_slice(&reused[120]).unwrap();
     record["event"]["id"] = serde_json::json!("ledger-opened");
     reused[120] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
-    reseal(&mut reused, 120);
+    rehash(&mut reused, 120);
     assert_eq!(replay(&reused), Err(120));
     // A re-hashed bad signature is not caught at its own seq (that is what
     // `verify` is for), but the operator's seal after it no longer holds.
@@ -349,7 +331,7 @@ fn reopening_a_store_rechecks_hashes_links_and_rules_but_not_signatures() {
     record["sig"] =
         serde_json::from_slice::<serde_json::Value>(&forged[98]).unwrap()["sig"].clone();
     forged[97] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
-    reseal(&mut forged, 97);
+    rehash(&mut forged, 97);
     assert_eq!(replay(&forged), Err(lines.len() as u64 - 1));
     assert_eq!(verify_bytes(&join(&forged), 0), Err(97));
 }
@@ -397,7 +379,7 @@ fn the_first_failure_wins_across_pipeline_chunks() {
         let mut record: serde_json::Value = serde_json::from_slice(&lines[bad_rule]).unwrap();
         record["event"]["id"] = first_id.clone();
         lines[bad_rule] = fundledger_core::jcs::canonical_bytes(&record).unwrap();
-        reseal(&mut lines, bad_sig.min(bad_rule));
+        rehash(&mut lines, bad_sig.min(bad_rule));
         join(&lines)
     };
     for (bad_sig, bad_rule, want) in [(700, 1900, 700), (1900, 700, 700), (1500, 1501, 1500)] {
