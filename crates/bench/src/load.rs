@@ -28,20 +28,32 @@ const DISTRICTS: [(&str, &str); 13] = [
 
 /// The city actor of the demo.
 const CITY: &str = "kunming-dpf-jiuye";
+/// The demo's operator.
+const OPERATOR: &str = "kunming-dpf";
 
 pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
         CliError::usage(format!("bench load: cannot create {}: {e}", dir.display()))
     })?;
     let ledger = dir.join("load-ledger");
-    prepare_ledger(dir, &ledger)?;
-    let server = Server::start(&ledger)?;
+    let operator_key = prepare_ledger(dir, &ledger)?;
+    let server = Server::start(&ledger, Some(&operator_key))?;
+    let ledger_id = status(&server.url)["ledger_id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| CliError::usage("bench load: the server's status names no ledger id"))?;
     println!("\nserver load on loopback: each client sends one signed event per request and waits for its 201 (durable: after the group commit's flush)");
     println!("| clients | appends/s | p50 ms | p99 ms | requests | flushes | mean jobs/flush | max jobs/flush |\n|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (round, &n) in clients.iter().enumerate() {
         let before = status(&server.url);
         let start = Instant::now();
-        let mut latencies = round_of_clients(&server.url, round, n, Duration::from_secs(seconds));
+        let mut latencies = round_of_clients(
+            &server.url,
+            &ledger_id,
+            round,
+            n,
+            Duration::from_secs(seconds),
+        );
         let elapsed = start.elapsed().as_secs_f64();
         let after = status(&server.url);
         latencies.sort_by(|a, b| a.total_cmp(b));
@@ -72,8 +84,9 @@ pub fn load(dir: &Path, clients: &[usize], seconds: u64) -> CliResult<()> {
 }
 
 /// The demo ledger with program kunming-2023 opened over its 13
-/// districts and budgeted, so clients have something to report on.
-fn prepare_ledger(dir: &Path, ledger: &Path) -> CliResult<()> {
+/// districts and budgeted, so clients have something to report on; returns
+/// the operator's key file, which seals every batch.
+fn prepare_ledger(dir: &Path, ledger: &Path) -> CliResult<std::path::PathBuf> {
     remove_earlier(ledger)?;
     let ledger_s = ledger.to_string_lossy().to_string();
     run_phase(
@@ -94,8 +107,11 @@ fn prepare_ledger(dir: &Path, ledger: &Path) -> CliResult<()> {
     let lines: String = setup.iter().map(|e| e.to_string() + "\n").collect();
     std::fs::write(&setup_file, lines).map_err(|e| CliError::usage(format!("bench load: {e}")))?;
     let key_file = dir.join("load-city.key");
-    let _ = std::fs::remove_file(&key_file);
-    crate::keyfile::write(&key_file, &SecretKey::demo(CITY), "DEMO ONLY")?;
+    let operator_file = dir.join("load-operator.key");
+    for (file, actor) in [(&key_file, CITY), (&operator_file, OPERATOR)] {
+        let _ = std::fs::remove_file(file);
+        crate::keyfile::write(file, &SecretKey::demo(actor), "DEMO ONLY")?;
+    }
     run_phase(
         "setup",
         Binary::Product,
@@ -105,20 +121,28 @@ fn prepare_ledger(dir: &Path, ledger: &Path) -> CliResult<()> {
             &ledger_s,
             "--key",
             &key_file.to_string_lossy(),
+            "--operator-key",
+            &operator_file.to_string_lossy(),
             "--clock",
             "event",
             &setup_file.to_string_lossy(),
         ],
     )?;
-    Ok(())
+    Ok(operator_file)
 }
 
 /// `n` clients appending for `length`; the latency (ms) of every 201.
-fn round_of_clients(url: &str, round: usize, n: usize, length: Duration) -> Vec<f64> {
+fn round_of_clients(
+    url: &str,
+    ledger_id: &str,
+    round: usize,
+    n: usize,
+    length: Duration,
+) -> Vec<f64> {
     let deadline = Instant::now() + length;
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n)
-            .map(|client| scope.spawn(move || one_client(url, round, client, deadline)))
+            .map(|client| scope.spawn(move || one_client(url, ledger_id, round, client, deadline)))
             .collect();
         handles
             .into_iter()
@@ -128,14 +152,20 @@ fn round_of_clients(url: &str, round: usize, n: usize, length: Duration) -> Vec<
 }
 
 /// One client: a signed fund-use report per request until `deadline`.
-fn one_client(url: &str, round: usize, client: usize, deadline: Instant) -> Vec<f64> {
+fn one_client(
+    url: &str,
+    ledger_id: &str,
+    round: usize,
+    client: usize,
+    deadline: Instant,
+) -> Vec<f64> {
     let agent = agent();
     let (code, actor) = DISTRICTS[client % DISTRICTS.len()];
     let key = SecretKey::demo(actor);
     let mut latencies = Vec::new();
     let mut k = 0u64;
     while Instant::now() < deadline {
-        let event = json!({"id": format!("load.{round}.{client}.{k}"), "actor": actor, "kind": "fund_use_reported", "at": "2023-11-20T10:00:00+08:00",
+        let event = json!({"id": format!("load.{round}.{client}.{k}"), "actor": actor, "kind": "fund_use_reported", "at": "2023-11-20T10:00:00+08:00", "ledger": ledger_id,
             "body": {"program": "kunming-2023", "district_code": code, "spent_cny": format!("{k}.00"), "trainees_reported": k}});
         let sig = key.sign_event(&event).expect("canonical");
         let body = json!({"event": event, "sig": sig}).to_string();

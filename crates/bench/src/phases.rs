@@ -113,16 +113,21 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server and waits until it listens.
-    pub fn start(ledger: &Path) -> CliResult<Server> {
-        let mut child = Command::new(product()?)
-            .args([
-                "serve",
-                "--ledger",
-                &ledger.to_string_lossy(),
-                "--addr",
-                "127.0.0.1:0",
-            ])
+    /// Starts the server and waits until it listens; with the operator's
+    /// key file it appends (and seals), without it it only reads.
+    pub fn start(ledger: &Path, operator_key: Option<&Path>) -> CliResult<Server> {
+        let mut command = Command::new(product()?);
+        command.args([
+            "serve",
+            "--ledger",
+            &ledger.to_string_lossy(),
+            "--addr",
+            "127.0.0.1:0",
+        ]);
+        if let Some(key) = operator_key {
+            command.arg("--key").arg(key);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

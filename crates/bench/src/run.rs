@@ -176,7 +176,7 @@ fn report_on_open_ledger(ledger: &Path, status: &str) -> CliResult<Option<Report
         ledger.display()
     );
     let start = Instant::now();
-    let server = Server::start(ledger)?;
+    let server = Server::start(ledger, None)?;
     let open_seconds = start.elapsed().as_secs_f64();
     let agent = agent();
     let mut times = Vec::with_capacity(REPORT_REQUESTS);
