@@ -802,3 +802,32 @@ proptest! {
         }
     }
 }
+
+/// Issue #17, 1: only those who signed and thumb-printed a roster count as
+/// trained (the target, cost per trainee, the evaluation's output measure);
+/// the others are listed, and said so.
+#[test]
+fn unsigned_trainees_are_listed_but_not_trained() {
+    let mut s = Scenario::new();
+    let at = "2022-05-10T09:00:00+08:00";
+    s.ok("city", "allocation_made", at, json!({"program": "p22", "district_code": D1, "amount_cny": "300.00"}));
+    let mut body = roster(D1, &[1, 2, 3], true);
+    body["trainees"][2]["signed"] = json!(false);
+    s.ok("d1", "roster_filed", at, body);
+    // A second roster whose two people did not sign.
+    let mut second = roster(D1, &[4, 5], true);
+    second["trainees"][0]["signed"] = json!(false);
+    second["trainees"][1]["signed"] = json!(false);
+    let second_id = s.ok("d1", "roster_filed", at, second);
+    s.ok("d1", "expenditure_reported", at, json!({"program": "p22", "district_code": D1, "amount_cny": "300.00", "purpose": "x"}));
+    let f = s.figures("p22", "2022-06-01T00:00:00+08:00");
+    let out = &f.outputs;
+    assert_eq!((out.trainees, out.trainees_listed, out.trainees_unsigned), (2, 5, 3));
+    assert_eq!(out.cost_per_trainee_cny.unwrap().to_string(), "150.00");
+    let d = f.districts.iter().find(|d| d.code.to_string() == D1).unwrap();
+    assert_eq!((d.trainees, d.trainees_listed, d.trainees_unsigned), (2, 5, 3));
+    // The second roster reversed: its unsigned people are gone from the list.
+    s.ok("d1", "event_reversed", at, json!({"event_id": second_id, "reason": "wrong session"}));
+    let out = s.figures("p22", "2022-06-01T00:00:00+08:00").outputs;
+    assert_eq!((out.trainees, out.trainees_listed, out.trainees_unsigned), (2, 3, 1));
+}

@@ -406,6 +406,24 @@ fn outputs(o: &mut String, l: &Labels, f: &ProgramFigures) {
             _ => "—".to_string(),
         }
     );
+    let _ = writeln!(
+        o,
+        "\n{} {} {} {}{}",
+        l.t("名册所列人员（去重）", "People listed on rosters (distinct):"),
+        f.outputs.trainees_listed,
+        l.t("，其中签字按手印", "; signed and thumb-printed:"),
+        f.outputs.trainees,
+        if f.outputs.trainees_unsigned > 0 {
+            format!(
+                "{}{}{}",
+                l.t("；未签字按手印 ", "; not signed: "),
+                f.outputs.trainees_unsigned,
+                l.t(" 人，不计入培训人数", " (not counted as trained)")
+            )
+        } else {
+            String::new()
+        }
+    );
 }
 
 /// Each survey, in the seed's table shape (五).

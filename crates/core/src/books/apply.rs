@@ -153,31 +153,42 @@ impl Books {
                 scores: imbl::OrdMap::new(),
                 spot_checks: imbl::OrdMap::new(),
                 people: imbl::HashMap::new(),
+                signed_people: imbl::HashMap::new(),
                 double_claimed: imbl::OrdSet::new(),
             },
         );
     }
 
     /// A roster's people count once per district, and a person on two
-    /// districts' rosters is double-claimed.
+    /// districts' rosters is double-claimed; those who signed it count as
+    /// trained.
     fn apply_roster(&mut self, id: String, filing: Filing, b: &RosterFiled) {
         let digests: Vec<Hash32> = b.trainees.iter().map(|t| t.person_digest).collect();
+        let signed: Vec<Hash32> = b
+            .trainees
+            .iter()
+            .filter(|t| t.signed)
+            .map(|t| t.person_digest)
+            .collect();
         let district = self.district_mut(&b.program, b.district_code);
-        let mut new_to_district = Vec::new();
-        for digest in &digests {
-            let count = district.people.entry(*digest).or_insert(0);
-            *count += 1;
-            if *count == 1 {
-                new_to_district.push(*digest);
-            }
-        }
+        let new_listed: Vec<Hash32> = digests
+            .iter()
+            .filter(|d| count_in(&mut district.people, **d) == 1)
+            .copied()
+            .collect();
+        let new_signed: Vec<Hash32> = signed
+            .iter()
+            .filter(|d| count_in(&mut district.signed_people, **d) == 1)
+            .copied()
+            .collect();
         let program = self.program_mut(&b.program);
-        for digest in new_to_district {
-            let claims = program.people.entry(digest).or_insert(0);
-            *claims += 1;
-            if *claims == 2 {
+        for digest in new_listed {
+            if count_in(&mut program.people, digest) == 2 {
                 program.double_claimed.insert(digest);
             }
+        }
+        for digest in new_signed {
+            count_in(&mut program.signed_people, digest);
         }
         let district = self.district_mut(&b.program, b.district_code);
         district.rosters.insert(
@@ -187,8 +198,40 @@ impl Books {
                 township: b.township.clone(),
                 documents_complete: b.documents_complete(),
                 person_digests: Arc::new(digests),
+                signed_digests: Arc::new(signed),
             },
         );
+    }
+
+    /// Takes a reversed roster's people back out of its district and program.
+    fn take_back_roster(&mut self, program: &str, code: DistrictCode, event_id: &str) {
+        self.rosters_in_force
+            .remove(&roster_key(program, code, event_id));
+        let district = self.district_mut(program, code);
+        let Some(roster) = district.rosters.remove(event_id) else {
+            return;
+        };
+        let gone_listed: Vec<Hash32> = roster
+            .person_digests
+            .iter()
+            .filter(|d| count_out(&mut district.people, **d) == 0)
+            .copied()
+            .collect();
+        let gone_signed: Vec<Hash32> = roster
+            .signed_digests
+            .iter()
+            .filter(|d| count_out(&mut district.signed_people, **d) == 0)
+            .copied()
+            .collect();
+        let program = self.program_mut(program);
+        for digest in gone_listed {
+            if count_out(&mut program.people, digest) == 1 {
+                program.double_claimed.remove(&digest);
+            }
+        }
+        for digest in gone_signed {
+            count_out(&mut program.signed_people, digest);
+        }
     }
 
     fn take_back(&mut self, event_id: &str, contribution: Contribution) {
@@ -202,39 +245,7 @@ impl Books {
             Contribution::Expenditure(p, code, amount) => {
                 self.district_mut(&p, code).spent -= amount
             }
-            Contribution::Roster(p, code) => {
-                self.rosters_in_force
-                    .remove(&roster_key(&p, code, event_id));
-                let district = self.district_mut(&p, code);
-                let mut gone_from_district = Vec::new();
-                if let Some(roster) = district.rosters.remove(event_id) {
-                    for digest in roster.person_digests.iter() {
-                        match district.people.get(digest).copied() {
-                            Some(n) if n > 1 => {
-                                district.people.insert(*digest, n - 1);
-                            }
-                            _ => {
-                                district.people.remove(digest);
-                                gone_from_district.push(*digest);
-                            }
-                        }
-                    }
-                }
-                let program = self.program_mut(&p);
-                for digest in gone_from_district {
-                    match program.people.get(&digest).copied() {
-                        Some(n) if n > 1 => {
-                            program.people.insert(digest, n - 1);
-                            if n == 2 {
-                                program.double_claimed.remove(&digest);
-                            }
-                        }
-                        _ => {
-                            program.people.remove(&digest);
-                        }
-                    }
-                }
-            }
+            Contribution::Roster(p, code) => self.take_back_roster(&p, code, &event_id),
             Contribution::FundUse(p, code) => {
                 self.district_mut(&p, code)
                     .fund_use_reports
@@ -269,5 +280,26 @@ impl Books {
             .districts
             .get_mut(&code)
             .expect("decided: the district participates")
+    }
+}
+
+/// One more of `key`; the count now.
+fn count_in(counts: &mut imbl::HashMap<Hash32, u32>, key: Hash32) -> u32 {
+    let count = counts.entry(key).or_insert(0);
+    *count += 1;
+    *count
+}
+
+/// One less of `key` (gone at zero); the count left.
+fn count_out(counts: &mut imbl::HashMap<Hash32, u32>, key: Hash32) -> u32 {
+    match counts.get(&key).copied() {
+        Some(n) if n > 1 => {
+            counts.insert(key, n - 1);
+            n - 1
+        }
+        _ => {
+            counts.remove(&key);
+            0
+        }
     }
 }

@@ -69,6 +69,8 @@ pub struct RosterFacts {
     pub documents_complete: bool,
     /// Distinct people on it.
     pub person_digests: Arc<Vec<Hash32>>,
+    /// Those who signed and thumb-printed it (`signed: true`).
+    pub signed_digests: Arc<Vec<Hash32>>,
 }
 
 /// One district's books in one program.
@@ -84,6 +86,9 @@ pub struct DistrictBooks {
     pub rosters: imbl::OrdMap<String, RosterFacts>,
     /// Distinct people across its rosters, with how many rosters name each.
     pub people: imbl::HashMap<Hash32, u32>,
+    /// Those among them who signed a roster, with how many rosters they
+    /// signed: the people trained (the others are listed only).
+    pub signed_people: imbl::HashMap<Hash32, u32>,
     /// Fund-use reports by event id.
     pub fund_use_reports: imbl::OrdMap<String, Filing>,
     /// The settlement in force.
@@ -164,6 +169,8 @@ pub struct ProgramBooks {
     pub spot_checks: imbl::OrdMap<String, SpotCheck>,
     /// Every person on a roster in force, with how many districts claim them.
     pub people: imbl::HashMap<Hash32, u32>,
+    /// Every person who signed a roster in force, with how many districts'.
+    pub signed_people: imbl::HashMap<Hash32, u32>,
     /// People claimed by more than one district.
     pub double_claimed: imbl::OrdSet<Hash32>,
 }

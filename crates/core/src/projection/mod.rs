@@ -155,8 +155,12 @@ pub struct DistrictFigures {
     pub offset_in_cny: Money,
     /// allocated − offset in: what the city actually transfers this year.
     pub net_transfer_cny: Money,
-    /// Distinct people on its rosters.
+    /// Distinct people who signed its rosters: the people trained.
     pub trainees: usize,
+    /// Distinct people listed on its rosters, signed or not.
+    pub trainees_listed: usize,
+    /// Listed but never signed: not counted as trained.
+    pub trainees_unsigned: usize,
     /// Rosters in force.
     pub rosters: usize,
     /// The training-ledger deadline (Oct 30).
@@ -186,8 +190,12 @@ pub struct DoubleClaim {
 /// Outputs against targets.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outputs {
-    /// Distinct people trained, all districts.
+    /// Distinct people trained (who signed a roster), all districts.
     pub trainees: usize,
+    /// Distinct people listed on rosters, signed or not.
+    pub trainees_listed: usize,
+    /// Listed but never signed: a data-quality line, not trained.
+    pub trainees_unsigned: usize,
     /// The target.
     pub trainees_target: u64,
     /// trainees ÷ target, in percent.
@@ -312,7 +320,9 @@ fn district_figures(
         }),
         offset_in_cny: d.offset_in,
         net_transfer_cny: d.allocated - d.offset_in,
-        trainees: d.people.len(),
+        trainees: d.signed_people.len(),
+        trainees_listed: d.people.len(),
+        trainees_unsigned: d.people.len() - d.signed_people.len(),
         rosters: d.rosters.len(),
         training_ledger,
         fund_use_report,
@@ -398,8 +408,9 @@ pub fn program_figures(
         .iter()
         .map(|listed| district_figures(listed.code, &p.districts[&listed.code], p, offset, as_of))
         .collect();
-    // Distinct people and double claims are kept up to date by the books.
-    let trainees = p.people.len();
+    // Distinct people and double claims are kept up to date by the books;
+    // only those who signed a roster count as trained.
+    let trainees = p.signed_people.len();
     let double_claims = double_claims(p);
     let backdated = backdated(p);
     let spent = p.spent();
@@ -414,6 +425,8 @@ pub fn program_figures(
         .collect();
     let outputs = Outputs {
         trainees,
+        trainees_listed: p.people.len(),
+        trainees_unsigned: p.people.len() - trainees,
         trainees_target: p.opened.targets.trainees_min,
         trainees_rate_percent: percent(
             Decimal::from(trainees),
