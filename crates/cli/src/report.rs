@@ -152,9 +152,11 @@ impl Labels {
                 &recorded_at.to_string()[..16].replace('T', " ")
             ),
             Compliance::Missing {
-                incomplete_rosters: 0,
+                incomplete_rosters: None | Some(0),
             } => self.t("未报", "missing").to_string(),
-            Compliance::Missing { incomplete_rosters } => format!(
+            Compliance::Missing {
+                incomplete_rosters: Some(incomplete_rosters),
+            } => format!(
                 "{} ({incomplete_rosters} {})",
                 self.t("未报齐", "missing"),
                 self.t("份台账资料不全", "rosters lack documents")

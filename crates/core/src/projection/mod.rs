@@ -65,8 +65,9 @@ pub enum Compliance {
     },
     /// Not (completely) filed, and the due day is over.
     Missing {
-        /// Rosters filed without all seven documents.
-        incomplete_rosters: usize,
+        /// For training ledgers: rosters filed without all seven documents.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        incomplete_rosters: Option<usize>,
     },
     /// Not filed yet, but the due day is not over.
     NotDue,
@@ -97,7 +98,7 @@ pub fn due_end(date: NaiveDate, offset: FixedOffset) -> Timestamp {
 fn compliance(
     filed: Option<Timestamp>,
     complete: bool,
-    incomplete: usize,
+    incomplete: Option<usize>,
     due: NaiveDate,
     offset: FixedOffset,
     as_of: Timestamp,
@@ -293,7 +294,7 @@ fn district_figures(
     let training_ledger = compliance(
         last_recorded(d.rosters.values().map(|r| &r.filing)),
         incomplete == 0,
-        incomplete,
+        Some(incomplete),
         ledger_due,
         offset,
         as_of,
@@ -301,7 +302,7 @@ fn district_figures(
     let fund_use_report = compliance(
         d.fund_use_reports.values().map(|f| f.recorded_at).min(),
         true,
-        0,
+        None,
         report_due,
         offset,
         as_of,
