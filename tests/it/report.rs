@@ -2,7 +2,7 @@
 //! json` on the demo ledger reproduces the seed report, figure by figure.
 
 use crate::support::{demo_ledger, ok, tempdir};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn report(args: &[&str]) -> (tempfile::TempDir, Value) {
     let dir = tempdir();
@@ -198,7 +198,16 @@ fn as_of_before_the_deadlines_shows_them_not_due_and_the_money_so_far() {
     );
     assert!(p["outputs"]["trainees"].as_u64().unwrap() < 2028);
     assert!(p["surveys"].as_array().unwrap().is_empty());
-    assert_eq!(p["evaluation"]["grade"], "差", "nothing judged yet");
+    // Issue #17, 5: derived leaves whose facts are not yet due are shown,
+    // not scored, and no grade is given while points are open.
+    let e = &p["evaluation"];
+    assert_eq!(e["grade"], Value::Null, "no grade while points are open: {e}");
+    assert_eq!(e["not_due"], json!(["B222", "C111", "C131", "C311"]), "{e}");
+    assert_ne!(e["open_points"], "0.00");
+    // By the year's end every deadline has passed: timeliness is scored.
+    let (_dir, json) = report(&["--as-of", "2023-01-01T00:00:00+08:00"]);
+    let e = &json["program"]["evaluation"];
+    assert_eq!(e["not_due"], json!(["C311"]), "only the survey is still to come: {e}");
     // Before the program existed: a clear error.
     let dir = tempdir();
     let ledger = demo_ledger(dir.path());

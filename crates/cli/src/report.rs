@@ -559,12 +559,16 @@ fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
             e.score,
             l.t("分", "points"),
             l.t("评定等级为", "grade"),
-            if l.zh {
-                e.grade.to_string()
-            } else {
-                format!("{} ({})", e.grade, e.grade_en)
-            }
+            e.grade_label(l.zh)
         );
+        if !e.not_due.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n{}{}",
+                l.t("尚未到期的指标（不评分）：", "Indicators not yet due (not scored): "),
+                e.not_due.join(", ")
+            );
+        }
         if !e.unscored.is_empty() {
             let _ = writeln!(
                 o,
@@ -681,7 +685,7 @@ pub fn status(dir: &Path) -> CliResult<()> {
             .evaluation
             .as_ref()
             .map_or("not evaluated".to_string(), |e| {
-                format!("score {} {}", e.score, e.grade)
+                format!("score {} {}", e.score, e.grade_label(true))
             });
         println!(
             "{id} ({}): budget {} · received {} · spent {} ({}) · trainees {}/{} · deadlines {}/{} on time · satisfaction {} · {score}",

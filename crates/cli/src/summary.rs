@@ -72,11 +72,10 @@ pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
                 .collect();
             let _ = writeln!(
                 out,
-                "  evaluation {} · total {} · grade {} ({})",
+                "  evaluation {} · total {} · grade {}",
                 levels.join(" · "),
                 e.score,
-                e.grade,
-                e.grade_en
+                e.grade_label(false)
             );
         }
     }

@@ -45,12 +45,34 @@ pub struct EvaluationFigures {
     pub score: Fixed2,
     /// Total deduction.
     pub deduction: Fixed2,
-    /// Grade: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, else 差 (财预〔2020〕10号).
-    pub grade: &'static str,
+    /// Grade: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, else 差 (财预〔2020〕10号); none
+    /// while any points are open.
+    pub grade: Option<&'static str>,
     /// The grade in English.
-    pub grade_en: &'static str,
+    pub grade_en: Option<&'static str>,
     /// Judged leaves not yet scored.
     pub unscored: Vec<String>,
+    /// Derived leaves whose facts are not yet due (timeliness before any
+    /// deadline, satisfaction before a survey, outputs before the fiscal
+    /// year ends): shown, not scored.
+    pub not_due: Vec<String>,
+    /// The weight of the unscored and not-yet-due leaves: points still open.
+    pub open_points: Fixed2,
+}
+
+impl EvaluationFigures {
+    /// The grade and its English name, or how many points are still open.
+    pub fn grade_label(&self, zh: bool) -> String {
+        match (self.grade, self.grade_en, zh) {
+            (Some(grade), _, true) => grade.to_string(),
+            (Some(grade), Some(en), false) => format!("{grade} ({en})"),
+            (_, _, true) => format!("待定（尚有 {} 分未评或未到期）", self.open_points),
+            (_, _, false) => format!(
+                "none yet ({} points not yet scored or not yet due)",
+                self.open_points
+            ),
+        }
+    }
 }
 
 /// The grade bands of 财预〔2020〕10号.
@@ -72,14 +94,20 @@ pub(super) fn evaluate(
     p: &ProgramBooks,
     figures: &ProgramFigures,
 ) -> EvaluationFigures {
-    let mut unscored = Vec::new();
+    let mut open = Open::default();
     let nodes: Vec<IndicatorFigures> = indicators
         .iter()
-        .map(|i| score_node(i, 1, p, figures, &mut unscored))
+        .map(|i| score_node(i, 1, p, figures, &mut open))
         .collect();
     let weight: Decimal = nodes.iter().map(|n| n.weight.0).sum();
     let score: Decimal = nodes.iter().map(|n| n.score.0).sum();
-    let (grade, grade_en) = grade(score);
+    let (grade, grade_en) = match open.points.is_zero() {
+        true => {
+            let (zh, en) = grade(score);
+            (Some(zh), Some(en))
+        }
+        false => (None, None),
+    };
     EvaluationFigures {
         indicators: nodes,
         weight: Fixed2(weight),
@@ -87,7 +115,9 @@ pub(super) fn evaluate(
         deduction: Fixed2(weight - score),
         grade,
         grade_en,
-        unscored,
+        unscored: open.unscored,
+        not_due: open.not_due,
+        open_points: Fixed2(open.points),
     }
 }
 
@@ -95,6 +125,32 @@ pub(super) fn evaluate(
 fn proportional(weight: Decimal, ratio: Decimal) -> Decimal {
     let capped = ratio.clamp(Decimal::ZERO, Decimal::ONE);
     Decimal::from_str_exact(&fixed(weight * capped, 2)).unwrap_or_default()
+}
+
+/// The leaves that hold the grade back.
+#[derive(Default)]
+struct Open {
+    unscored: Vec<String>,
+    not_due: Vec<String>,
+    points: Decimal,
+}
+
+/// Why a derived leaf is not yet due at the figures' instant, if it is not.
+fn not_yet_due(measure: Measure, f: &ProgramFigures) -> Option<&'static str> {
+    use chrono::Datelike;
+    let year_over = f.as_of.datetime().date_naive().year() > f.fiscal_year;
+    match measure {
+        Measure::Timeliness if f.outputs.deadlines_passed == 0 => {
+            Some("no deadline has passed yet")
+        }
+        Measure::SatisfactionAgainstTarget if f.outputs.satisfaction.is_none() => {
+            Some("no survey recorded yet")
+        }
+        Measure::TraineesAgainstTarget | Measure::CostPerTrainee if !year_over => {
+            Some("the fiscal year is not over")
+        }
+        _ => None,
+    }
 }
 
 fn score_leaf(measure: Measure, weight: Decimal, f: &ProgramFigures) -> (Decimal, String) {
@@ -165,17 +221,26 @@ fn score_node(
     level: usize,
     p: &ProgramBooks,
     f: &ProgramFigures,
-    unscored: &mut Vec<String>,
+    open: &mut Open,
 ) -> IndicatorFigures {
     let weight = parse_score(&node.weight).unwrap_or_default();
     let (score, basis, note, children) = if !node.children.is_empty() {
         let children: Vec<IndicatorFigures> = node
             .children
             .iter()
-            .map(|c| score_node(c, level + 1, p, f, unscored))
+            .map(|c| score_node(c, level + 1, p, f, open))
             .collect();
         let score = children.iter().map(|c| c.score.0).sum();
         (score, "sum".to_string(), String::new(), children)
+    } else if let Some(why) = node.measure.and_then(|m| not_yet_due(m, f)) {
+        open.not_due.push(node.code.clone());
+        open.points += weight;
+        (
+            Decimal::ZERO,
+            "not_due".to_string(),
+            format!("未到期 not yet due: {why}"),
+            Vec::new(),
+        )
     } else if let Some(measure) = node.measure {
         let (score, note) = score_leaf(measure, weight, f);
         (
@@ -192,7 +257,8 @@ fn score_node(
             Vec::new(),
         )
     } else {
-        unscored.push(node.code.clone());
+        open.unscored.push(node.code.clone());
+        open.points += weight;
         (
             Decimal::ZERO,
             "not_scored".to_string(),

@@ -213,6 +213,9 @@ pub struct Outputs {
     pub deadlines_due: usize,
     /// Of those, met on time.
     pub deadlines_on_time: usize,
+    /// (district, deadline) pairs whose due day is over: until one is,
+    /// timeliness is not yet due.
+    pub deadlines_passed: usize,
 }
 
 /// Everything a report shows about one program, as of an instant.
@@ -440,6 +443,14 @@ pub fn program_figures(
         cost_per_trainee_max_cny: p.opened.targets.cost_per_trainee_max_cny,
         deadlines_due: deadlines.iter().filter(|c| c.is_due()).count(),
         deadlines_on_time: deadlines.iter().filter(|c| c.is_on_time()).count(),
+        deadlines_passed: [
+            &p.opened.deadlines.training_ledger_due_local,
+            &p.opened.deadlines.fund_use_report_due_local,
+        ]
+        .into_iter()
+        .filter(|due| as_of > due_end(parse_date(due).expect("decided"), offset))
+        .count()
+            * districts.len(),
     };
     let offset_in: Money = p.districts.values().map(|d| d.offset_in).sum();
     let mut figures = ProgramFigures {
