@@ -245,7 +245,7 @@ impl Books {
             Contribution::Expenditure(p, code, amount) => {
                 self.district_mut(&p, code).spent -= amount
             }
-            Contribution::Roster(p, code) => self.take_back_roster(&p, code, &event_id),
+            Contribution::Roster(p, code) => self.take_back_roster(&p, code, event_id),
             Contribution::FundUse(p, code) => {
                 self.district_mut(&p, code)
                     .fund_use_reports
