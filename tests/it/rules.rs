@@ -831,3 +831,37 @@ fn unsigned_trainees_are_listed_but_not_trained() {
     let out = s.figures("p22", "2022-06-01T00:00:00+08:00").outputs;
     assert_eq!((out.trainees, out.trainees_listed, out.trainees_unsigned), (2, 3, 1));
 }
+
+/// Issue #17, 4: the program's balances named for what they are: what was
+/// never pre-allocated, settled surpluses, settled deficits, and the
+/// balances of districts not yet settled, which add up to 结转结余.
+#[test]
+fn balances_are_split_by_settlement() {
+    let mut s = Scenario::new();
+    let at = "2022-03-01T09:00:00+08:00";
+    s.ok("city", "funds_received", at, json!({"program": "p22", "amount_cny": "1000.00", "source": "finance bureau"}));
+    for (code, amount) in [(D1, "400.00"), (D2, "300.00")] {
+        s.ok("city", "allocation_made", at, json!({"program": "p22", "district_code": code, "amount_cny": amount}));
+    }
+    for (code, amount) in [(D1, "450.00"), (D2, "100.00")] {
+        s.ok(district_actor(code), "expenditure_reported", at, json!({"program": "p22", "district_code": code, "amount_cny": amount, "purpose": "x"}));
+    }
+    // D1 overspent and settles with a deficit; D2 never settles.
+    s.settle("p22", D1, "400.00", "450.00", "-50.00");
+    let f = s.figures("p22", "2023-01-01T00:00:00+08:00");
+    let text = |m: fundledger_core::money::Money| m.to_string();
+    assert_eq!(text(f.carry_over_cny), "450.00");
+    assert_eq!(text(f.unallocated_cny), "300.00");
+    assert_eq!(text(f.settled_surplus_cny), "0.00");
+    assert_eq!(text(f.settled_deficit_cny), "50.00");
+    assert_eq!(text(f.unsettled_balance_cny), "200.00");
+    // received − spent = unallocated + surpluses − deficits + unsettled balances.
+    assert_eq!(
+        f.carry_over_cny,
+        f.unallocated_cny + f.settled_surplus_cny - f.settled_deficit_cny + f.unsettled_balance_cny
+    );
+    assert_eq!(
+        f.surplus_cny,
+        f.settled_surplus_cny - f.settled_deficit_cny + f.unsettled_balance_cny
+    );
+}

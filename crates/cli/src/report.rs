@@ -251,6 +251,26 @@ fn funding(o: &mut String, l: &Labels, f: &ProgramFigures) {
             grouped(f.carry_over_cny),
         ),
         (
+            "　其中：未预拨资金（到位−预拨）",
+            "  of which never pre-allocated (received − allocated)",
+            grouped(f.unallocated_cny),
+        ),
+        (
+            "　　　　已决算县区结余",
+            "  surpluses of settled districts",
+            grouped(f.settled_surplus_cny),
+        ),
+        (
+            "　　　　已决算县区超支（减）",
+            "  less deficits of settled districts",
+            grouped(f.settled_deficit_cny),
+        ),
+        (
+            "　　　　未决算县区余额（预拨−支出）",
+            "  balances of districts not yet settled (allocated − spent)",
+            grouped(f.unsettled_balance_cny),
+        ),
+        (
             "上年结余抵补",
             "offset from last year",
             grouped(f.offset_in_cny),
@@ -297,6 +317,12 @@ fn districts(o: &mut String, l: &Labels, f: &ProgramFigures) {
         } else {
             l.t("未决算", "no")
         };
+        // A surplus is a settled district's; before, the money is a balance.
+        let surplus = if d.settled {
+            grouped(d.surplus_cny)
+        } else {
+            format!("{} {}", l.t("未决算，余额", "unsettled, balance"), grouped(d.surplus_cny))
+        };
         row(
             o,
             &[
@@ -305,7 +331,7 @@ fn districts(o: &mut String, l: &Labels, f: &ProgramFigures) {
                 &grouped(d.allocated_cny),
                 &grouped(d.spent_cny),
                 &pct(d.execution_rate_percent),
-                &grouped(d.surplus_cny),
+                &surplus,
                 &d.trainees,
                 &settled,
                 &offset,

@@ -243,10 +243,19 @@ pub struct ProgramFigures {
     pub spent_cny: Money,
     /// spent ÷ budget, in percent (支出率).
     pub execution_rate_percent: Option<Fixed2>,
-    /// received − spent (结转结余).
+    /// received − spent (结转结余) = unallocated + settled surplus −
+    /// settled deficit + unsettled balance.
     pub carry_over_cny: Money,
-    /// allocated − spent.
+    /// allocated − spent = settled surplus − settled deficit + unsettled balance.
     pub surplus_cny: Money,
+    /// received − allocated: money never pre-allocated to a district.
+    pub unallocated_cny: Money,
+    /// The surpluses of settled districts (allocated − spent where positive).
+    pub settled_surplus_cny: Money,
+    /// The deficits of settled districts (spent − allocated where positive).
+    pub settled_deficit_cny: Money,
+    /// allocated − spent over the districts not settled: not a surplus yet.
+    pub unsettled_balance_cny: Money,
     /// Offsets from the previous year into this program.
     pub offset_in_cny: Money,
     /// allocated − offset in.
@@ -330,6 +339,29 @@ fn district_figures(
         rosters: d.rosters.len(),
         training_ledger,
         fund_use_report,
+    }
+}
+
+/// A program's districts' balances, by whether they are settled.
+#[derive(Default)]
+struct Balances {
+    settled_surplus: Money,
+    settled_deficit: Money,
+    unsettled: Money,
+}
+
+impl Balances {
+    fn of(p: &ProgramBooks) -> Balances {
+        let mut b = Balances::default();
+        for d in p.districts.values() {
+            let balance = d.allocated - d.spent;
+            match (d.settlement.is_some(), balance.is_negative()) {
+                (true, false) => b.settled_surplus += balance,
+                (true, true) => b.settled_deficit -= balance,
+                (false, _) => b.unsettled += balance,
+            }
+        }
+        b
     }
 }
 
@@ -453,6 +485,7 @@ pub fn program_figures(
             * districts.len(),
     };
     let offset_in: Money = p.districts.values().map(|d| d.offset_in).sum();
+    let balances = Balances::of(p);
     let mut figures = ProgramFigures {
         program: p.opened.program.clone(),
         name: p.opened.name.clone(),
@@ -475,6 +508,10 @@ pub fn program_figures(
         execution_rate_percent: percent(spent.decimal(), p.budget_approved.decimal()),
         carry_over_cny: p.funds_received - spent,
         surplus_cny: allocated - spent,
+        unallocated_cny: p.funds_received - allocated,
+        settled_surplus_cny: balances.settled_surplus,
+        settled_deficit_cny: balances.settled_deficit,
+        unsettled_balance_cny: balances.unsettled,
         offset_in_cny: offset_in,
         net_transfer_cny: allocated - offset_in,
         districts,
