@@ -201,13 +201,21 @@ fn as_of_before_the_deadlines_shows_them_not_due_and_the_money_so_far() {
     // Issue #17, 5: derived leaves whose facts are not yet due are shown,
     // not scored, and no grade is given while points are open.
     let e = &p["evaluation"];
-    assert_eq!(e["grade"], Value::Null, "no grade while points are open: {e}");
+    assert_eq!(
+        e["grade"],
+        Value::Null,
+        "no grade while points are open: {e}"
+    );
     assert_eq!(e["not_due"], json!(["B222", "C111", "C131", "C311"]), "{e}");
     assert_ne!(e["open_points"], "0.00");
     // By the year's end every deadline has passed: timeliness is scored.
     let (_dir, json) = report(&["--as-of", "2023-01-01T00:00:00+08:00"]);
     let e = &json["program"]["evaluation"];
-    assert_eq!(e["not_due"], json!(["C311"]), "only the survey is still to come: {e}");
+    assert_eq!(
+        e["not_due"],
+        json!(["C311"]),
+        "only the survey is still to come: {e}"
+    );
     // Before the program existed: a clear error.
     let dir = tempdir();
     let ledger = demo_ledger(dir.path());
@@ -262,7 +270,8 @@ fn the_markdown_report_is_laid_out_like_the_seed() {
         &["report", "--ledger", ledger, "--program", "kunming-2022"],
     );
     for needle in [
-        "| 预算批复 | 1,000,000.00 |",
+        "| 年初预算数（预算批复） | 1,000,000.00 |",
+        "| 全年预算数（含调整） | 1,000,000.00 |",
         "| 支出率（支出÷预算） | 100.00% |",
         "| 结转结余（到位−支出） | 0.00 |",
         "| 530128 | 禄劝县 | 370,000.00 |",

@@ -810,7 +810,12 @@ proptest! {
 fn unsigned_trainees_are_listed_but_not_trained() {
     let mut s = Scenario::new();
     let at = "2022-05-10T09:00:00+08:00";
-    s.ok("city", "allocation_made", at, json!({"program": "p22", "district_code": D1, "amount_cny": "300.00"}));
+    s.ok(
+        "city",
+        "allocation_made",
+        at,
+        json!({"program": "p22", "district_code": D1, "amount_cny": "300.00"}),
+    );
     let mut body = roster(D1, &[1, 2, 3], true);
     body["trainees"][2]["signed"] = json!(false);
     s.ok("d1", "roster_filed", at, body);
@@ -819,17 +824,40 @@ fn unsigned_trainees_are_listed_but_not_trained() {
     second["trainees"][0]["signed"] = json!(false);
     second["trainees"][1]["signed"] = json!(false);
     let second_id = s.ok("d1", "roster_filed", at, second);
-    s.ok("d1", "expenditure_reported", at, json!({"program": "p22", "district_code": D1, "amount_cny": "300.00", "purpose": "x"}));
+    s.ok(
+        "d1",
+        "expenditure_reported",
+        at,
+        json!({"program": "p22", "district_code": D1, "amount_cny": "300.00", "purpose": "x"}),
+    );
     let f = s.figures("p22", "2022-06-01T00:00:00+08:00");
     let out = &f.outputs;
-    assert_eq!((out.trainees, out.trainees_listed, out.trainees_unsigned), (2, 5, 3));
+    assert_eq!(
+        (out.trainees, out.trainees_listed, out.trainees_unsigned),
+        (2, 5, 3)
+    );
     assert_eq!(out.cost_per_trainee_cny.unwrap().to_string(), "150.00");
-    let d = f.districts.iter().find(|d| d.code.to_string() == D1).unwrap();
-    assert_eq!((d.trainees, d.trainees_listed, d.trainees_unsigned), (2, 5, 3));
+    let d = f
+        .districts
+        .iter()
+        .find(|d| d.code.to_string() == D1)
+        .unwrap();
+    assert_eq!(
+        (d.trainees, d.trainees_listed, d.trainees_unsigned),
+        (2, 5, 3)
+    );
     // The second roster reversed: its unsigned people are gone from the list.
-    s.ok("d1", "event_reversed", at, json!({"event_id": second_id, "reason": "wrong session"}));
+    s.ok(
+        "d1",
+        "event_reversed",
+        at,
+        json!({"event_id": second_id, "reason": "wrong session"}),
+    );
     let out = s.figures("p22", "2022-06-01T00:00:00+08:00").outputs;
-    assert_eq!((out.trainees, out.trainees_listed, out.trainees_unsigned), (2, 3, 1));
+    assert_eq!(
+        (out.trainees, out.trainees_listed, out.trainees_unsigned),
+        (2, 3, 1)
+    );
 }
 
 /// Issue #17, 4: the program's balances named for what they are: what was
@@ -839,12 +867,27 @@ fn unsigned_trainees_are_listed_but_not_trained() {
 fn balances_are_split_by_settlement() {
     let mut s = Scenario::new();
     let at = "2022-03-01T09:00:00+08:00";
-    s.ok("city", "funds_received", at, json!({"program": "p22", "amount_cny": "1000.00", "source": "finance bureau"}));
+    s.ok(
+        "city",
+        "funds_received",
+        at,
+        json!({"program": "p22", "amount_cny": "1000.00", "source": "finance bureau"}),
+    );
     for (code, amount) in [(D1, "400.00"), (D2, "300.00")] {
-        s.ok("city", "allocation_made", at, json!({"program": "p22", "district_code": code, "amount_cny": amount}));
+        s.ok(
+            "city",
+            "allocation_made",
+            at,
+            json!({"program": "p22", "district_code": code, "amount_cny": amount}),
+        );
     }
     for (code, amount) in [(D1, "450.00"), (D2, "100.00")] {
-        s.ok(district_actor(code), "expenditure_reported", at, json!({"program": "p22", "district_code": code, "amount_cny": amount, "purpose": "x"}));
+        s.ok(
+            district_actor(code),
+            "expenditure_reported",
+            at,
+            json!({"program": "p22", "district_code": code, "amount_cny": amount, "purpose": "x"}),
+        );
     }
     // D1 overspent and settles with a deficit; D2 never settles.
     s.settle("p22", D1, "400.00", "450.00", "-50.00");
@@ -863,5 +906,154 @@ fn balances_are_split_by_settlement() {
     assert_eq!(
         f.surplus_cny,
         f.settled_surplus_cny - f.settled_deficit_cny + f.unsettled_balance_cny
+    );
+}
+
+/// Issue #17, 2: the city settles a district that never filed, once the
+/// fund-use deadline is over; the district is then settled as by its own
+/// settlement (its surplus can be offset), and reported as imposed.
+#[test]
+fn the_city_settles_a_silent_district_after_the_deadline() {
+    let mut s = Scenario::new();
+    let at = "2022-03-01T09:00:00+08:00";
+    s.ok(
+        "city",
+        "allocation_made",
+        at,
+        json!({"program": "p22", "district_code": D2, "amount_cny": "300.00"}),
+    );
+    s.ok(
+        "d2",
+        "expenditure_reported",
+        at,
+        json!({"program": "p22", "district_code": D2, "amount_cny": "100.00", "purpose": "x"}),
+    );
+    let imposed = |reason: &str| json!({"program": "p22", "district_code": D2, "reason": reason, "document": "昆残联〔2022〕9号"});
+    // Before the fund-use deadline (2022-11-30) is over: the district settles itself.
+    s.rejects(
+        "city",
+        "settlement_imposed",
+        "2022-11-30T23:59:59+08:00",
+        imposed("early"),
+        "the fund-use deadline (2022-11-30) is not over",
+    );
+    // A district cannot impose a settlement, not even on itself.
+    s.rejects(
+        "d2",
+        "settlement_imposed",
+        "2022-12-02T09:00:00+08:00",
+        imposed("self"),
+        "may not append settlement_imposed",
+    );
+    s.ok(
+        "city",
+        "settlement_imposed",
+        "2022-12-02T09:00:00+08:00",
+        imposed("no settlement filed by the deadline"),
+    );
+    s.rejects(
+        "city",
+        "settlement_imposed",
+        "2022-12-03T09:00:00+08:00",
+        imposed("again"),
+        "already settled by",
+    );
+    s.rejects(
+        "d2",
+        "expenditure_reported",
+        "2022-12-03T09:00:00+08:00",
+        json!({"program": "p22", "district_code": D2, "amount_cny": "1.00", "purpose": "x"}),
+        "already settled",
+    );
+    let f = s.figures("p22", "2022-12-04T00:00:00+08:00");
+    let d = f
+        .districts
+        .iter()
+        .find(|d| d.code.to_string() == D2)
+        .unwrap();
+    assert!(d.settled);
+    assert_eq!(
+        d.settlement_imposed.as_deref(),
+        Some("no settlement filed by the deadline")
+    );
+    assert_eq!(d.surplus_cny.to_string(), "200.00");
+    // Its surplus is offset into next year as any settled surplus.
+    s.ok("city", "offset_applied", "2022-12-05T09:00:00+08:00", json!({"program": "p22", "district_code": D2, "surplus_cny": "200.00", "into_program": "p23"}));
+}
+
+/// Issue #17, 3: a budget adjustment (调增 / 调减) is its own event: refused
+/// below what was received or pre-allocated, naming the shortfall; a valid
+/// cut changes the full-year budget and the execution rate, and the
+/// year-start budget stays as approved.
+#[test]
+fn a_budget_adjustment_changes_the_full_year_budget() {
+    let mut s = Scenario::new();
+    let at = "2022-03-01T09:00:00+08:00";
+    s.ok(
+        "city",
+        "funds_received",
+        at,
+        json!({"program": "p22", "amount_cny": "900.00", "source": "finance bureau"}),
+    );
+    s.ok(
+        "city",
+        "allocation_made",
+        at,
+        json!({"program": "p22", "district_code": D1, "amount_cny": "400.00"}),
+    );
+    s.ok(
+        "d1",
+        "expenditure_reported",
+        at,
+        json!({"program": "p22", "district_code": D1, "amount_cny": "300.00", "purpose": "x"}),
+    );
+    let adjust = |amount: &str| json!({"program": "p22", "amount_cny": amount, "document": {"number": "昆财社〔2022〕58号", "title": "调减"}, "reason": "年中调整"});
+    s.rejects(
+        "city",
+        "budget_adjusted",
+        at,
+        adjust("-200.00"),
+        "the budget would be 800.00, 100.00 less than what was received (900.00)",
+    );
+    s.rejects(
+        "city",
+        "budget_adjusted",
+        at,
+        adjust("0.00"),
+        "its amount is not 0.00",
+    );
+    s.rejects(
+        "d1",
+        "budget_adjusted",
+        at,
+        adjust("10.00"),
+        "may not append budget_adjusted",
+    );
+    let cut = s.ok("city", "budget_adjusted", at, adjust("-50.00"));
+    let f = s.figures("p22", "2022-04-01T00:00:00+08:00");
+    assert_eq!(f.budget_initial_cny.to_string(), "1000.00");
+    assert_eq!(f.budget_approved_cny.to_string(), "950.00");
+    assert_eq!(f.budget_adjustments.len(), 1);
+    assert_eq!(f.execution_rate_percent.unwrap().to_string(), "31.58");
+    // No more funds than the budget after the cut.
+    s.rejects(
+        "city",
+        "funds_received",
+        at,
+        json!({"program": "p22", "amount_cny": "60.00", "source": "x"}),
+        "more than the budget approved (950.00)",
+    );
+    // The cut reversed: the budget is as approved again.
+    s.ok(
+        "city",
+        "event_reversed",
+        at,
+        json!({"event_id": cut, "reason": "mistaken"}),
+    );
+    assert_eq!(
+        s.figures("p22", "2022-04-01T00:00:00+08:00")
+            .budget_approved_cny
+            .to_string(),
+        "1000.00"
     );
 }

@@ -513,7 +513,15 @@ fn summarize(event: &Value) -> String {
             body["fiscal_year"],
             body["districts"].as_array().map_or(0, Vec::len)
         ),
-        "budget_approved" | "funds_received" => format!("{} {} CNY", s("program"), s("amount_cny")),
+        "budget_approved" | "funds_received" | "budget_adjusted" => {
+            format!("{} {} CNY", s("program"), s("amount_cny"))
+        }
+        "settlement_imposed" => format!(
+            "{} district {} settled by the city: {}",
+            s("program"),
+            s("district_code"),
+            s("reason")
+        ),
         "allocation_made" | "expenditure_reported" => {
             format!(
                 "{} district {} {} CNY",

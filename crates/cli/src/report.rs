@@ -224,8 +224,13 @@ fn funding(o: &mut String, l: &Labels, f: &ProgramFigures) {
     );
     for (zh, en, value) in [
         (
-            "预算批复",
-            "budget approved",
+            "年初预算数（预算批复）",
+            "year-start budget (approved)",
+            grouped(f.budget_initial_cny),
+        ),
+        (
+            "全年预算数（含调整）",
+            "full-year budget (after adjustments)",
             grouped(f.budget_approved_cny),
         ),
         ("资金到位", "funds received", grouped(f.funds_received_cny)),
@@ -283,6 +288,17 @@ fn funding(o: &mut String, l: &Labels, f: &ProgramFigures) {
     ] {
         let _ = writeln!(o, "| {} | {} |", l.t(zh, en), value);
     }
+    for a in &f.budget_adjustments {
+        let _ = writeln!(
+            o,
+            "\n{} {} {}（{}）：{}",
+            l.t("预算调整", "Budget adjustment"),
+            grouped(a.amount_cny),
+            l.t("元", "CNY"),
+            a.document,
+            a.reason
+        );
+    }
     if !f.funding_documents.is_empty() {
         let _ = writeln!(
             o,
@@ -312,16 +328,20 @@ fn districts(o: &mut String, l: &Labels, f: &ProgramFigures) {
         let offset = d.offset_out.as_ref().map_or("—".to_string(), |x| {
             format!("{} → {}", grouped(x.surplus_cny), x.into_program)
         });
-        let settled = if d.settled {
-            l.t("已决算", "yes")
-        } else {
-            l.t("未决算", "no")
+        let settled = match (&d.settlement_imposed, d.settled) {
+            (Some(_), _) => l.t("已决算（市残联代为决算）", "yes, imposed by the city"),
+            (None, true) => l.t("已决算", "yes"),
+            (None, false) => l.t("未决算", "no"),
         };
         // A surplus is a settled district's; before, the money is a balance.
         let surplus = if d.settled {
             grouped(d.surplus_cny)
         } else {
-            format!("{} {}", l.t("未决算，余额", "unsettled, balance"), grouped(d.surplus_cny))
+            format!(
+                "{} {}",
+                l.t("未决算，余额", "unsettled, balance"),
+                grouped(d.surplus_cny)
+            )
         };
         row(
             o,
@@ -437,7 +457,10 @@ fn outputs(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
         "\n{} {} {} {}{}",
-        l.t("名册所列人员（去重）", "People listed on rosters (distinct):"),
+        l.t(
+            "名册所列人员（去重）",
+            "People listed on rosters (distinct):"
+        ),
         f.outputs.trainees_listed,
         l.t("，其中签字按手印", "; signed and thumb-printed:"),
         f.outputs.trainees,
@@ -591,7 +614,10 @@ fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
             let _ = writeln!(
                 o,
                 "\n{}{}",
-                l.t("尚未到期的指标（不评分）：", "Indicators not yet due (not scored): "),
+                l.t(
+                    "尚未到期的指标（不评分）：",
+                    "Indicators not yet due (not scored): "
+                ),
                 e.not_due.join(", ")
             );
         }

@@ -345,6 +345,42 @@ pub struct EventReversed {
     pub reason: String,
 }
 
+/// A finance document: number and title.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// e.g. 昆财社〔2024〕58号.
+    pub number: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// `budget_adjusted`: 调增 (positive) or 调减 (negative).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BudgetAdjusted {
+    /// Program id.
+    pub program: String,
+    /// The change (never zero).
+    pub amount_cny: Money,
+    /// The finance bureau's document.
+    pub document: Document,
+    /// Why.
+    pub reason: String,
+}
+
+/// `settlement_imposed`: the city's settlement of a silent district.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SettlementImposed {
+    /// Program id.
+    pub program: String,
+    /// District.
+    pub district_code: DistrictCode,
+    /// Why the city settles.
+    pub reason: String,
+    /// The city's decision.
+    #[serde(default)]
+    pub document: Option<String>,
+}
+
 /// `ledger_sealed`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LedgerSealed {
@@ -373,6 +409,8 @@ pub enum Body {
     SpotCheckRecorded(SpotCheckRecorded),
     EventReversed(EventReversed),
     LedgerSealed(LedgerSealed),
+    BudgetAdjusted(BudgetAdjusted),
+    SettlementImposed(SettlementImposed),
 }
 
 /// Where a body is deserialized from: a JSON tree or JSON text.
@@ -432,6 +470,8 @@ impl Body {
             EventKind::IndicatorScored => Body::IndicatorScored(v(b)?),
             EventKind::SpotCheckRecorded => Body::SpotCheckRecorded(v(b)?),
             EventKind::LedgerSealed => Body::LedgerSealed(v(b)?),
+            EventKind::BudgetAdjusted => Body::BudgetAdjusted(v(b)?),
+            EventKind::SettlementImposed => Body::SettlementImposed(v(b)?),
             EventKind::EventReversed => Body::EventReversed(v(b)?),
         })
     }
@@ -444,6 +484,7 @@ impl Body {
             Body::ExpenditureReported(b) => Some(b.district_code),
             Body::FundUseReported(b) => Some(b.district_code),
             Body::SettlementFiled(b) => Some(b.district_code),
+            Body::SettlementImposed(b) => Some(b.district_code),
             Body::OffsetApplied(b) => Some(b.district_code),
             _ => None,
         }
@@ -459,6 +500,8 @@ impl Body {
             Body::RosterFiled(b) => Some(&b.program),
             Body::FundUseReported(b) => Some(&b.program),
             Body::SettlementFiled(b) => Some(&b.program),
+            Body::SettlementImposed(b) => Some(&b.program),
+            Body::BudgetAdjusted(b) => Some(&b.program),
             Body::OffsetApplied(b) => Some(&b.program),
             Body::SurveyRecorded(b) => Some(&b.program),
             Body::IndicatorScored(b) => Some(&b.program),

@@ -45,6 +45,11 @@ pub fn postings(body: &Body) -> Vec<Posting> {
             format!("Budget:{}:Appropriation", program(&b.program)),
             b.amount_cny,
         ),
+        Body::BudgetAdjusted(b) => pair(
+            format!("Budget:{}:Approved", program(&b.program)),
+            format!("Budget:{}:Appropriation", program(&b.program)),
+            b.amount_cny,
+        ),
         Body::FundsReceived(b) => pair(
             format!("Assets:{}:Treasury", program(&b.program)),
             format!("Income:{}:Funding", program(&b.program)),

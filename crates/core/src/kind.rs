@@ -41,11 +41,15 @@ pub enum EventKind {
     EventReversed,
     /// The operator seals every record before this one: a signed checkpoint.
     LedgerSealed,
+    /// The budget adjusted during the year (调增 / 调减).
+    BudgetAdjusted,
+    /// The city settles a district that filed no settlement by the deadline.
+    SettlementImposed,
 }
 
 impl EventKind {
     /// All kinds, in the order the format document lists them.
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::LedgerOpened,
         EventKind::ActorEnrolled,
         EventKind::ActorRevoked,
@@ -63,6 +67,8 @@ impl EventKind {
         EventKind::SpotCheckRecorded,
         EventKind::EventReversed,
         EventKind::LedgerSealed,
+        EventKind::BudgetAdjusted,
+        EventKind::SettlementImposed,
     ];
 
     /// The snake_case name used on the wire and in schema file names.
@@ -85,6 +91,8 @@ impl EventKind {
             EventKind::SpotCheckRecorded => "spot_check_recorded",
             EventKind::EventReversed => "event_reversed",
             EventKind::LedgerSealed => "ledger_sealed",
+            EventKind::BudgetAdjusted => "budget_adjusted",
+            EventKind::SettlementImposed => "settlement_imposed",
         }
     }
 
@@ -99,7 +107,9 @@ impl EventKind {
         match self {
             LedgerOpened | ActorEnrolled | ActorRevoked | LedgerSealed => &[Role::Operator],
             ProgramOpened | BudgetApproved | FundsReceived | AllocationMade | OffsetApplied
-            | SurveyRecorded | IndicatorScored => &[Role::Operator, Role::City],
+            | SurveyRecorded | IndicatorScored | BudgetAdjusted | SettlementImposed => {
+                &[Role::Operator, Role::City]
+            }
             RosterFiled | ExpenditureReported | FundUseReported | SettlementFiled => {
                 &[Role::District]
             }

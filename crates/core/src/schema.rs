@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The schema text of every kind, in [`EventKind::ALL`] order.
-pub const SCHEMA_SOURCES: [(&str, &str); 17] = [
+pub const SCHEMA_SOURCES: [(&str, &str); 19] = [
     (
         "ledger_opened",
         include_str!("../../../schemas/events/ledger_opened.schema.json"),
@@ -74,6 +74,14 @@ pub const SCHEMA_SOURCES: [(&str, &str); 17] = [
     (
         "ledger_sealed",
         include_str!("../../../schemas/events/ledger_sealed.schema.json"),
+    ),
+    (
+        "budget_adjusted",
+        include_str!("../../../schemas/events/budget_adjusted.schema.json"),
+    ),
+    (
+        "settlement_imposed",
+        include_str!("../../../schemas/events/settlement_imposed.schema.json"),
     ),
 ];
 
@@ -216,7 +224,7 @@ mod tests {
 
     #[test]
     fn every_schema_compiles_and_names_the_field() {
-        assert_eq!(validators().len(), 17);
+        assert_eq!(validators().len(), 19);
         let err = validate_body(
             EventKind::AllocationMade,
             &json!({"program": "p", "district_code": "530103", "amount_cny": "10.001"}),

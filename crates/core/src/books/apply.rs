@@ -1,8 +1,8 @@
 //! Folding an accepted event into the books. Holds no checks.
 
 use super::{
-    contribution_of, parse_score, roster_key, Applied, Books, Contribution, DistrictBooks, Filing,
-    OffsetOut, ProgramBooks, RosterFacts, Score, Settlement, SpotCheck,
+    contribution_of, parse_score, roster_key, Applied, Books, BudgetAdjustment, Contribution,
+    DistrictBooks, Filing, OffsetOut, ProgramBooks, RosterFacts, Score, Settlement, SpotCheck,
 };
 use crate::body::{Body, ProgramOpened, RosterFiled};
 use crate::ids::{DistrictCode, Hash32};
@@ -23,6 +23,21 @@ impl Books {
             Body::ProgramOpened(b) => self.apply_program_opened(applied.seq, b),
             Body::BudgetApproved(b) => {
                 self.program_mut(&b.program).budget_approved += b.amount_cny;
+            }
+            Body::BudgetAdjusted(b) => {
+                let adjustment = BudgetAdjustment {
+                    amount_cny: b.amount_cny,
+                    document: b.document.number.clone(),
+                    reason: b.reason.clone(),
+                };
+                let program = self.program_mut(&b.program);
+                program.budget_adjustments.insert(id.clone(), adjustment);
+            }
+            Body::SettlementImposed(b) => {
+                let district = self.district_mut(&b.program, b.district_code);
+                let (allocated, spent) = (district.allocated, district.spent);
+                let imposed = Some(b.reason.clone());
+                district.settlement = Some(settlement(&id, filing, allocated, spent, imposed));
             }
             Body::FundsReceived(b) => {
                 self.program_mut(&b.program).funds_received += b.amount_cny;
@@ -52,12 +67,7 @@ impl Books {
             }
             Body::SettlementFiled(b) => {
                 self.district_mut(&b.program, b.district_code).settlement =
-                    Some(Box::new(Settlement {
-                        event_id: id.clone(),
-                        filing,
-                        allocated_cny: b.allocated_cny,
-                        spent_cny: b.spent_cny,
-                    }));
+                    Some(settlement(&id, filing, b.allocated_cny, b.spent_cny, None));
             }
             Body::OffsetApplied(b) => {
                 self.district_mut(&b.program, b.district_code).offset_out =
@@ -146,6 +156,7 @@ impl Books {
                 opened: Arc::new(b.clone()),
                 opened_seq: seq,
                 budget_approved: Money::ZERO,
+                budget_adjustments: imbl::OrdMap::new(),
                 funds_received: Money::ZERO,
                 districts,
                 allocated_total: Money::ZERO,
@@ -237,6 +248,9 @@ impl Books {
     fn take_back(&mut self, event_id: &str, contribution: Contribution) {
         match contribution {
             Contribution::Budget(p, amount) => self.program_mut(&p).budget_approved -= amount,
+            Contribution::BudgetAdjustment(p, _) => {
+                self.program_mut(&p).budget_adjustments.remove(event_id);
+            }
             Contribution::Funds(p, amount) => self.program_mut(&p).funds_received -= amount,
             Contribution::Allocation(p, code, amount) => {
                 self.district_mut(&p, code).allocated -= amount;
@@ -302,4 +316,21 @@ fn count_out(counts: &mut imbl::HashMap<Hash32, u32>, key: Hash32) -> u32 {
             0
         }
     }
+}
+
+/// A settlement in force, filed or imposed.
+fn settlement(
+    id: &str,
+    filing: Filing,
+    allocated_cny: Money,
+    spent_cny: Money,
+    imposed: Option<String>,
+) -> Box<Settlement> {
+    Box::new(Settlement {
+        event_id: id.to_string(),
+        filing,
+        allocated_cny,
+        spent_cny,
+        imposed,
+    })
 }

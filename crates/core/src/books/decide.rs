@@ -7,7 +7,7 @@ use super::{
 };
 use crate::body::{
     Body, IndicatorScored, OffsetApplied, ProgramOpened, RosterFiled, SettlementFiled,
-    SurveyRecorded,
+    SettlementImposed, SurveyRecorded,
 };
 use crate::ids::{parse_date, DistrictCode};
 use crate::kind::EventKind;
@@ -69,6 +69,32 @@ impl Books {
             }
             Body::FundUseReported(b) => self.participating(&b.program, b.district_code).map(|_| ()),
             Body::SettlementFiled(b) => self.decide_settlement(b),
+            Body::SettlementImposed(b) => self.decide_imposed_settlement(context, b),
+            Body::BudgetAdjusted(b) => {
+                let program = self.open_program(&b.program)?;
+                if b.amount_cny == Money::ZERO {
+                    return Err(rule(
+                        "an adjustment changes the budget: its amount is not 0.00".to_string(),
+                        "body.amount_cny",
+                    ));
+                }
+                let budget = program.budget() + b.amount_cny;
+                for (what, floor) in [
+                    ("received", program.funds_received),
+                    ("pre-allocated", program.allocated()),
+                ] {
+                    if budget < floor {
+                        return Err(rule(
+                            format!(
+                                "the budget would be {budget}, {} less than what was {what} ({floor})",
+                                floor - budget
+                            ),
+                            "body.amount_cny",
+                        ));
+                    }
+                }
+                Ok(())
+            }
             Body::OffsetApplied(b) => self.decide_offset(b),
             Body::SurveyRecorded(b) => self.decide_survey(b),
             Body::IndicatorScored(b) => self.decide_score(b),
@@ -141,6 +167,37 @@ impl Books {
                     &format!("body.{name}"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The city settles a district that filed no settlement, once the
+    /// fund-use deadline is over.
+    fn decide_imposed_settlement(
+        &self,
+        context: &Context<'_>,
+        b: &SettlementImposed,
+    ) -> Result<(), Rejection> {
+        let (program, district) = self.participating(&b.program, b.district_code)?;
+        if let Some(settlement) = district.settlement.as_deref() {
+            return Err(rule(
+                format!(
+                    "district {} is already settled by {:?}; reverse that settlement first",
+                    b.district_code, settlement.event_id
+                ),
+                "body.district_code",
+            ));
+        }
+        let due = parse_date(&program.opened.deadlines.fund_use_report_due_local)
+            .map_err(|e| rule(e.0, "body.program"))?;
+        if context.at <= crate::projection::due_end(due, context.utc_offset) {
+            return Err(rule(
+                format!(
+                    "the fund-use deadline ({due}) is not over at {}; until it is, the district settles itself",
+                    context.at
+                ),
+                "event.at",
+            ));
         }
         Ok(())
     }
@@ -344,13 +401,15 @@ impl Books {
                     _ => Ok(()),
                 }
             }
-            Some(Contribution::Budget(program, amount)) => {
+            Some(Contribution::Budget(program, amount))
+            | Some(Contribution::BudgetAdjustment(program, amount)) => {
                 let p = &self.programs[program];
-                let left = p.budget_approved - *amount;
+                let left = p.budget() - *amount;
                 if p.funds_received > left || p.allocated() > left {
                     Err(rule(
                         format!(
-                            "without this approval the budget would be {left}, less than what was received ({}) or pre-allocated ({})",
+                            "without this {} the budget would be {left}, less than what was received ({}) or pre-allocated ({})",
+                            if kind == EventKind::BudgetAdjusted { "adjustment" } else { "approval" },
                             p.funds_received,
                             p.allocated()
                         ),
@@ -476,11 +535,11 @@ fn positive(amount: Money) -> Result<(), Rejection> {
 
 /// `what` would total `total`: no more than the budget approved.
 fn within_budget(program: &ProgramBooks, total: Money, what: &str) -> Result<(), Rejection> {
-    if total > program.budget_approved {
+    if total > program.budget() {
         return Err(rule(
             format!(
                 "{what} would total {total}, more than the budget approved ({})",
-                program.budget_approved
+                program.budget()
             ),
             "body.amount_cny",
         ));

@@ -110,6 +110,8 @@ pub struct Settlement {
     pub allocated_cny: Money,
     /// Its spent total.
     pub spent_cny: Money,
+    /// Imposed by the city on a district that filed none: the reason.
+    pub imposed: Option<String>,
 }
 
 /// A district's surplus offset into the next year's program, in force (次年抵补).
@@ -152,8 +154,10 @@ pub struct ProgramBooks {
     pub opened: Arc<ProgramOpened>,
     /// Its seq.
     pub opened_seq: u64,
-    /// Sum of budget approvals in force.
+    /// Sum of budget approvals in force (年初预算数).
     pub budget_approved: Money,
+    /// Budget adjustments in force (调增 / 调减), by event id.
+    pub budget_adjustments: imbl::OrdMap<String, BudgetAdjustment>,
     /// Sum of funds received in force.
     pub funds_received: Money,
     /// Participating districts.
@@ -175,7 +179,28 @@ pub struct ProgramBooks {
     pub double_claimed: imbl::OrdSet<Hash32>,
 }
 
+/// A budget adjustment in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BudgetAdjustment {
+    /// The change.
+    pub amount_cny: Money,
+    /// The finance bureau's document number.
+    pub document: String,
+    /// Why.
+    pub reason: String,
+}
+
 impl ProgramBooks {
+    /// The budget in force (全年预算数): approvals and adjustments.
+    pub fn budget(&self) -> Money {
+        self.budget_approved
+            + self
+                .budget_adjustments
+                .values()
+                .map(|a| a.amount_cny)
+                .sum::<Money>()
+    }
+
     /// Total pre-allocated.
     pub fn allocated(&self) -> Money {
         self.allocated_total
@@ -190,6 +215,7 @@ impl ProgramBooks {
 #[derive(Clone, Debug)]
 enum Contribution {
     Budget(String, Money),
+    BudgetAdjustment(String, Money),
     Funds(String, Money),
     Allocation(String, DistrictCode, Money),
     Roster(String, DistrictCode),
@@ -230,6 +256,8 @@ fn contribution_of(body: &Body) -> Contribution {
         }
         Body::FundUseReported(b) => Contribution::FundUse(b.program.clone(), b.district_code),
         Body::SettlementFiled(b) => Contribution::Settlement(b.program.clone(), b.district_code),
+        Body::SettlementImposed(b) => Contribution::Settlement(b.program.clone(), b.district_code),
+        Body::BudgetAdjusted(b) => Contribution::BudgetAdjustment(b.program.clone(), b.amount_cny),
         Body::OffsetApplied(b) => Contribution::Offset(
             b.program.clone(),
             b.district_code,

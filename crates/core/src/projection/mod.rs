@@ -150,6 +150,9 @@ pub struct DistrictFigures {
     pub surplus_cny: Money,
     /// Has a settlement in force.
     pub settled: bool,
+    /// The settlement was imposed by the city on a silent district: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settlement_imposed: Option<String>,
     /// The surplus offset into next year: amount and program.
     pub offset_out: Option<OffsetOut>,
     /// Surplus from the previous year offset against this year's allocation.
@@ -168,6 +171,19 @@ pub struct DistrictFigures {
     pub training_ledger: Compliance,
     /// The fund-use report deadline (Nov 30).
     pub fund_use_report: Compliance,
+}
+
+/// A budget adjustment.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdjustmentFigures {
+    /// The `budget_adjusted` event.
+    pub event_id: String,
+    /// The change.
+    pub amount_cny: Money,
+    /// The finance bureau's document number.
+    pub document: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// A district's surplus carried into next year.
@@ -231,7 +247,11 @@ pub struct ProgramFigures {
     pub as_of: Timestamp,
     /// Funding documents, "number title".
     pub funding_documents: Vec<String>,
-    /// Budget approved.
+    /// The year-start budget (年初预算数): the approvals in force.
+    pub budget_initial_cny: Money,
+    /// The adjustments in force (调增 / 调减), in id order.
+    pub budget_adjustments: Vec<AdjustmentFigures>,
+    /// The budget after adjustments (全年预算数): what rates are of.
     pub budget_approved_cny: Money,
     /// Funds received (资金到位).
     pub funds_received_cny: Money,
@@ -327,6 +347,7 @@ fn district_figures(
         execution_rate_percent: percent(d.spent.decimal(), d.allocated.decimal()),
         surplus_cny: d.allocated - d.spent,
         settled: d.settlement.is_some(),
+        settlement_imposed: d.settlement.as_deref().and_then(|s| s.imposed.clone()),
         offset_out: d.offset_out.as_deref().map(|o| OffsetOut {
             surplus_cny: o.surplus_cny,
             into_program: o.into_program.clone(),
@@ -497,15 +518,23 @@ pub fn program_figures(
             .iter()
             .map(|d| format!("{} {}", d.number, d.title))
             .collect(),
-        budget_approved_cny: p.budget_approved,
+        budget_initial_cny: p.budget_approved,
+        budget_adjustments: p
+            .budget_adjustments
+            .iter()
+            .map(|(id, a)| AdjustmentFigures {
+                event_id: id.clone(),
+                amount_cny: a.amount_cny,
+                document: a.document.clone(),
+                reason: a.reason.clone(),
+            })
+            .collect(),
+        budget_approved_cny: p.budget(),
         funds_received_cny: p.funds_received,
-        funds_received_rate_percent: percent(
-            p.funds_received.decimal(),
-            p.budget_approved.decimal(),
-        ),
+        funds_received_rate_percent: percent(p.funds_received.decimal(), p.budget().decimal()),
         allocated_cny: allocated,
         spent_cny: spent,
-        execution_rate_percent: percent(spent.decimal(), p.budget_approved.decimal()),
+        execution_rate_percent: percent(spent.decimal(), p.budget().decimal()),
         carry_over_cny: p.funds_received - spent,
         surplus_cny: allocated - spent,
         unallocated_cny: p.funds_received - allocated,
