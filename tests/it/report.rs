@@ -306,3 +306,64 @@ fn the_markdown_report_is_laid_out_like_the_seed() {
         "{status}"
     );
 }
+
+/// Issue #17, 1: a roster's unsigned trainee is listed, not trained, and the
+/// report's data-quality line says so.
+#[test]
+fn the_report_lists_unsigned_trainees_apart() {
+    let dir = tempdir();
+    let ledger = crate::server::ledger_with_2023(dir.path());
+    let ledger = ledger.to_str().unwrap();
+    let mut roster = crate::server::client_event(0, 1);
+    let mut second = roster["body"]["trainees"][0].clone();
+    second["person_digest"] = json!("cd".repeat(32));
+    second["signed"] = json!(false);
+    roster["body"]["trainees"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
+    std::fs::write(dir.path().join("roster.json"), roster.to_string()).unwrap();
+    let key = |actor: &str| crate::chain::key(actor);
+    ok(
+        dir.path(),
+        &[
+            "append",
+            "--ledger",
+            ledger,
+            "--key",
+            &key("luquan-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
+            "roster.json",
+        ],
+    );
+    let md = ok(
+        dir.path(),
+        &["report", "--ledger", ledger, "--program", "kunming-2023"],
+    );
+    assert!(
+        md.contains("名册所列人员（去重） 2，其中签字按手印 1；未签字按手印 1 人，不计入培训人数"),
+        "{md}"
+    );
+    let json_text = ok(
+        dir.path(),
+        &[
+            "report",
+            "--ledger",
+            ledger,
+            "--program",
+            "kunming-2023",
+            "--format",
+            "json",
+        ],
+    );
+    let outputs = &serde_json::from_str::<Value>(&json_text).unwrap()["program"]["outputs"];
+    assert_eq!(
+        (
+            &outputs["trainees"],
+            &outputs["trainees_listed"],
+            &outputs["trainees_unsigned"]
+        ),
+        (&json!(1), &json!(2), &json!(1))
+    );
+}

@@ -456,7 +456,7 @@ fn outputs(o: &mut String, l: &Labels, f: &ProgramFigures) {
     );
     let _ = writeln!(
         o,
-        "\n{} {} {} {}{}",
+        "\n{} {}{} {}{}",
         l.t(
             "名册所列人员（去重）",
             "People listed on rosters (distinct):"
