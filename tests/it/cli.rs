@@ -645,3 +645,64 @@ fn output_into_a_closed_pipe_ends_quietly() {
     const SIGPIPE: i32 = 13; // Linux
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
 }
+
+/// Issue #11, 8: `demo` replaces only a ledger an earlier demo made.
+#[test]
+fn demo_never_replaces_a_ledger_it_did_not_make() {
+    let dir = tempdir();
+    let p = dir.path();
+    ok(
+        p,
+        &[
+            "init",
+            "--ledger",
+            "real",
+            "--name",
+            "real",
+            "--operator",
+            "kunming-dpf",
+            "--key",
+            &key("kunming-dpf"),
+            "--at",
+            "2022-01-04T09:00:00+08:00",
+        ],
+    );
+    let before = ok(p, &["export", "--ledger", "real"]);
+    let err = fails(p, &["demo", "--dir", "real"], None, 2);
+    assert!(
+        err.contains("holds a ledger that demo did not make"),
+        "{err}"
+    );
+    assert_eq!(before, ok(p, &["export", "--ledger", "real"]));
+    // A demo's own ledger is replaced, and says so.
+    ok(p, &["demo", "--dir", "again"]);
+    let out = run(p, &["demo", "--dir", "again"], None);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("replacing the demo ledger"));
+}
+
+/// Issue #11, 9: an input past the batch limit is refused as soon as the
+/// limit is passed, naming the line (it is not parsed to its end).
+#[test]
+fn an_input_past_the_batch_limit_stops_at_the_limit() {
+    let demo = Demo::new();
+    let line = fund_use("x", "luquan-dpf", "530128", json!("1.00")).to_string() + "\n";
+    let input = line.repeat(50_000);
+    let err = fails(
+        demo.path(),
+        &[
+            "append",
+            "--ledger",
+            &demo.ledger,
+            "--key",
+            &key("luquan-dpf"),
+            "-",
+        ],
+        Some(&input),
+        1,
+    );
+    assert!(
+        err.contains("more than the batch limit of 10000 events (stopped reading at event 10001, line 10001)"),
+        "{err}"
+    );
+}

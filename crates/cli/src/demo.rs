@@ -18,6 +18,7 @@ pub fn run(dir: &Path) -> CliResult<()> {
     let (first, rest) = items.split_first_mut().expect("the fixture is not empty");
     let operator_key = SecretKey::demo(first.value["actor"].as_str().unwrap_or_default());
     let mut session = create_ledger(dir, &first.value, &operator_key)?;
+    mark(dir)?;
     // Every later event is signed for this ledger.
     bind_to_ledger(rest, session.ledger.ledger_id().expect("record 0 is in"));
     let sigs = rest
@@ -56,24 +57,48 @@ pub fn run(dir: &Path) -> CliResult<()> {
     Ok(())
 }
 
-/// Replaces a ledger an earlier demo left; refuses anything else.
+/// The file that marks a directory as a demo ledger, which the next demo
+/// may replace.
+const DEMO_MARKER: &str = "DEMO-LEDGER";
+
+/// Replaces a ledger an earlier demo left (it holds the marker); refuses
+/// anything else, a ledger made with `init` above all.
 fn prepare_dir(dir: &Path) -> CliResult<()> {
     if !dir.exists() {
         return Ok(());
     }
     let is_ledger = fundledger_store::Store::exists(dir);
+    let is_demo = dir.join(DEMO_MARKER).is_file();
     let empty = std::fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
         .unwrap_or(false);
-    if is_ledger {
+    if is_ledger && is_demo {
+        eprintln!(
+            "demo: replacing the demo ledger in {} (it holds {DEMO_MARKER})",
+            dir.display()
+        );
         std::fs::remove_dir_all(dir)
             .map_err(|e| CliError::usage(format!("demo: cannot replace {}: {e}", dir.display())))
     } else if empty {
         Ok(())
+    } else if is_ledger {
+        Err(CliError::usage(format!(
+            "demo: {} holds a ledger that demo did not make; it is never replaced: give another --dir",
+            dir.display()
+        )))
     } else {
         Err(CliError::usage(format!(
             "demo: {} exists and is not a ledger; give another --dir",
             dir.display()
         )))
     }
+}
+
+/// Marks `dir` as a demo ledger.
+fn mark(dir: &Path) -> CliResult<()> {
+    std::fs::write(
+        dir.join(DEMO_MARKER),
+        "This ledger was made by `fundledger demo`, which may replace it.\n",
+    )
+    .map_err(|e| CliError::usage(format!("demo: cannot write {DEMO_MARKER}: {e}")))
 }

@@ -60,17 +60,30 @@ pub fn parse_values(name: &str, text: &str) -> CliResult<Vec<Located>> {
         }
     } else {
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        // Lines are counted from where the last value started, not from the
+        // top of the input: reading stays linear in its size.
+        let (mut counted_to, mut line) = (0, 1);
         loop {
             let start = stream.byte_offset();
             match stream.next() {
                 None => break,
                 Some(Ok(value)) => {
                     let skipped = text[start..].len() - text[start..].trim_start().len();
-                    let line = text[..start + skipped].matches('\n').count() + 1;
+                    line +=
+                        memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..start + skipped])
+                            .count();
+                    counted_to = start + skipped;
                     out.push(Located {
                         location: format!("input {name}, line {line}"),
                         value,
                     });
+                    // Past the batch limit: stop reading, say so.
+                    if out.len() > BATCH_EVENTS_MAX {
+                        return Err(CliError::rejected(format!(
+                            "input {name}: more than the batch limit of {BATCH_EVENTS_MAX} events (stopped reading at event {}, line {line}); split it",
+                            out.len()
+                        )));
+                    }
                 }
                 Some(Err(e)) => {
                     return Err(CliError::rejected(format!(
