@@ -706,3 +706,34 @@ fn an_input_past_the_batch_limit_stops_at_the_limit() {
         "{err}"
     );
 }
+
+/// Issue #11, 5: a far-future `at` would hold the ledger's clock there for
+/// good; a second 60 is no time. Both are refused, and nothing is written.
+#[test]
+fn a_far_future_or_leap_second_time_is_refused() {
+    let demo = Demo::new();
+    let mut far = fund_use("f1", "luquan-dpf", "530128", json!("1.00"));
+    far["at"] = json!("9999-12-31T23:59:59+08:00");
+    demo.rejects(
+        &[
+            "append",
+            "--ledger",
+            &demo.ledger,
+            "--key",
+            &key("luquan-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
+            "--clock",
+            "event",
+            "-",
+        ],
+        &far.to_string(),
+        &[
+            "field event.at",
+            "more than 24 hours ahead of this machine's clock",
+        ],
+    );
+    let mut leap = fund_use("f2", "luquan-dpf", "530128", json!("1.00"));
+    leap["at"] = json!("2022-11-25T10:17:60+08:00");
+    demo.rejects_append("luquan-dpf", &[leap], &["field event.at", "never :60"]);
+}

@@ -4,7 +4,10 @@
 use crate::error::{CliError, CliResult};
 use crate::input::Located;
 use fundledger_core::crypto::SecretKey;
-use fundledger_core::ledger::{BatchItem, BatchRejection, ItemOutcome, Ledger, RecordClock};
+use fundledger_core::ledger::{
+    refuse_far_future, BatchItem, BatchRejection, ItemOutcome, Ledger, RecordClock,
+    FUTURE_SKEW_DEFAULT_HOURS,
+};
 use fundledger_store::Store;
 use serde_json::Value;
 use std::path::Path;
@@ -60,8 +63,9 @@ impl Session {
         clock: Clock,
         operator: &SecretKey,
     ) -> CliResult<BatchOutcome> {
+        let now = chrono::Utc::now();
         let clock = match clock {
-            Clock::Now => RecordClock::Now(chrono::Utc::now()),
+            Clock::Now => RecordClock::Now(now),
             Clock::Event => RecordClock::EventAt,
         };
         let items: Vec<BatchItem<'_>> = batch
@@ -71,12 +75,13 @@ impl Session {
                 sig: s.sig,
             })
             .collect();
-        let decided = self.ledger.append_batch(&items, clock, operator).map_err(
-            |BatchRejection { index, rejection }| {
+        let skew = chrono::Duration::hours(i64::from(FUTURE_SKEW_DEFAULT_HOURS));
+        let decided = refuse_far_future(&items, now, skew)
+            .and_then(|()| self.ledger.append_batch(&items, clock, operator))
+            .map_err(|BatchRejection { index, rejection }| {
                 let location = batch.get(index).map_or("the batch's seal", |s| s.location);
                 CliError::rejected(format!("{location}, {rejection}; nothing was appended"))
-            },
-        )?;
+            })?;
         self.store.append(&decided.records)?;
         self.ledger = decided.ledger;
         let mut outcome = BatchOutcome::default();

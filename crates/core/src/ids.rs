@@ -163,24 +163,29 @@ impl<'de> Deserialize<'de> for DistrictCode {
 pub struct Timestamp(DateTime<FixedOffset>);
 
 impl Timestamp {
-    /// Parses the strict form `YYYY-MM-DDTHH:MM:SS±HH:MM`.
+    /// Parses the strict form `YYYY-MM-DDTHH:MM:SS±HH:MM`, or with `Z`
+    /// for UTC (`YYYY-MM-DDTHH:MM:SSZ`); whole seconds, never a second 60.
     pub fn parse(text: &str) -> Result<Timestamp, IdError> {
         let err = || {
             IdError(format!(
-                "a time is RFC 3339 with whole seconds and an explicit offset such as \"2022-10-28T16:05:00+08:00\", got {:?}",
+                "a time is RFC 3339 with whole seconds (never :60) and an explicit offset such as \"2022-10-28T16:05:00+08:00\" or \"2022-10-28T08:05:00Z\", got {:?}",
                 truncate(text)
             ))
         };
         let b = text.as_bytes();
-        let shape_ok = b.len() == 25
+        let date_time_ok = b.len() >= 20
             && b[4] == b'-'
             && b[7] == b'-'
             && b[10] == b'T'
             && b[13] == b':'
             && b[16] == b':'
-            && (b[19] == b'+' || b[19] == b'-')
-            && b[22] == b':';
-        if !shape_ok {
+            && &b[17..19] != b"60";
+        let offset_ok = match b.len() {
+            25 => (b[19] == b'+' || b[19] == b'-') && b[22] == b':',
+            20 => b[19] == b'Z',
+            _ => false,
+        };
+        if !date_time_ok || !offset_ok {
             return Err(err());
         }
         DateTime::parse_from_rfc3339(text)
@@ -323,8 +328,14 @@ mod tests {
     fn timestamps_are_strict() {
         let ok = Timestamp::parse("2022-10-28T16:05:00+08:00").unwrap();
         assert_eq!(ok.to_string(), "2022-10-28T16:05:00+08:00");
+        // UTC as `Z` is RFC 3339 too, and written with its offset.
+        let utc = Timestamp::parse("2022-10-28T08:05:00Z").unwrap();
+        assert_eq!(utc.to_string(), "2022-10-28T08:05:00+00:00");
+        assert_eq!(utc, ok);
         for bad in [
-            "2022-10-28T16:05:00Z",
+            "2022-10-28T16:05:60+08:00",
+            "2016-12-31T23:59:60Z",
+            "2022-10-28T16:05:00z",
             "2022-10-28T16:05:00.5+08:00",
             "2022-10-28 16:05:00+08:00",
             "2022-13-28T16:05:00+08:00",

@@ -3,7 +3,8 @@
 use fundledger_core::checkpoint::SignedCheckpoint;
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ledger::{
-    BatchItem, BatchRejection, DecidedBatch, Ledger, RecordClock, SealedRecord,
+    refuse_far_future, BatchItem, BatchRejection, DecidedBatch, Ledger, RecordClock, SealedRecord,
+    FUTURE_SKEW_DEFAULT_HOURS,
 };
 use fundledger_core::Rejection;
 use fundledger_store::{Store, StoreReader};
@@ -273,10 +274,11 @@ impl State {
                     BatchItem::parse(s).map_err(|rejection| BatchRejection { index, rejection })
                 })
                 .collect();
+            let now = chrono::Utc::now();
+            let skew = chrono::Duration::hours(i64::from(FUTURE_SKEW_DEFAULT_HOURS));
             let outcome = items.and_then(|items| {
-                group
-                    .ledger
-                    .decide_batch(&items, RecordClock::Now(chrono::Utc::now()))
+                refuse_far_future(&items, now, skew)?;
+                group.ledger.decide_batch(&items, RecordClock::Now(now))
             });
             match outcome {
                 Ok(batch) => {

@@ -50,6 +50,37 @@ impl<'a> BatchItem<'a> {
     }
 }
 
+/// How far ahead of the machine's clock an event's `at` may be, by default.
+pub const FUTURE_SKEW_DEFAULT_HOURS: u32 = 24;
+
+/// Refuses an event whose `at` is more than `skew` ahead of `now_utc`: the
+/// ledger's time never decreases, so one far-future time would hold every
+/// later record at it (and refuse every `--clock event` load after it).
+pub fn refuse_far_future(
+    items: &[BatchItem<'_>],
+    now_utc: DateTime<Utc>,
+    skew: chrono::Duration,
+) -> Result<(), BatchRejection> {
+    let latest = now_utc + skew;
+    for (index, item) in items.iter().enumerate() {
+        let Ok(at) = event_at(item.event) else {
+            continue; // the decision names a malformed `at`
+        };
+        if at.datetime() > latest {
+            return Err(BatchRejection {
+                index,
+                rejection: Rejection::rule(format!(
+                    "at {at} is more than {} hours ahead of this machine's clock ({}); the ledger's time never goes back, so a far-future time is refused",
+                    skew.num_hours(),
+                    Timestamp::from_datetime(now_utc.fixed_offset())
+                ))
+                .with_field("event.at"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What became of one item of an accepted batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemOutcome {

@@ -17,7 +17,10 @@ mod records;
 mod rules;
 mod seal;
 
-pub use batch::{BatchItem, BatchRejection, DecidedBatch, ItemOutcome, RecordClock};
+pub use batch::{
+    refuse_far_future, BatchItem, BatchRejection, DecidedBatch, ItemOutcome, RecordClock,
+    FUTURE_SKEW_DEFAULT_HOURS,
+};
 pub use precheck::{parse_stored, precheck_event, precheck_line};
 pub use records::{
     Appended, CheckedEvent, CheckedRecord, PendingSignature, SealedRecord, StoredRecord,
