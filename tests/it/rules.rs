@@ -1057,3 +1057,46 @@ fn a_budget_adjustment_changes_the_full_year_budget() {
         "1000.00"
     );
 }
+
+/// Issue #11, 7: one key, one actor (the operator's key is never enrolled
+/// again), and one operator.
+#[test]
+fn keys_and_roles_do_not_blur() {
+    let mut s = Scenario::new();
+    let at = "2022-02-01T09:00:00+08:00";
+    let enrol = |actor: &str, role: &str, key: &str| {
+        let mut body =
+            json!({"actor": actor, "role": role, "key": actor_key(key).public().to_hex()});
+        if role == "district" {
+            body["district"] = json!(D1);
+        }
+        body
+    };
+    s.rejects(
+        "op",
+        "actor_enrolled",
+        at,
+        enrol("d1-again", "district", "d1"),
+        "this key is already enrolled for actor \"d1\"",
+    );
+    s.rejects(
+        "op",
+        "actor_enrolled",
+        at,
+        enrol("op-as-district", "district", "op"),
+        "this key is already enrolled for actor \"op\"",
+    );
+    s.rejects(
+        "op",
+        "actor_enrolled",
+        at,
+        enrol("op2", "operator", "op2"),
+        "a ledger has one operator, \"op\"",
+    );
+    s.ok(
+        "op",
+        "actor_enrolled",
+        at,
+        enrol("d1-new", "district", "d1-new"),
+    );
+}

@@ -93,6 +93,22 @@ impl Ledger {
             ))
             .with_field("body.actor"));
         }
+        if b.role == Role::Operator {
+            return Err(Rejection::rule(format!(
+                "a ledger has one operator, {:?}, who opened it; enrol {:?} as city, district or auditor",
+                self.operator.as_deref().unwrap_or_default(),
+                b.actor
+            ))
+            .with_field("body.role"));
+        }
+        // One key, one actor: a key is never shared, the operator's included.
+        if let Some(holder) = self.actors.values().find(|a| a.key == b.key) {
+            return Err(Rejection::rule(format!(
+                "this key is already enrolled for actor {:?}; every actor has a key of its own",
+                holder.id
+            ))
+            .with_field("body.key"));
+        }
         Ok(())
     }
 
