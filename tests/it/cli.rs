@@ -19,6 +19,35 @@ impl Demo {
         let ledger = demo_ledger(dir.path()).to_str().unwrap().to_string();
         Demo { dir, ledger }
     }
+    /// Reverses 禄劝县's settlement, so its 2022 figures can change again
+    /// (a settled district takes no more rosters, reports or spending).
+    fn unsettle_luquan(&self) {
+        let reversal = event(
+            "unsettle.530128",
+            "luquan-dpf",
+            "event_reversed",
+            json!({"event_id": "kunming-2022.settlement.530128", "reason": "settled too early"}),
+        );
+        let out = run(
+            self.path(),
+            &[
+                "append",
+                "--ledger",
+                &self.ledger,
+                "--key",
+                &key("luquan-dpf"),
+                "--operator-key",
+                &key("kunming-dpf"),
+                "-",
+            ],
+            Some(&reversal.to_string()),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     /// The demo ledger's id: the hash of record 0.
     fn ledger_id(&self) -> String {
         let export = self.export();
@@ -266,6 +295,7 @@ fn roster(id: &str, township: &str, person_digest: &str) -> Value {
 #[test]
 fn a_clear_id_number_in_a_roster_is_rejected() {
     let demo = Demo::new();
+    demo.unsettle_luquan();
     let digest = "cd".repeat(32);
     demo.rejects_append(
         "luquan-dpf",
@@ -392,6 +422,7 @@ fn schema_violations_are_rejected() {
 #[test]
 fn a_batch_with_one_bad_event_appends_nothing() {
     let demo = Demo::new();
+    demo.unsettle_luquan();
     let good = fund_use("b1", "luquan-dpf", "530128", json!("1.00"));
     let good2 = fund_use("b2", "luquan-dpf", "530128", json!("2.00"));
     let bad = fund_use("b3", "luquan-dpf", "530128", json!("3.001"));

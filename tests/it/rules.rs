@@ -1100,3 +1100,49 @@ fn keys_and_roles_do_not_blur() {
         enrol("d1-new", "district", "d1-new"),
     );
 }
+
+/// Issue #11, 6: a settled district's year is closed: no roster, fund-use
+/// report or spending is accepted, and none is reversed, until the
+/// settlement itself is reversed.
+#[test]
+fn a_settled_district_takes_no_more_filings() {
+    let mut s = Scenario::new();
+    let at = "2022-05-10T09:00:00+08:00";
+    s.ok(
+        "city",
+        "allocation_made",
+        at,
+        json!({"program": "p22", "district_code": D1, "amount_cny": "100.00"}),
+    );
+    let roster_id = s.ok("d1", "roster_filed", at, roster(D1, &[1], true));
+    let settlement = s.settle("p22", D1, "100.00", "0.00", "100.00");
+    let later = "2023-01-10T09:00:00+08:00";
+    s.rejects(
+        "d1",
+        "roster_filed",
+        later,
+        roster(D1, &[2], true),
+        "already settled in this program; reverse the settlement first",
+    );
+    s.rejects(
+        "d1",
+        "fund_use_reported",
+        later,
+        fund_use(D1, "0.00"),
+        "already settled in this program",
+    );
+    s.rejects(
+        "d1",
+        "event_reversed",
+        later,
+        json!({"event_id": roster_id, "reason": "x"}),
+        "reverse the settlement before its roster_filed",
+    );
+    s.ok(
+        "d1",
+        "event_reversed",
+        later,
+        json!({"event_id": settlement, "reason": "reopened"}),
+    );
+    s.ok("d1", "roster_filed", later, roster(D1, &[2], true));
+}

@@ -637,8 +637,14 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
         json!({"id": id, "actor": "luquan-dpf", "kind": "fund_use_reported", "at": "2023-06-01T10:00:00+08:00",
         "body": {"program": "kunming-2022", "district_code": "530128", "spent_cny": spent, "trainees_reported": 749}}).to_string()
     };
-    std::fs::write(p.join("a.json"), extra("late-report", "370000.00")).unwrap();
-    std::fs::write(p.join("b.json"), extra("late-report", "1.00")).unwrap();
+    // The honest ledger and its rewrite differ in one record: why 禄劝县's
+    // settlement was reversed.
+    let unsettle = |reason: &str| {
+        json!({"id": "unsettle.530128", "actor": "luquan-dpf", "kind": "event_reversed", "at": "2023-06-01T10:00:00+08:00",
+        "body": {"event_id": "kunming-2022.settlement.530128", "reason": reason}}).to_string()
+    };
+    std::fs::write(p.join("a.json"), unsettle("settled too early")).unwrap();
+    std::fs::write(p.join("b.json"), unsettle("never settled")).unwrap();
     for (ledger, file) in [(&honest, "a.json"), (&rewritten, "b.json")] {
         ok(
             p,

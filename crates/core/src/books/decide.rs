@@ -43,7 +43,8 @@ impl Books {
                 )
             }
             Body::RosterFiled(b) => {
-                self.participating(&b.program, b.district_code)?;
+                let (_, district) = self.participating(&b.program, b.district_code)?;
+                not_settled(district, b.district_code, "; reverse the settlement first")?;
                 decide_roster(b)
             }
             Body::ExpenditureReported(b) => {
@@ -67,7 +68,10 @@ impl Books {
                     _ => Ok(()),
                 }
             }
-            Body::FundUseReported(b) => self.participating(&b.program, b.district_code).map(|_| ()),
+            Body::FundUseReported(b) => {
+                let (_, district) = self.participating(&b.program, b.district_code)?;
+                not_settled(district, b.district_code, "; reverse the settlement first")
+            }
             Body::SettlementFiled(b) => self.decide_settlement(b),
             Body::SettlementImposed(b) => self.decide_imposed_settlement(context, b),
             Body::BudgetAdjusted(b) => {
@@ -381,7 +385,9 @@ impl Books {
                 Err(rule(format!("{kind} events cannot be reversed"), field))
             }
             Some(Contribution::Expenditure(program, code, _))
-            | Some(Contribution::Allocation(program, code, _)) => {
+            | Some(Contribution::Allocation(program, code, _))
+            | Some(Contribution::Roster(program, code))
+            | Some(Contribution::FundUse(program, code)) => {
                 match self.programs.get(program).and_then(|p| p.districts.get(code)) {
                     Some(d) if d.settlement.is_some() => Err(rule(
                         format!(
