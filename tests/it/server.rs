@@ -722,3 +722,37 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
         "{out}"
     );
 }
+
+/// Issue #11, 4: a client that sends headers and half a body does not hold
+/// the server after SIGTERM past its shutdown deadline; nothing of the
+/// half-sent request is written.
+#[test]
+fn a_half_sent_request_does_not_hold_shutdown() {
+    use std::io::Write;
+    let dir = tempdir();
+    let ledger = ledger_with_2023(dir.path());
+    let server = Server::start(&ledger);
+    let addr = server.url.strip_prefix("http://").unwrap().to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let body = signed(&client_event(0, 0)).to_string();
+    write!(
+        stream,
+        "POST /v1/submissions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..body.len() / 2]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    server.stop(); // SIGTERM, and the exit must be clean
+    let waited = start.elapsed();
+    // The deadline is 5 s; a hung connection used to hold it indefinitely.
+    assert!(waited < std::time::Duration::from_secs(20), "{waited:?}");
+    let out = ok(
+        dir.path(),
+        &["log", "--ledger", ledger.to_str().unwrap(), "--json"],
+    );
+    assert!(!out.contains("\"c0.e0\""), "a half-sent event was written");
+    drop(stream);
+}

@@ -67,6 +67,24 @@ pub fn router(writer: Arc<Writer>) -> Router {
         .fallback(|| async { ApiError::not_found("no such endpoint (see /v1/openapi.json)") })
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
+        // A body sent too slowly is cut off (408); past the limit of requests
+        // served at once, 503 — together they bound the bytes in flight.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            crate::REQUEST_BODY_TIMEOUT,
+        ))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    |_: tower::BoxError| async {
+                        ApiError::unavailable(
+                            "busy",
+                            "the server is serving as many requests as it takes at once; retry",
+                        )
+                    },
+                ))
+                .load_shed()
+                .concurrency_limit(crate::CONCURRENT_REQUESTS_MAX),
+        )
         .with_state(writer)
 }
 

@@ -32,6 +32,12 @@ pub const HTTP_RECORDS_LIMIT_MAX: u64 = 10_000;
 pub const WRITER_QUEUE_MAX: usize = 4096;
 /// Most jobs the writer takes into one group commit.
 pub const GROUP_JOBS_MAX: usize = 1024;
+/// How long connections may take to finish after SIGINT/SIGTERM.
+pub const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a client may take to send a request's body.
+pub const REQUEST_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Requests served at once; past it, 503 (each may hold up to 8 MiB).
+pub const CONCURRENT_REQUESTS_MAX: usize = 64;
 
 /// How to run the server.
 pub struct ServeConfig {
@@ -96,16 +102,30 @@ pub async fn serve(
     on_listening(addr);
     let writer = Arc::new(writer);
     let app = router(writer.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|source| ServeError::Io { addr, source })?;
-    // Every handler has returned: no job can arrive any more. Stop the writer
-    // after it has finished (and flushed) whatever it holds.
-    match Arc::try_unwrap(writer) {
-        Ok(writer) => writer.stop(),
-        Err(shared) => drop(shared),
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(());
+    });
+    // After SIGINT/SIGTERM, connections get SHUTDOWN_DEADLINE to finish; a
+    // client that hangs (a half-sent request) does not hold the process.
+    let deadline = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result.map_err(|source| ServeError::Io { addr, source })?,
+        () = deadline => eprintln!(
+            "shutdown: connections still open after {} s are dropped (none of them was acknowledged)",
+            SHUTDOWN_DEADLINE.as_secs()
+        ),
     }
+    // No job is taken any more; the writer finishes (and flushes) the ones
+    // it holds, so every acknowledged record is on disk.
+    writer.stop();
     Ok(())
 }
 

@@ -118,8 +118,8 @@ pub fn seal_checkpoint(record: &[u8]) -> Option<SignedCheckpoint> {
 
 /// The writer thread and what it shares.
 pub struct Writer {
-    sender: Option<SyncSender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    sender: std::sync::Mutex<Option<SyncSender<Job>>>,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// The committed state.
     pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
     /// Reads records.
@@ -158,8 +158,8 @@ impl Writer {
                 .expect("the writer thread starts")
         };
         Writer {
-            sender: Some(sender),
-            thread: Some(thread),
+            sender: std::sync::Mutex::new(Some(sender)),
+            thread: std::sync::Mutex::new(Some(thread)),
             snapshot,
             reader,
             stats,
@@ -169,7 +169,8 @@ impl Writer {
 
     /// Queues a job; false when the queue is full (answer 503).
     pub fn submit(&self, job: Job) -> bool {
-        match self.sender.as_ref().map(|s| s.try_send(job)) {
+        let sender = self.sender.lock().expect("not poisoned");
+        match sender.as_ref().map(|s| s.try_send(job)) {
             Some(Ok(())) => true,
             Some(Err(TrySendError::Full(_))) | Some(Err(TrySendError::Disconnected(_))) | None => {
                 false
@@ -185,10 +186,11 @@ impl Writer {
             .clone()
     }
 
-    /// Finishes queued jobs, then stops the thread.
-    pub fn stop(mut self) {
-        self.sender.take();
-        if let Some(thread) = self.thread.take() {
+    /// Takes no more jobs, finishes (and flushes) the queued ones, then
+    /// stops the thread. Jobs submitted after are refused (503).
+    pub fn stop(&self) {
+        self.sender.lock().expect("not poisoned").take();
+        if let Some(thread) = self.thread.lock().expect("not poisoned").take() {
             let _ = thread.join();
         }
     }
@@ -196,10 +198,7 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.sender.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.stop();
     }
 }
 
