@@ -6,6 +6,9 @@ use std::fmt;
 pub const EXIT_REJECTED: u8 = 1;
 /// Exit code for usage errors: bad flags, unreadable files, wrong keys.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code for a damaged store: a stored record fails its checks, or the
+/// storage engine finds its files corrupted.
+pub const EXIT_DAMAGED: u8 = 4;
 
 /// A failure the user sees.
 #[derive(Debug)]
@@ -43,7 +46,16 @@ impl From<fundledger_store::StoreError> for CliError {
     fn from(e: fundledger_store::StoreError) -> CliError {
         use fundledger_store::StoreError as E;
         match e {
-            E::Corrupt { .. } => CliError::rejected(e.to_string()),
+            E::Corrupt { .. } => CliError {
+                code: EXIT_DAMAGED,
+                message: format!(
+                    "{e}; the store is damaged: restore the ledger from an export or a mirror (`fundledger import`)"
+                ),
+            },
+            E::Damaged { .. } => CliError {
+                code: EXIT_DAMAGED,
+                message: e.to_string(),
+            },
             _ => CliError::usage(e.to_string()),
         }
     }

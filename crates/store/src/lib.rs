@@ -50,6 +50,14 @@ pub enum StoreError {
         /// What the storage engine said.
         message: String,
     },
+    /// The storage engine found its files damaged (a torn write, a bad sector).
+    #[error("ledger {path}: the store's files are damaged ({message}); restore the ledger from an export or a mirror (`fundledger import`)")]
+    Damaged {
+        /// The ledger directory.
+        path: PathBuf,
+        /// What the storage engine said.
+        message: String,
+    },
     /// The directory holds no ledger.
     #[error("ledger {0}: no ledger here (create one with `fundledger init`)")]
     NotALedger(PathBuf),
@@ -103,6 +111,10 @@ impl Store {
                         message: source.to_string(),
                     }
                 }
+                sled::Error::Corruption { at, .. } => StoreError::Damaged {
+                    path: path.to_path_buf(),
+                    message: format!("corrupted data at {at:?}"),
+                },
                 source => StoreError::Sled {
                     path: path.to_path_buf(),
                     source,
@@ -137,9 +149,15 @@ impl Store {
     }
 
     fn sled_err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled {
-            path: self.path.clone(),
-            source,
+        match source {
+            sled::Error::Corruption { at, .. } => StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("corrupted data at {at:?}"),
+            },
+            source => StoreError::Sled {
+                path: self.path.clone(),
+                source,
+            },
         }
     }
 
