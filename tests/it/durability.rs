@@ -116,3 +116,47 @@ fn append_survives_sigkill_at_any_moment() {
     );
     assert!(killed > 0);
 }
+
+/// Issue #11, 1: a store that lost acknowledged records — its engine's files
+/// rolled back to before the last batch, or damaged so it opens empty — is
+/// refused with the lost range named (exit 4), never served shorter.
+#[test]
+fn a_store_that_lost_acknowledged_records_is_refused() {
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = crate::support::demo_ledger(p);
+    let l = ledger.to_str().unwrap();
+    // The engine's files as they were before one more batch.
+    let before = p.join("before");
+    std::fs::create_dir_all(&before).unwrap();
+    for name in ["conf", "db"] {
+        std::fs::copy(ledger.join(name), before.join(name)).unwrap();
+    }
+    let revoke = json!({"id": "x1", "actor": "kunming-dpf", "kind": "actor_revoked", "at": "2023-01-01T00:00:00+08:00",
+                        "body": {"actor": "luquan-dpf", "reason": "test"}});
+    std::fs::write(p.join("revoke.json"), revoke.to_string()).unwrap();
+    ok(p, &["append", "--ledger", l, "--key", &key("kunming-dpf"), "revoke.json"]);
+    // The disk gives back the old files: the acknowledged batch is gone.
+    for name in ["conf", "db"] {
+        std::fs::copy(before.join(name), ledger.join(name)).unwrap();
+    }
+    for args in [
+        vec!["verify", "--ledger", l],
+        vec!["status", "--ledger", l],
+        vec!["export", "--ledger", l],
+    ] {
+        let err = crate::support::fails(p, &args, None, 4);
+        assert!(
+            err.contains("156 records were acknowledged but the store holds 154: records 154 to 155 are lost"),
+            "{args:?}: {err}"
+        );
+    }
+    // Damaged so badly that the engine opens it empty: still refused.
+    let mut db = std::fs::read(ledger.join("db")).unwrap();
+    for offset in [1000, 5000] {
+        db[offset] ^= 0xff;
+    }
+    std::fs::write(ledger.join("db"), db).unwrap();
+    let err = crate::support::fails(p, &["status", "--ledger", l], None, 4);
+    assert!(err.contains("records 0 to 155 are lost") || err.contains("damaged"), "{err}");
+}

@@ -52,7 +52,7 @@ impl From<fundledger_store::StoreError> for CliError {
                     "{e}; the store is damaged: restore the ledger from an export or a mirror (`fundledger import`)"
                 ),
             },
-            E::Damaged { .. } => CliError {
+            E::Damaged { .. } | E::Lost { .. } => CliError {
                 code: EXIT_DAMAGED,
                 message: e.to_string(),
             },

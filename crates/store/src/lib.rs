@@ -9,7 +9,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-use fundledger_core::ids::Timestamp;
+mod acknowledged;
+
+use acknowledged::Acknowledged;
+use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::ledger::{parse_stored, Ledger, SealedRecord, StoredRecord};
 use fundledger_core::Rejection;
 use std::path::{Path, PathBuf};
@@ -58,6 +61,15 @@ pub enum StoreError {
         /// What the storage engine said.
         message: String,
     },
+    /// The store holds fewer records than it acknowledged, or others: its
+    /// files were damaged or replaced, and acknowledged records are lost.
+    #[error("ledger {path}: {what}; restore the ledger from an export or a mirror (`fundledger import`)")]
+    Lost {
+        /// The ledger directory.
+        path: PathBuf,
+        /// What is missing or different.
+        what: String,
+    },
     /// The directory holds no ledger.
     #[error("ledger {0}: no ledger here (create one with `fundledger init`)")]
     NotALedger(PathBuf),
@@ -81,6 +93,8 @@ pub struct Store {
     path: PathBuf,
     tree: sled::Db,
     len: u64,
+    /// The hash of the last appended record.
+    head: Option<Hash32>,
 }
 
 fn key(seq: u64) -> [u8; 9] {
@@ -123,7 +137,13 @@ impl Store {
     }
 
     /// The files of a store in a ledger directory, by name.
-    const FILES: [&'static str; 4] = ["conf", "db", "blobs", "snap.0000000000000000"];
+    const FILES: [&'static str; 5] = [
+        "conf",
+        "db",
+        "blobs",
+        "snap.0000000000000000",
+        acknowledged::FILE,
+    ];
 
     /// True when `path` holds a store (made by [`Store::create`]).
     pub fn exists(path: &Path) -> bool {
@@ -171,6 +191,7 @@ impl Store {
             path: path.to_path_buf(),
             tree,
             len: 0,
+            head: None,
         })
     }
 
@@ -186,8 +207,12 @@ impl Store {
     }
 
     fn open_raw_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let acknowledged = Acknowledged::read(path)?;
         if !Store::exists(path) {
-            return Err(StoreError::NotALedger(path.to_path_buf()));
+            return Err(match acknowledged {
+                Some(ack) => ack.lost(path, 0),
+                None => StoreError::NotALedger(path.to_path_buf()),
+            });
         }
         let tree = Store::open_db(path, cache_bytes)?;
         let len = match tree.scan_prefix([RECORD_PREFIX]).next_back() {
@@ -200,11 +225,19 @@ impl Store {
             }
             None => 0,
         };
-        Ok(Store {
+        let mut store = Store {
             path: path.to_path_buf(),
             tree,
             len,
-        })
+            head: None,
+        };
+        if let Some(last) = len.checked_sub(1) {
+            store.head = store.record(last)?.as_deref().and_then(record_hash);
+        }
+        if let Some(ack) = acknowledged {
+            ack.check(&store)?;
+        }
+        Ok(store)
     }
 
     /// Opens a store and replays every record: links, seq, time order and
@@ -360,14 +393,33 @@ impl Store {
             .apply_batch(writes)
             .map_err(|e| self.sled_err(e))?;
         self.len += batch.len() as u64;
+        self.head = batch.last().map(|r| r.hash);
         Ok(())
     }
 
-    /// Makes every appended batch durable.
+    /// Makes every appended batch durable, then records (durably, outside
+    /// the storage engine's files) how many records the store acknowledged
+    /// and the last one's hash: a later open that finds fewer or others
+    /// fails, naming what was lost, instead of serving a shorter chain.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.tree.flush().map_err(|e| self.sled_err(e))?;
+        if let Some(head) = self.head {
+            Acknowledged {
+                size: self.len,
+                head,
+            }
+            .write(&self.path)?;
+        }
         Ok(())
     }
+}
+
+/// The `hash` member of a stored record's canonical bytes.
+fn record_hash(line: &[u8]) -> Option<Hash32> {
+    const KEY: &[u8] = b",\"hash\":\"";
+    let at = line.windows(KEY.len()).rposition(|w| w == KEY)? + KEY.len();
+    let hex = std::str::from_utf8(line.get(at..at + 64)?).ok()?;
+    Hash32::parse(hex).ok()
 }
 
 /// A read-only handle to a store, cheap to clone and safe to share across threads.
