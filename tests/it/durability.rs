@@ -135,7 +135,17 @@ fn a_store_that_lost_acknowledged_records_is_refused() {
     let revoke = json!({"id": "x1", "actor": "kunming-dpf", "kind": "actor_revoked", "at": "2023-01-01T00:00:00+08:00",
                         "body": {"actor": "luquan-dpf", "reason": "test"}});
     std::fs::write(p.join("revoke.json"), revoke.to_string()).unwrap();
-    ok(p, &["append", "--ledger", l, "--key", &key("kunming-dpf"), "revoke.json"]);
+    ok(
+        p,
+        &[
+            "append",
+            "--ledger",
+            l,
+            "--key",
+            &key("kunming-dpf"),
+            "revoke.json",
+        ],
+    );
     // The disk gives back the old files: the acknowledged batch is gone.
     for name in ["conf", "db"] {
         std::fs::copy(before.join(name), ledger.join(name)).unwrap();
@@ -158,5 +168,8 @@ fn a_store_that_lost_acknowledged_records_is_refused() {
     }
     std::fs::write(ledger.join("db"), db).unwrap();
     let err = crate::support::fails(p, &["status", "--ledger", l], None, 4);
-    assert!(err.contains("records 0 to 155 are lost") || err.contains("damaged"), "{err}");
+    assert!(
+        err.contains("records 0 to 155 are lost") || err.contains("damaged"),
+        "{err}"
+    );
 }

@@ -1,16 +1,24 @@
 //! What the store acknowledged: the number of records and the last one's
-//! hash, in a small file beside the storage engine's, replaced atomically
-//! (write, fsync, rename, fsync the directory) after every durable batch.
-//! sled can lose the tail of its log to a torn write or a bad sector and
-//! open without it; this file makes that loss loud.
+//! hash, in a small file beside the storage engine's, written and synced
+//! after every durable batch. sled can lose the tail of its log to a torn
+//! write or a bad sector and open without it; this file makes that loss
+//! loud.
+//!
+//! The file has two fixed slots of [`SLOT_BYTES`], each `FLACK1 <size>
+//! <head> <checksum>`; a batch writes the slot `size % 2` in place and
+//! syncs its data (one `fdatasync`, no rename): a torn write spoils at most
+//! the slot being written, and the other still holds the acknowledgement
+//! before it. Reading takes the valid slot with the larger size.
 
 use crate::{Store, StoreError};
 use fundledger_core::ids::Hash32;
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// The file's name in a ledger directory.
 pub const FILE: &str = "ACKNOWLEDGED";
+/// Bytes per slot.
+const SLOT_BYTES: usize = 128;
 
 /// Records acknowledged, and the hash of the last one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,34 +28,64 @@ pub struct Acknowledged {
 }
 
 impl Acknowledged {
-    /// The file's contents, if there is one.
+    fn slot_text(&self) -> Vec<u8> {
+        let body = format!("FLACK1 {} {}", self.size, self.head);
+        let check = &blake3::hash(body.as_bytes()).to_hex()[..16];
+        let mut line = format!("{body} {check}").into_bytes();
+        line.resize(SLOT_BYTES - 1, b' ');
+        line.push(b'\n');
+        line
+    }
+
+    fn parse_slot(slot: &[u8]) -> Option<Acknowledged> {
+        let text = std::str::from_utf8(slot).ok()?.trim_end();
+        let (body, check) = text.rsplit_once(' ')?;
+        if check != &blake3::hash(body.as_bytes()).to_hex()[..16] {
+            return None;
+        }
+        let mut parts = body.split(' ');
+        (parts.next()? == "FLACK1").then_some(())?;
+        let size = parts.next()?.parse().ok()?;
+        let head = Hash32::parse(parts.next()?).ok()?;
+        Some(Acknowledged { size, head })
+    }
+
+    /// The newest valid acknowledgement, if the file exists.
     pub fn read(dir: &Path) -> Result<Option<Acknowledged>, StoreError> {
-        let text = match std::fs::read_to_string(dir.join(FILE)) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(dir.join(FILE)) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(dir, e)),
         };
-        let parsed = text.trim_end().split_once(' ').and_then(|(size, head)| {
-            Some(Acknowledged {
-                size: size.parse().ok()?,
-                head: Hash32::parse(head).ok()?,
-            })
-        });
-        parsed.map(Some).ok_or_else(|| StoreError::Lost {
+        let newest = bytes
+            .chunks(SLOT_BYTES)
+            .filter_map(Acknowledged::parse_slot)
+            .max_by_key(|a| a.size);
+        newest.map(Some).ok_or_else(|| StoreError::Lost {
             path: dir.to_path_buf(),
-            what: format!("{FILE} is unreadable ({:?})", text.trim_end()),
+            what: format!("{FILE} holds no readable acknowledgement: the directory was damaged"),
         })
     }
 
-    /// Replaces the file durably.
+    /// Writes this acknowledgement into its slot and syncs it (creating the
+    /// file, durably, the first time).
     pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
-        let temporary = dir.join(format!("{FILE}.new"));
-        let mut file = std::fs::File::create(&temporary).map_err(|e| io(dir, e))?;
-        writeln!(file, "{} {}", self.size, self.head).map_err(|e| io(dir, e))?;
-        file.sync_all().map_err(|e| io(dir, e))?;
-        std::fs::rename(&temporary, dir.join(FILE)).map_err(|e| io(dir, e))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
+        let path = dir.join(FILE);
+        let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let file = std::fs::File::create(&path).map_err(|e| io(dir, e))?;
+                file.set_len(2 * SLOT_BYTES as u64)
+                    .and_then(|()| file.sync_all())
+                    .and_then(|()| std::fs::File::open(dir)?.sync_all())
+                    .map_err(|e| io(dir, e))?;
+                file
+            }
+            Err(e) => return Err(io(dir, e)),
+        };
+        let offset = (self.size % 2) * SLOT_BYTES as u64;
+        file.write_all_at(&self.slot_text(), offset)
+            .and_then(|()| file.sync_data())
             .map_err(|e| io(dir, e))
     }
 
@@ -90,5 +128,39 @@ fn io(dir: &Path, e: std::io::Error) -> StoreError {
     StoreError::Sled {
         path: dir.join(FILE),
         source: sled::Error::Io(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_valid_slot_wins_and_a_torn_one_is_ignored() {
+        let dir = tempfile_dir();
+        let a = Acknowledged {
+            size: 7,
+            head: Hash32([1; 32]),
+        };
+        let b = Acknowledged {
+            size: 8,
+            head: Hash32([2; 32]),
+        };
+        a.write(&dir).unwrap();
+        b.write(&dir).unwrap();
+        assert_eq!(Acknowledged::read(&dir).unwrap(), Some(b));
+        // A torn write of slot 0 (size 8's): the one before it remains.
+        let path = dir.join(FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[20] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(Acknowledged::read(&dir).unwrap(), Some(a));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("fundledger-ack-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }
