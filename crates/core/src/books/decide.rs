@@ -135,15 +135,7 @@ impl Books {
 
     fn decide_settlement(&self, b: &SettlementFiled) -> Result<(), Rejection> {
         let (_, district) = self.participating(&b.program, b.district_code)?;
-        if let Some(settlement) = district.settlement.as_deref() {
-            return Err(rule(
-                format!(
-                    "district {} is already settled by {:?}; reverse that settlement first",
-                    b.district_code, settlement.event_id
-                ),
-                "body.district_code",
-            ));
-        }
+        no_settlement_yet(district, b.district_code)?;
         let stated = [
             (
                 b.allocated_cny,
@@ -183,15 +175,7 @@ impl Books {
         b: &SettlementImposed,
     ) -> Result<(), Rejection> {
         let (program, district) = self.participating(&b.program, b.district_code)?;
-        if let Some(settlement) = district.settlement.as_deref() {
-            return Err(rule(
-                format!(
-                    "district {} is already settled by {:?}; reverse that settlement first",
-                    b.district_code, settlement.event_id
-                ),
-                "body.district_code",
-            ));
-        }
+        no_settlement_yet(district, b.district_code)?;
         let due = parse_date(&program.opened.deadlines.fund_use_report_due_local)
             .map_err(|e| rule(e.0, "body.program"))?;
         if context.at <= crate::projection::due_end(due, context.utc_offset) {
@@ -551,6 +535,20 @@ fn within_budget(program: &ProgramBooks, total: Money, what: &str) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// One settlement per district and program.
+fn no_settlement_yet(district: &DistrictBooks, code: DistrictCode) -> Result<(), Rejection> {
+    match district.settlement.as_deref() {
+        Some(settlement) => Err(rule(
+            format!(
+                "district {code} is already settled by {:?}; reverse that settlement first",
+                settlement.event_id
+            ),
+            "body.district_code",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Nothing changes a settled district's money; `hint` says what to do.
