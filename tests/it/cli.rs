@@ -487,7 +487,9 @@ fn keygen_init_sign_submit_import_round_trip() {
             0o600
         );
     }
-    fails(p, &["keygen", "--out", "op.key"], None, 2);
+    // An existing key file is in the way (exit 5), never overwritten.
+    let err = fails(p, &["keygen", "--out", "op.key"], None, 5);
+    assert!(err.contains("never overwritten"), "{err}");
     ok(
         p,
         &[

@@ -756,3 +756,20 @@ fn a_half_sent_request_does_not_hold_shutdown() {
     assert!(!out.contains("\"c0.e0\""), "a half-sent event was written");
     drop(stream);
 }
+
+/// Issue #11, 3: a ledger held by a running server, or one that already
+/// exists where one would be made, is in the way (exit 5), not a usage error.
+#[test]
+fn a_locked_or_existing_ledger_is_in_the_way() {
+    let dir = tempdir();
+    let ledger = demo_ledger(dir.path());
+    let l = ledger.to_str().unwrap();
+    let server = Server::start(&ledger);
+    let err = fails(dir.path(), &["status", "--ledger", l], None, 5);
+    assert!(err.contains("is another fundledger process"), "{err}");
+    server.stop();
+    let export = ok(dir.path(), &["export", "--ledger", l]);
+    std::fs::write(dir.path().join("e.jsonl"), export).unwrap();
+    let err = fails(dir.path(), &["import", "--ledger", l, "e.jsonl"], None, 5);
+    assert!(err.contains("a ledger already exists here"), "{err}");
+}

@@ -9,6 +9,9 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code for a damaged store: a stored record fails its checks, or the
 /// storage engine finds its files corrupted.
 pub const EXIT_DAMAGED: u8 = 4;
+/// Exit code for something in the way: the ledger is locked by another
+/// process, or a ledger or key file already exists where one would be made.
+pub const EXIT_IN_THE_WAY: u8 = 5;
 
 /// A failure the user sees.
 #[derive(Debug)]
@@ -24,6 +27,13 @@ impl CliError {
     pub fn rejected(message: impl Into<String>) -> CliError {
         CliError {
             code: EXIT_REJECTED,
+            message: message.into(),
+        }
+    }
+    /// Something in the way (exit 5): a lock held, a file that exists.
+    pub fn in_the_way(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_IN_THE_WAY,
             message: message.into(),
         }
     }
@@ -56,6 +66,7 @@ impl From<fundledger_store::StoreError> for CliError {
                 code: EXIT_DAMAGED,
                 message: e.to_string(),
             },
+            E::Locked { .. } | E::AlreadyExists(_) => CliError::in_the_way(e.to_string()),
             _ => CliError::usage(e.to_string()),
         }
     }

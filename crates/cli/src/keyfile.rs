@@ -24,9 +24,14 @@ pub fn write(path: &Path, key: &SecretKey, comment: &str) -> CliResult<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| CliError::usage(format!("key file {}: cannot create: {e}", path.display())))?;
+    let mut file = options.open(path).map_err(|e| {
+        let message = format!("key file {}: cannot create: {e}", path.display());
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::in_the_way(format!("{message}; a key file is never overwritten"))
+        } else {
+            CliError::usage(message)
+        }
+    })?;
     file.write_all(render(key, comment).as_bytes())
         .and_then(|_| file.sync_all())
         .map_err(|e| CliError::usage(format!("key file {}: cannot write: {e}", path.display())))

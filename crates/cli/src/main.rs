@@ -56,7 +56,8 @@ use std::process::ExitCode;
 #[command(
     after_help = "Start with `fundledger demo`: it builds the 2022 Kunming ledger from the \
 bundled fixture, verifies it and prints its figures.\nExit codes: 0 ok, 1 rejected input or failed \
-verification, 2 usage."
+verification, 2 usage, 3 an alarm of `follow`, 4 a damaged store (restore it from an export or a \
+mirror), 5 something in the way (a ledger locked by another process, or an existing ledger or key file)."
 )]
 struct Cli {
     #[command(subcommand)]
