@@ -173,3 +173,79 @@ fn a_store_that_lost_acknowledged_records_is_refused() {
         "{err}"
     );
 }
+
+/// Issue #11, 2: durability shown from the system calls. Before `append`
+/// reports a batch appended, the store's data file is fully synced (`fsync`,
+/// after sled's own `sync_file_range`, which syncs neither metadata nor the
+/// disk's cache) and the acknowledgement is synced. Needs `strace` (which
+/// `.ci/run` installs and then requires); skipped with a message where it
+/// is missing.
+#[test]
+fn an_append_is_synced_before_it_is_reported() {
+    let strace_runs = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !strace_runs {
+        assert!(
+            std::env::var_os("FUNDLEDGER_REQUIRE_STRACE").is_none(),
+            "strace is required (FUNDLEDGER_REQUIRE_STRACE) but does not run"
+        );
+        eprintln!("skipped: strace is not installed (apt-get install strace)");
+        return;
+    }
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = crate::support::demo_ledger(p);
+    let revoke = json!({"id": "x1", "actor": "kunming-dpf", "kind": "actor_revoked", "at": "2023-01-01T00:00:00+08:00",
+                        "body": {"actor": "luquan-dpf", "reason": "test"}});
+    std::fs::write(p.join("revoke.json"), revoke.to_string()).unwrap();
+    let trace = p.join("append.trace");
+    let status = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-y",
+            "-e",
+            "trace=fsync,fdatasync,sync_file_range,write",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_fundledger"))
+        .args([
+            "append",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--key",
+            &key("kunming-dpf"),
+            "revoke.json",
+        ])
+        .current_dir(p)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let trace = std::fs::read_to_string(trace).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let reported = lines
+        .iter()
+        .position(|l| l.contains("write(") && l.contains("appended seq 154"))
+        .unwrap_or_else(|| panic!("no report in the trace:\n{trace}"));
+    let before = &lines[..reported];
+    let last_range_sync = before
+        .iter()
+        .rposition(|l| l.contains("sync_file_range(") && l.contains("/db>"))
+        .unwrap_or(0);
+    assert!(
+        before[last_range_sync..]
+            .iter()
+            .any(|l| (l.contains("fsync(") || l.contains("fdatasync(")) && l.contains("/db>")),
+        "the data file is not fully synced before the report:\n{trace}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|l| (l.contains("fsync(") || l.contains("fdatasync("))
+                && l.contains("/ACKNOWLEDGED>")),
+        "the acknowledgement is not synced before the report:\n{trace}"
+    );
+}

@@ -403,6 +403,12 @@ impl Store {
     /// fails, naming what was lost, instead of serving a shorter chain.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.tree.flush().map_err(|e| self.sled_err(e))?;
+        // sled 0.34 makes its log stable with sync_file_range, which flushes
+        // neither the file's metadata nor the disk's cache: sync its data
+        // file fully before anything is acknowledged.
+        std::fs::File::open(self.path.join("db"))
+            .and_then(|db| db.sync_all())
+            .map_err(|e| self.sled_err(sled::Error::Io(e)))?;
         if let Some(head) = self.head {
             Acknowledged {
                 size: self.len,
