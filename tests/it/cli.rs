@@ -770,3 +770,46 @@ fn a_far_future_or_leap_second_time_is_refused() {
     leap["at"] = json!("2022-11-25T10:17:60+08:00");
     demo.rejects_append("luquan-dpf", &[leap], &["field event.at", "never :60"]);
 }
+
+/// `--future-skew-hours` sets how far ahead an event's `at` may be.
+#[test]
+fn the_future_skew_is_a_flag() {
+    let demo = Demo::new();
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(48))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%dT%H:%M:%S+08:00")
+        .to_string();
+    let revoke = event(
+        "revoke.soon",
+        "kunming-dpf",
+        "actor_revoked",
+        json!({"actor": "luquan-dpf", "reason": "key lost"}),
+    );
+    let mut revoke = revoke;
+    revoke["at"] = json!(soon);
+    let args = |skew: &'static str| {
+        vec![
+            "append".to_string(),
+            "--ledger".into(),
+            demo.ledger.clone(),
+            "--key".into(),
+            key("kunming-dpf"),
+            "--clock".into(),
+            "event".into(),
+            "--future-skew-hours".into(),
+            skew.into(),
+            "-".into(),
+        ]
+    };
+    let refused = args("24");
+    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+    demo.rejects(&refused, &revoke.to_string(), &["more than 24 hours ahead"]);
+    let allowed = args("72");
+    let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+    let out = run(demo.path(), &allowed, Some(&revoke.to_string()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -89,6 +89,7 @@ pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Se
     let mut session = Session {
         store,
         ledger: Ledger::new(),
+        future_skew: crate::session::default_future_skew(),
     };
     session.append(
         &[Submission {
@@ -184,11 +185,13 @@ pub fn append(
     key_path: &Path,
     operator_key: Option<&Path>,
     clock: Clock,
+    future_skew_hours: u32,
     file: &str,
 ) -> CliResult<()> {
     let key = keyfile::read(key_path)?;
     let mut items = read_values(file)?;
     let mut session = Session::open(dir)?;
+    session.future_skew = chrono::Duration::hours(i64::from(future_skew_hours));
     let sealer = sealing_key(&session.ledger, operator_key, Some(&key))?;
     check_key_matches(&session.ledger, &items, &key)?;
     bind_to_ledger(
@@ -257,10 +260,17 @@ pub fn sign(key_path: &Path, ledger_id: Hash32, file: &str) -> CliResult<()> {
     Ok(())
 }
 
-pub fn submit(dir: &Path, operator_key: &Path, clock: Clock, file: &str) -> CliResult<()> {
+pub fn submit(
+    dir: &Path,
+    operator_key: &Path,
+    clock: Clock,
+    future_skew_hours: u32,
+    file: &str,
+) -> CliResult<()> {
     let items = read_values(file)?;
     let batch = submissions(&items)?;
     let mut session = Session::open(dir)?;
+    session.future_skew = chrono::Duration::hours(i64::from(future_skew_hours));
     let sealer = sealing_key(&session.ledger, Some(operator_key), None)?;
     let outcome = session.append(&batch, clock, &sealer)?;
     report_outcome(&outcome);

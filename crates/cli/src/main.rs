@@ -117,6 +117,9 @@ reported as existing and appends nothing."
         /// `now`: recorded_at is the machine's clock; `event`: each event's `at` (loading history).
         #[arg(long, value_enum, default_value = "now")]
         clock: Clock,
+        /// Refuse an event whose `at` is more than this many hours ahead of this machine's clock.
+        #[arg(long, default_value_t = fundledger_core::ledger::FUTURE_SKEW_DEFAULT_HOURS)]
+        future_skew_hours: u32,
         /// Events file, or `-` for standard input.
         file: String,
     },
@@ -154,6 +157,9 @@ Every event is signed for one ledger: an event without a `ledger` member gets th
         /// Where recorded_at comes from.
         #[arg(long, value_enum, default_value = "now")]
         clock: Clock,
+        /// Refuse an event whose `at` is more than this many hours ahead of this machine's clock.
+        #[arg(long, default_value_t = fundledger_core::ledger::FUTURE_SKEW_DEFAULT_HOURS)]
+        future_skew_hours: u32,
         /// Submissions file, or `-` for standard input.
         file: String,
     },
@@ -296,6 +302,9 @@ in-flight batches finish or fail, and nothing acknowledged is lost."
         /// The operator's secret key, which seals every group commit; without it the server is read-only.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Refuse an event whose `at` is more than this many hours ahead of this machine's clock.
+        #[arg(long, default_value_t = fundledger_core::ledger::FUTURE_SKEW_DEFAULT_HOURS)]
+        future_skew_hours: u32,
     },
     /// An auditor's mirror: follow a server, verify every record, alarm (exit 3) on rewritten or truncated history.
     #[command(
@@ -405,8 +414,16 @@ fn main() -> ExitCode {
             key,
             operator_key,
             clock,
+            future_skew_hours,
             file,
-        } => commands::append(&ledger, &key, operator_key.as_deref(), clock, &file),
+        } => commands::append(
+            &ledger,
+            &key,
+            operator_key.as_deref(),
+            clock,
+            future_skew_hours,
+            &file,
+        ),
         Command::Sign {
             key,
             ledger_id,
@@ -418,8 +435,9 @@ fn main() -> ExitCode {
             ledger,
             operator_key,
             clock,
+            future_skew_hours,
             file,
-        } => commands::submit(&ledger, &operator_key, clock, &file),
+        } => commands::submit(&ledger, &operator_key, clock, future_skew_hours, &file),
         Command::Verify {
             ledger,
             file,
@@ -469,7 +487,12 @@ fn main() -> ExitCode {
             lang,
         } => report::report(&ledger, &program, as_of.as_deref(), as_of_seq, format, lang),
         Command::Status { ledger } => report::status(&ledger),
-        Command::Serve { ledger, addr, key } => serve::run(&ledger, &addr, key.as_deref()),
+        Command::Serve {
+            ledger,
+            addr,
+            key,
+            future_skew_hours,
+        } => serve::run(&ledger, &addr, key.as_deref(), future_skew_hours),
         Command::Follow {
             url,
             mirror,

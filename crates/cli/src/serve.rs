@@ -5,7 +5,7 @@ use crate::keyfile;
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(ledger: &Path, addr: &str, key: Option<&Path>) -> CliResult<()> {
+pub fn run(ledger: &Path, addr: &str, key: Option<&Path>, future_skew_hours: u32) -> CliResult<()> {
     let addr = addr
         .parse()
         .map_err(|e| CliError::usage(format!("--addr {addr:?}: {e} (e.g. 127.0.0.1:8080)")))?;
@@ -14,6 +14,7 @@ pub fn run(ledger: &Path, addr: &str, key: Option<&Path>) -> CliResult<()> {
         ledger: ledger.to_path_buf(),
         addr,
         operator_key,
+        future_skew: chrono::Duration::hours(i64::from(future_skew_hours)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

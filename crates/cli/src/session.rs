@@ -27,6 +27,13 @@ pub struct Session {
     pub store: Store,
     /// The state after every stored record.
     pub ledger: Ledger,
+    /// How far ahead of this machine's clock an event's `at` may be.
+    pub future_skew: chrono::Duration,
+}
+
+/// The default of `--future-skew-hours`.
+pub fn default_future_skew() -> chrono::Duration {
+    chrono::Duration::hours(i64::from(FUTURE_SKEW_DEFAULT_HOURS))
 }
 
 /// What a batch did.
@@ -52,7 +59,11 @@ impl Session {
     /// Opens a ledger, re-verifying every stored record.
     pub fn open(dir: &Path) -> CliResult<Session> {
         let (store, ledger) = Store::open(dir)?;
-        Ok(Session { store, ledger })
+        Ok(Session {
+            store,
+            ledger,
+            future_skew: default_future_skew(),
+        })
     }
 
     /// Appends signed events as one batch: every one or none, flushed before
@@ -75,8 +86,7 @@ impl Session {
                 sig: s.sig,
             })
             .collect();
-        let skew = chrono::Duration::hours(i64::from(FUTURE_SKEW_DEFAULT_HOURS));
-        let decided = refuse_far_future(&items, now, skew)
+        let decided = refuse_far_future(&items, now, self.future_skew)
             .and_then(|()| self.ledger.append_batch(&items, clock, operator))
             .map_err(|BatchRejection { index, rejection }| {
                 let location = batch.get(index).map_or("the batch's seal", |s| s.location);

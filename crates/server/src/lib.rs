@@ -48,6 +48,8 @@ pub struct ServeConfig {
     /// The operator's key, which seals every group commit; none: the
     /// server only reads (submissions are answered 503).
     pub operator_key: Option<SecretKey>,
+    /// How far ahead of this machine's clock an event's `at` may be.
+    pub future_skew: chrono::Duration,
 }
 
 /// Why the server could not start or stopped.
@@ -87,6 +89,7 @@ pub async fn serve(
         ledger,
         WriterConfig {
             operator_key: config.operator_key,
+            future_skew: config.future_skew,
         },
     );
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -4,7 +4,6 @@ use fundledger_core::checkpoint::SignedCheckpoint;
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ledger::{
     refuse_far_future, BatchItem, BatchRejection, DecidedBatch, Ledger, RecordClock, SealedRecord,
-    FUTURE_SKEW_DEFAULT_HOURS,
 };
 use fundledger_core::Rejection;
 use fundledger_store::{Store, StoreReader};
@@ -107,6 +106,8 @@ impl CommitStats {
 pub struct WriterConfig {
     /// Seals every group commit; none: the server only reads.
     pub operator_key: Option<SecretKey>,
+    /// How far ahead of this machine's clock an event's `at` may be.
+    pub future_skew: chrono::Duration,
 }
 
 /// The checkpoint in a seal record's body.
@@ -274,9 +275,8 @@ impl State {
                 })
                 .collect();
             let now = chrono::Utc::now();
-            let skew = chrono::Duration::hours(i64::from(FUTURE_SKEW_DEFAULT_HOURS));
             let outcome = items.and_then(|items| {
-                refuse_far_future(&items, now, skew)?;
+                refuse_far_future(&items, now, self.config.future_skew)?;
                 group.ledger.decide_batch(&items, RecordClock::Now(now))
             });
             match outcome {
