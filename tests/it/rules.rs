@@ -1146,3 +1146,73 @@ fn a_settled_district_takes_no_more_filings() {
     );
     s.ok("d1", "roster_filed", later, roster(D1, &[2], true));
 }
+
+/// Issue #11, 6: once its evaluation is done a program is closed
+/// (`program_closed`): nothing for it is accepted or reversed — the
+/// seed's finding, a late roster changing a closed year, is refused —
+/// until the closing is reversed, which reopens it and is reported.
+#[test]
+fn a_closed_program_takes_nothing_until_reopened() {
+    let mut s = Scenario::new();
+    let at = "2023-05-20T09:00:00+08:00";
+    let allocation = s.ok(
+        "city",
+        "allocation_made",
+        "2022-03-01T09:00:00+08:00",
+        json!({"program": "p22", "district_code": D1, "amount_cny": "100.00"}),
+    );
+    let close = |reason: &str| json!({"program": "p22", "reason": reason});
+    s.rejects(
+        "d1",
+        "program_closed",
+        at,
+        close("x"),
+        "may not append program_closed",
+    );
+    let closing = s.ok("city", "program_closed", at, close("evaluation complete"));
+    let later = "2023-06-01T09:00:00+08:00";
+    s.rejects(
+        "d1",
+        "roster_filed",
+        later,
+        roster(D1, &[1], true),
+        "program \"p22\" is closed by",
+    );
+    s.rejects(
+        "city",
+        "budget_approved",
+        later,
+        json!({"program": "p22", "amount_cny": "1.00", "document": {"number": "D", "title": "t"}}),
+        "is closed by",
+    );
+    s.rejects(
+        "city",
+        "program_closed",
+        later,
+        close("again"),
+        "is closed by",
+    );
+    s.rejects(
+        "city",
+        "event_reversed",
+        later,
+        json!({"event_id": allocation, "reason": "x"}),
+        "is closed by",
+    );
+    let f = s.figures("p22", later);
+    assert_eq!(
+        f.closed.as_ref().map(|c| c.event_id.as_str()),
+        Some(closing.as_str())
+    );
+    // Reopened by reversing the closing, and the report says so.
+    s.ok(
+        "city",
+        "event_reversed",
+        later,
+        json!({"event_id": closing, "reason": "a late correction"}),
+    );
+    s.ok("d1", "roster_filed", later, roster(D1, &[1], true));
+    let f = s.figures("p22", later);
+    assert!(f.closed.is_none());
+    assert_eq!(f.reopened, vec![closing]);
+}

@@ -526,6 +526,7 @@ fn summarize(event: &Value) -> String {
         "budget_approved" | "funds_received" | "budget_adjusted" => {
             format!("{} {} CNY", s("program"), s("amount_cny"))
         }
+        "program_closed" => format!("{} closed: {}", s("program"), s("reason")),
         "settlement_imposed" => format!(
             "{} district {} settled by the city: {}",
             s("program"),

@@ -203,6 +203,27 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
             "Every figure below is computed from signed, hash-chained events and can be re-checked with `fundledger verify`."
         )
     );
+    if let Some(c) = &f.closed {
+        let _ = writeln!(
+            o,
+            "**{} {}（{}，{}）**\n",
+            l.t("项目年度已关闭：", "The program's year is closed:"),
+            c.event_id,
+            &c.recorded_at.to_string()[..10],
+            c.reason
+        );
+    }
+    if !f.reopened.is_empty() {
+        let _ = writeln!(
+            o,
+            "{}{}\n",
+            l.t(
+                "曾关闭后重新开放（撤销的关闭）：",
+                "Reopened after closing (closings reversed): "
+            ),
+            f.reopened.join(", ")
+        );
+    }
     funding(&mut o, &l, f);
     districts(&mut o, &l, f);
     deadlines(&mut o, &l, f);

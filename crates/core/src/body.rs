@@ -381,6 +381,15 @@ pub struct SettlementImposed {
     pub document: Option<String>,
 }
 
+/// `program_closed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProgramClosed {
+    /// Program id.
+    pub program: String,
+    /// Why (the evaluation is complete).
+    pub reason: String,
+}
+
 /// `ledger_sealed`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LedgerSealed {
@@ -411,6 +420,7 @@ pub enum Body {
     LedgerSealed(LedgerSealed),
     BudgetAdjusted(BudgetAdjusted),
     SettlementImposed(SettlementImposed),
+    ProgramClosed(ProgramClosed),
 }
 
 /// Where a body is deserialized from: a JSON tree or JSON text.
@@ -472,6 +482,7 @@ impl Body {
             EventKind::LedgerSealed => Body::LedgerSealed(v(b)?),
             EventKind::BudgetAdjusted => Body::BudgetAdjusted(v(b)?),
             EventKind::SettlementImposed => Body::SettlementImposed(v(b)?),
+            EventKind::ProgramClosed => Body::ProgramClosed(v(b)?),
             EventKind::EventReversed => Body::EventReversed(v(b)?),
         })
     }
@@ -502,6 +513,7 @@ impl Body {
             Body::SettlementFiled(b) => Some(&b.program),
             Body::SettlementImposed(b) => Some(&b.program),
             Body::BudgetAdjusted(b) => Some(&b.program),
+            Body::ProgramClosed(b) => Some(&b.program),
             Body::OffsetApplied(b) => Some(&b.program),
             Body::SurveyRecorded(b) => Some(&b.program),
             Body::IndicatorScored(b) => Some(&b.program),

@@ -45,11 +45,13 @@ pub enum EventKind {
     BudgetAdjusted,
     /// The city settles a district that filed no settlement by the deadline.
     SettlementImposed,
+    /// The program's year is closed after its evaluation.
+    ProgramClosed,
 }
 
 impl EventKind {
     /// All kinds, in the order the format document lists them.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::LedgerOpened,
         EventKind::ActorEnrolled,
         EventKind::ActorRevoked,
@@ -69,6 +71,7 @@ impl EventKind {
         EventKind::LedgerSealed,
         EventKind::BudgetAdjusted,
         EventKind::SettlementImposed,
+        EventKind::ProgramClosed,
     ];
 
     /// The snake_case name used on the wire and in schema file names.
@@ -93,6 +96,7 @@ impl EventKind {
             EventKind::LedgerSealed => "ledger_sealed",
             EventKind::BudgetAdjusted => "budget_adjusted",
             EventKind::SettlementImposed => "settlement_imposed",
+            EventKind::ProgramClosed => "program_closed",
         }
     }
 
@@ -107,9 +111,8 @@ impl EventKind {
         match self {
             LedgerOpened | ActorEnrolled | ActorRevoked | LedgerSealed => &[Role::Operator],
             ProgramOpened | BudgetApproved | FundsReceived | AllocationMade | OffsetApplied
-            | SurveyRecorded | IndicatorScored | BudgetAdjusted | SettlementImposed => {
-                &[Role::Operator, Role::City]
-            }
+            | SurveyRecorded | IndicatorScored | BudgetAdjusted | SettlementImposed
+            | ProgramClosed => &[Role::Operator, Role::City],
             RosterFiled | ExpenditureReported | FundUseReported | SettlementFiled => {
                 &[Role::District]
             }

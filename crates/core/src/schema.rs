@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The schema text of every kind, in [`EventKind::ALL`] order.
-pub const SCHEMA_SOURCES: [(&str, &str); 19] = [
+pub const SCHEMA_SOURCES: [(&str, &str); 20] = [
     (
         "ledger_opened",
         include_str!("../../../schemas/events/ledger_opened.schema.json"),
@@ -82,6 +82,10 @@ pub const SCHEMA_SOURCES: [(&str, &str); 19] = [
     (
         "settlement_imposed",
         include_str!("../../../schemas/events/settlement_imposed.schema.json"),
+    ),
+    (
+        "program_closed",
+        include_str!("../../../schemas/events/program_closed.schema.json"),
     ),
 ];
 
@@ -224,7 +228,7 @@ mod tests {
 
     #[test]
     fn every_schema_compiles_and_names_the_field() {
-        assert_eq!(validators().len(), 19);
+        assert_eq!(validators().len(), 20);
         let err = validate_body(
             EventKind::AllocationMade,
             &json!({"program": "p", "district_code": "530103", "amount_cny": "10.001"}),

@@ -1,10 +1,11 @@
 //! Folding an accepted event into the books. Holds no checks.
 
 use super::{
-    contribution_of, parse_score, roster_key, Applied, Books, BudgetAdjustment, Contribution,
-    DistrictBooks, Filing, OffsetOut, ProgramBooks, RosterFacts, Score, Settlement, SpotCheck,
+    contribution_of, parse_score, roster_key, Applied, Books, BudgetAdjustment, Closing,
+    Contribution, DistrictBooks, Filing, OffsetOut, ProgramBooks, RosterFacts, Score, Settlement,
+    SpotCheck,
 };
-use crate::body::{Body, ProgramOpened, RosterFiled};
+use crate::body::{Body, OffsetApplied, ProgramOpened, RosterFiled};
 use crate::ids::{DistrictCode, Hash32};
 use crate::kind::EventKind;
 use crate::money::Money;
@@ -23,6 +24,15 @@ impl Books {
             Body::ProgramOpened(b) => self.apply_program_opened(applied.seq, b),
             Body::BudgetApproved(b) => {
                 self.program_mut(&b.program).budget_approved += b.amount_cny;
+            }
+            Body::ProgramClosed(b) => {
+                let reason = b.reason.clone();
+                let closing = Closing {
+                    event_id: id.clone(),
+                    filing,
+                    reason,
+                };
+                self.program_mut(&b.program).closed = Some(closing);
             }
             Body::BudgetAdjusted(b) => {
                 let adjustment = BudgetAdjustment {
@@ -69,16 +79,7 @@ impl Books {
                 self.district_mut(&b.program, b.district_code).settlement =
                     Some(settlement(&id, filing, b.allocated_cny, b.spent_cny, None));
             }
-            Body::OffsetApplied(b) => {
-                self.district_mut(&b.program, b.district_code).offset_out =
-                    Some(Box::new(OffsetOut {
-                        event_id: id.clone(),
-                        surplus_cny: b.surplus_cny,
-                        into_program: b.into_program.clone(),
-                    }));
-                self.district_mut(&b.into_program, b.district_code)
-                    .offset_in += b.surplus_cny;
-            }
+            Body::OffsetApplied(b) => self.apply_offset(&id, b),
             Body::SurveyRecorded(b) => {
                 self.program_mut(&b.program)
                     .surveys
@@ -157,6 +158,8 @@ impl Books {
                 opened_seq: seq,
                 budget_approved: Money::ZERO,
                 budget_adjustments: imbl::OrdMap::new(),
+                closed: None,
+                reopened: imbl::Vector::new(),
                 funds_received: Money::ZERO,
                 districts,
                 allocated_total: Money::ZERO,
@@ -214,6 +217,17 @@ impl Books {
         );
     }
 
+    /// A surplus (or deficit) moved into next year's program.
+    fn apply_offset(&mut self, id: &str, b: &OffsetApplied) {
+        self.district_mut(&b.program, b.district_code).offset_out = Some(Box::new(OffsetOut {
+            event_id: id.to_string(),
+            surplus_cny: b.surplus_cny,
+            into_program: b.into_program.clone(),
+        }));
+        self.district_mut(&b.into_program, b.district_code)
+            .offset_in += b.surplus_cny;
+    }
+
     /// Takes a reversed roster's people back out of its district and program.
     fn take_back_roster(&mut self, program: &str, code: DistrictCode, event_id: &str) {
         self.rosters_in_force
@@ -248,6 +262,11 @@ impl Books {
     fn take_back(&mut self, event_id: &str, contribution: Contribution) {
         match contribution {
             Contribution::Budget(p, amount) => self.program_mut(&p).budget_approved -= amount,
+            Contribution::Closing(p) => {
+                let program = self.program_mut(&p);
+                program.closed = None;
+                program.reopened.push_back(event_id.to_string());
+            }
             Contribution::BudgetAdjustment(p, _) => {
                 self.program_mut(&p).budget_adjustments.remove(event_id);
             }

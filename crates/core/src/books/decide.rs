@@ -19,7 +19,14 @@ use std::collections::BTreeSet;
 impl Books {
     /// The money rules: may this body be appended now?
     pub fn decide(&self, context: &Context<'_>, body: &Body) -> Result<(), Rejection> {
-        let _ = context; // every rule so far reads the body and the books only
+        // A closed program takes nothing (an offset into it neither).
+        let into = match body {
+            Body::OffsetApplied(b) => Some(b.into_program.as_str()),
+            _ => None,
+        };
+        for program in body.program().into_iter().chain(into) {
+            self.not_closed(program)?;
+        }
         match body {
             Body::ProgramOpened(b) => decide_program_opened(self, b),
             Body::BudgetApproved(b) => {
@@ -119,6 +126,21 @@ impl Books {
             | Body::ActorRevoked(_)
             | Body::EventReversed(_)
             | Body::LedgerSealed(_) => Ok(()),
+            Body::ProgramClosed(b) => self.open_program(&b.program).map(|_| ()),
+        }
+    }
+
+    /// Nothing for a closed program is accepted until its closing is reversed.
+    fn not_closed(&self, program: &str) -> Result<(), Rejection> {
+        match self.programs.get(program).and_then(|p| p.closed.as_ref()) {
+            Some(closing) => Err(rule(
+                format!(
+                    "program {program:?} is closed by {:?}; reverse the closing to reopen it",
+                    closing.event_id
+                ),
+                "body.program",
+            )),
+            None => Ok(()),
         }
     }
 
@@ -364,6 +386,13 @@ impl Books {
             Some(body) if self.rules_only => Some(contribution_of(body)),
             _ => self.contributions.get(event_id).cloned(),
         };
+        // Reversing the closing reopens the program; nothing else of a
+        // closed program is reversed.
+        if let Some(program) = contribution.as_ref().and_then(Contribution::program) {
+            if !matches!(contribution, Some(Contribution::Closing(_))) {
+                self.not_closed(program)?;
+            }
+        }
         match contribution.as_ref() {
             None | Some(Contribution::Unreversible) => {
                 Err(rule(format!("{kind} events cannot be reversed"), field))

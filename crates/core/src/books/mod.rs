@@ -158,6 +158,10 @@ pub struct ProgramBooks {
     pub budget_approved: Money,
     /// Budget adjustments in force (调增 / 调减), by event id.
     pub budget_adjustments: imbl::OrdMap<String, BudgetAdjustment>,
+    /// The closing in force: nothing for the program is accepted.
+    pub closed: Option<Closing>,
+    /// Closings reversed (the program reopened), by their event id.
+    pub reopened: imbl::Vector<String>,
     /// Sum of funds received in force.
     pub funds_received: Money,
     /// Participating districts.
@@ -177,6 +181,17 @@ pub struct ProgramBooks {
     pub signed_people: imbl::HashMap<Hash32, u32>,
     /// People claimed by more than one district.
     pub double_claimed: imbl::OrdSet<Hash32>,
+}
+
+/// A program's closing in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closing {
+    /// The `program_closed` event.
+    pub event_id: String,
+    /// When it was recorded.
+    pub filing: Filing,
+    /// Why.
+    pub reason: String,
 }
 
 /// A budget adjustment in force.
@@ -226,7 +241,30 @@ enum Contribution {
     Survey(String),
     Score(String, String),
     SpotCheck(String),
+    Closing(String),
     Unreversible,
+}
+
+impl Contribution {
+    /// The program whose figures it changes.
+    fn program(&self) -> Option<&str> {
+        match self {
+            Contribution::Budget(p, _)
+            | Contribution::BudgetAdjustment(p, _)
+            | Contribution::Funds(p, _)
+            | Contribution::Allocation(p, ..)
+            | Contribution::Roster(p, _)
+            | Contribution::Expenditure(p, ..)
+            | Contribution::FundUse(p, _)
+            | Contribution::Settlement(p, _)
+            | Contribution::Offset(p, ..)
+            | Contribution::Survey(p)
+            | Contribution::Score(p, _)
+            | Contribution::SpotCheck(p)
+            | Contribution::Closing(p) => Some(p),
+            Contribution::Unreversible => None,
+        }
+    }
 }
 
 /// All programs.
@@ -267,6 +305,7 @@ fn contribution_of(body: &Body) -> Contribution {
         Body::SurveyRecorded(b) => Contribution::Survey(b.program.clone()),
         Body::IndicatorScored(b) => Contribution::Score(b.program.clone(), b.indicator.clone()),
         Body::SpotCheckRecorded(b) => Contribution::SpotCheck(b.program.clone()),
+        Body::ProgramClosed(b) => Contribution::Closing(b.program.clone()),
         Body::ProgramOpened(_)
         | Body::EventReversed(_)
         | Body::LedgerOpened(_)

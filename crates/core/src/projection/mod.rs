@@ -173,6 +173,17 @@ pub struct DistrictFigures {
     pub fund_use_report: Compliance,
 }
 
+/// A program's closing.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClosingFigures {
+    /// The `program_closed` event.
+    pub event_id: String,
+    /// When the ledger recorded it.
+    pub recorded_at: Timestamp,
+    /// Why.
+    pub reason: String,
+}
+
 /// A budget adjustment.
 #[derive(Clone, Debug, Serialize)]
 pub struct AdjustmentFigures {
@@ -247,6 +258,10 @@ pub struct ProgramFigures {
     pub as_of: Timestamp,
     /// Funding documents, "number title".
     pub funding_documents: Vec<String>,
+    /// The closing in force: the program takes nothing until it is reversed.
+    pub closed: Option<ClosingFigures>,
+    /// Closings reversed: each time the program was reopened.
+    pub reopened: Vec<String>,
     /// The year-start budget (年初预算数): the approvals in force.
     pub budget_initial_cny: Money,
     /// The adjustments in force (调增 / 调减), in id order.
@@ -361,6 +376,28 @@ fn district_figures(
         training_ledger,
         fund_use_report,
     }
+}
+
+/// The program's closing in force.
+fn closing(p: &ProgramBooks) -> Option<ClosingFigures> {
+    p.closed.as_ref().map(|c| ClosingFigures {
+        event_id: c.event_id.clone(),
+        recorded_at: c.filing.recorded_at,
+        reason: c.reason.clone(),
+    })
+}
+
+/// The budget adjustments in force.
+fn adjustments(p: &ProgramBooks) -> Vec<AdjustmentFigures> {
+    p.budget_adjustments
+        .iter()
+        .map(|(id, a)| AdjustmentFigures {
+            event_id: id.clone(),
+            amount_cny: a.amount_cny,
+            document: a.document.clone(),
+            reason: a.reason.clone(),
+        })
+        .collect()
 }
 
 /// A program's districts' balances, by whether they are settled.
@@ -518,17 +555,10 @@ pub fn program_figures(
             .iter()
             .map(|d| format!("{} {}", d.number, d.title))
             .collect(),
+        closed: closing(p),
+        reopened: p.reopened.iter().cloned().collect(),
         budget_initial_cny: p.budget_approved,
-        budget_adjustments: p
-            .budget_adjustments
-            .iter()
-            .map(|(id, a)| AdjustmentFigures {
-                event_id: id.clone(),
-                amount_cny: a.amount_cny,
-                document: a.document.clone(),
-                reason: a.reason.clone(),
-            })
-            .collect(),
+        budget_adjustments: adjustments(p),
         budget_approved_cny: p.budget(),
         funds_received_cny: p.funds_received,
         funds_received_rate_percent: percent(p.funds_received.decimal(), p.budget().decimal()),
