@@ -1099,6 +1099,16 @@ fn keys_and_roles_do_not_blur() {
         at,
         enrol("d1-new", "district", "d1-new"),
     );
+    // A district code of no county of GB/T 2260.
+    let mut nowhere = enrol("d-nowhere", "district", "d-nowhere");
+    nowhere["district"] = json!("000000");
+    s.rejects(
+        "op",
+        "actor_enrolled",
+        at,
+        nowhere,
+        "a county-level GB/T 2260 code",
+    );
 }
 
 /// Issue #11, 6: a settled district's year is closed: no roster, fund-use

@@ -29,10 +29,11 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
     if spec.counties == 0 || spec.years == 0 {
         return Err(CliError::usage("--counties and --years must be at least 1"));
     }
-    if spec.counties > 899_999 {
-        return Err(CliError::usage(
-            "--counties: at most 899999 (codes are 100000 + i)",
-        ));
+    if spec.counties > fundledger_core::workload::COUNTIES_MAX {
+        return Err(CliError::usage(format!(
+            "--counties: at most {} (one per county-level code shape in GB/T 2260's provinces)",
+            fundledger_core::workload::COUNTIES_MAX
+        )));
     }
     if spec.trainees_min == 0 || spec.trainees_min > spec.trainees_max || spec.trainees_max > 2000 {
         return Err(CliError::usage(

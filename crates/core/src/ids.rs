@@ -113,17 +113,31 @@ pub fn truncate(text: &str) -> String {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DistrictCode([u8; 6]);
 
+/// The province-level divisions of GB/T 2260 (the first two digits of every
+/// code), as the standard lists them: 31 provinces, autonomous regions and
+/// municipalities, Taiwan (71), Hong Kong (81) and Macao (82).
+pub const PROVINCE_CODES: [u8; 34] = [
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+];
+
 impl DistrictCode {
-    /// Parses six ASCII digits.
+    /// Parses a county-level GB/T 2260 code: six digits, a real province
+    /// (the first two), and a county (the last two are not `00`, which name
+    /// a prefecture or a province). The full list of county codes is not
+    /// built in: a code of the right shape in a real province is taken.
     pub fn parse(text: &str) -> Result<DistrictCode, IdError> {
         let bytes = text.as_bytes();
-        if bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit) {
+        let digits = bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit);
+        let province =
+            digits && PROVINCE_CODES.contains(&((bytes[0] - b'0') * 10 + bytes[1] - b'0'));
+        if province && &bytes[4..] != b"00" {
             let mut code = [0u8; 6];
             code.copy_from_slice(bytes);
             Ok(DistrictCode(code))
         } else {
             Err(IdError(format!(
-                "a district code is six digits (GB/T 2260), got {:?}",
+                "a district code is a county-level GB/T 2260 code: six digits, the first two a province (11–82), the last two not 00, got {:?}",
                 truncate(text)
             )))
         }
@@ -353,6 +367,10 @@ mod tests {
         assert!(!is_valid_id(&"a".repeat(65)));
         assert!(DistrictCode::parse("530103").is_ok());
         assert!(DistrictCode::parse("53010").is_err());
+        for bad in ["000000", "100001", "530100", "530000", "990101"] {
+            assert!(DistrictCode::parse(bad).is_err(), "{bad}");
+        }
+        assert!(DistrictCode::parse("110101").is_ok());
         assert!(Hash32::parse(&"0".repeat(64)).is_ok());
         assert!(Hash32::parse(&"A".repeat(64)).is_err());
         assert_eq!(

@@ -50,8 +50,15 @@ const CITY: &str = "province-dpf-finance";
 const EVALUATOR: &str = "province-dpf-eval";
 const AUDITOR: &str = "province-audit";
 
+/// Counties a workload can have: one per county-level code shape in the
+/// provinces of GB/T 2260 (99 prefectures × 99 counties each).
+pub const COUNTIES_MAX: u32 = 34 * 99 * 99;
+
+/// The `i`-th county's code: a valid county-level shape in a real province.
 fn county_code(i: u32) -> String {
-    format!("{:06}", 100_000 + i)
+    let province = crate::ids::PROVINCE_CODES[(i / (99 * 99)) as usize % 34];
+    let rest = i % (99 * 99);
+    format!("{province:02}{:02}{:02}", rest / 99 + 1, rest % 99 + 1)
 }
 fn county_actor(i: u32) -> String {
     format!("county-{:06}", 100_000 + i)
