@@ -249,3 +249,58 @@ fn an_append_is_synced_before_it_is_reported() {
         "the acknowledgement is not synced before the report:\n{trace}"
     );
 }
+
+/// Issue #11, 1: `recover` rebuilds a ledger that lost acknowledged records
+/// from an export holding them (verified, continuing the acknowledged
+/// head), and keeps the damaged files aside; an export that does not hold
+/// them is refused.
+#[test]
+fn recover_restores_the_lost_records_from_an_export() {
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = crate::support::demo_ledger(p);
+    let l = ledger.to_str().unwrap();
+    let old = ok(p, &["export", "--ledger", l]);
+    std::fs::write(p.join("old.jsonl"), &old).unwrap();
+    let before = p.join("before");
+    std::fs::create_dir_all(&before).unwrap();
+    for name in ["conf", "db"] {
+        std::fs::copy(ledger.join(name), before.join(name)).unwrap();
+    }
+    let revoke = json!({"id": "x1", "actor": "kunming-dpf", "kind": "actor_revoked", "at": "2023-01-01T00:00:00+08:00",
+                        "body": {"actor": "luquan-dpf", "reason": "test"}});
+    std::fs::write(p.join("revoke.json"), revoke.to_string()).unwrap();
+    ok(
+        p,
+        &[
+            "append",
+            "--ledger",
+            l,
+            "--key",
+            &key("kunming-dpf"),
+            "revoke.json",
+        ],
+    );
+    let full = ok(p, &["export", "--ledger", l]);
+    std::fs::write(p.join("full.jsonl"), &full).unwrap();
+    for name in ["conf", "db"] {
+        std::fs::copy(before.join(name), ledger.join(name)).unwrap();
+    }
+    crate::support::fails(p, &["status", "--ledger", l], None, 4);
+    // An export from before the lost batch does not continue the acknowledged head.
+    let err = crate::support::fails(
+        p,
+        &["recover", "--ledger", l, "--from", "old.jsonl"],
+        None,
+        1,
+    );
+    assert!(
+        err.contains("does not continue the ledger's acknowledged head"),
+        "{err}"
+    );
+    let out = ok(p, &["recover", "--ledger", l, "--from", "full.jsonl"]);
+    assert!(out.contains("recovered 156 records"), "{out}");
+    assert!(p.join("demo.damaged").join("db").exists());
+    assert_eq!(ok(p, &["export", "--ledger", l]), full);
+    assert!(ok(p, &["verify", "--ledger", l]).contains("sealed through seq 155"));
+}

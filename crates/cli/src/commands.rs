@@ -377,6 +377,62 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
     Ok(())
 }
 
+/// Rebuilds a damaged or rolled-back ledger from a verified export (or a
+/// mirror's export) that holds every record the ledger acknowledged, ending
+/// with the acknowledged head. The damaged store's files are moved aside,
+/// never deleted.
+pub fn recover(dir: &Path, file: &str) -> CliResult<()> {
+    let (size, head) = Store::acknowledged(dir)?.ok_or_else(|| {
+        CliError::usage(format!(
+            "ledger {}: it records no acknowledgement, so nothing tells what it lost; import the export into a new directory instead",
+            dir.display()
+        ))
+    })?;
+    // The export must hold the acknowledged records, ending as acknowledged.
+    let input = std::fs::File::open(file)
+        .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
+    let recall = RecallSource::file(Path::new(file))
+        .map_err(|e| CliError::usage(format!("input {file}: cannot read: {e}")))?;
+    let mut at_acknowledged = None;
+    let verified = verify_stream(
+        &format!("input {file}"),
+        |buf| reader.read_until(b'\n', buf),
+        Some(&recall),
+        |seq, hash, _| {
+            if seq + 1 == size {
+                at_acknowledged = Some(hash);
+            }
+            Ok::<(), CliError>(())
+        },
+    )
+    .map_err(verify_error)?;
+    if at_acknowledged != Some(head) {
+        return Err(CliError::rejected(format!(
+            "input {file}: it does not continue the ledger's acknowledged head: {size} records ending in {head} were acknowledged, the export has {} records{}",
+            verified.size(),
+            at_acknowledged.map_or(String::new(), |h| format!(" and record {} is {h}", size - 1))
+        )));
+    }
+    let aside = dir.with_file_name(format!(
+        "{}.damaged",
+        dir.file_name()
+            .map_or("ledger".into(), |n| n.to_string_lossy())
+    ));
+    let moved = Store::set_aside(dir, &aside)?;
+    eprintln!(
+        "recover: moved the damaged store's files ({}) to {}",
+        moved.join(", "),
+        aside.display()
+    );
+    let (count, new_head) = import_into(dir, file)?;
+    println!(
+        "recovered {count} records into {}, head {new_head}; they continue the acknowledged {size} records (head {head})",
+        dir.display()
+    );
+    Ok(())
+}
+
 fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
     let mut reader: Box<dyn BufRead + Send> = if file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
@@ -442,6 +498,14 @@ fn import_into(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
         message: format!("{}; nothing was imported", e.message),
         ..e
     })?;
+    // A ledger never holds records nobody sealed (format §8).
+    let last = ledger.size() - 1;
+    if ledger.sealed_through() != Some(last) {
+        return Err(CliError::rejected(format!(
+            "input {file}: records after seq {} follow the last seal: nobody signed their order or time; nothing was imported",
+            ledger.sealed_through().map_or("— (none sealed)".to_string(), |s| s.to_string())
+        )));
+    }
     store.flush()?;
     bar.finish_and_clear();
     Ok((ledger.size(), ledger.head()))

@@ -216,6 +216,22 @@ The directory must not hold a ledger. On any failure nothing is left behind."
         /// The export file, or `-` for standard input.
         file: String,
     },
+    /// Rebuild a damaged ledger from a verified export (or a mirror's) holding every record it acknowledged.
+    #[command(
+        after_help = "Example:\n  fundledger export --ledger audit-mirror --out mirror.jsonl\n  \
+fundledger recover --ledger kunming --from mirror.jsonl\n\n\
+For a ledger that exits 4 (acknowledged records lost). The export is verified, and must hold the \
+acknowledged records ending in the acknowledged head; the damaged store's files are moved to DIR.damaged, \
+never deleted."
+    )]
+    Recover {
+        /// The damaged ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The export (JSONL) to rebuild it from.
+        #[arg(long)]
+        from: String,
+    },
     /// List records readably.
     #[command(
         after_help = "Examples:\n  fundledger log --ledger kunming --kind allocation_made\n  fundledger log --ledger kunming --district 530128 --json"
@@ -457,6 +473,7 @@ fn main() -> ExitCode {
             format,
         } => commands::export(&ledger, out.as_deref(), format),
         Command::Import { ledger, file } => commands::import(&ledger, &file),
+        Command::Recover { ledger, from } => commands::recover(&ledger, &from),
         Command::Log {
             ledger,
             kind,

@@ -136,18 +136,52 @@ impl Store {
             })
     }
 
-    /// The files of a store in a ledger directory, by name.
-    const FILES: [&'static str; 5] = [
-        "conf",
-        "db",
-        "blobs",
-        "snap.0000000000000000",
-        acknowledged::FILE,
-    ];
+    /// The files of a store in a ledger directory, by name (and every
+    /// `snap.*`, the engine's snapshots).
+    const FILES: [&'static str; 4] = ["conf", "db", "blobs", acknowledged::FILE];
+
+    /// The names of the store's files present in `path`.
+    fn files_in(path: &Path) -> Vec<String> {
+        let mut names: Vec<String> = Store::FILES
+            .iter()
+            .filter(|name| path.join(name).exists())
+            .map(|name| name.to_string())
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(path) {
+            names.extend(
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|name| name.starts_with("snap.")),
+            );
+        }
+        names
+    }
 
     /// True when `path` holds a store (made by [`Store::create`]).
     pub fn exists(path: &Path) -> bool {
         path.join("conf").exists() || path.join("db").exists()
+    }
+
+    /// What the store in `path` acknowledged: the number of records and the
+    /// last one's hash, if it ever acknowledged any.
+    pub fn acknowledged(path: &Path) -> Result<Option<(u64, Hash32)>, StoreError> {
+        Ok(Acknowledged::read(path)?.map(|a| (a.size, a.head)))
+    }
+
+    /// Moves the store's files from `path` into the new directory `aside`
+    /// (for `recover`: a damaged store is kept, never deleted); returns the
+    /// names moved.
+    pub fn set_aside(path: &Path, aside: &Path) -> Result<Vec<String>, StoreError> {
+        let io = |source: std::io::Error| StoreError::Sled {
+            path: aside.to_path_buf(),
+            source: sled::Error::Io(source),
+        };
+        std::fs::create_dir(aside).map_err(io)?;
+        let moved = Store::files_in(path);
+        for name in &moved {
+            std::fs::rename(path.join(name), aside.join(name)).map_err(io)?;
+        }
+        Ok(moved)
     }
 
     /// Removes the store's files from `path`; other files and the
@@ -157,7 +191,7 @@ impl Store {
             path: path.to_path_buf(),
             source: sled::Error::Io(source),
         };
-        for name in Store::FILES {
+        for name in Store::files_in(path) {
             let file = path.join(name);
             match std::fs::symlink_metadata(&file) {
                 Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&file).map_err(io)?,
