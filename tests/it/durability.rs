@@ -117,16 +117,13 @@ fn append_survives_sigkill_at_any_moment() {
     assert!(killed > 0);
 }
 
-/// Issue #11, 1: a store that lost acknowledged records — its engine's files
-/// rolled back to before the last batch, or damaged so it opens empty — is
-/// refused with the lost range named (exit 4), never served shorter.
-#[test]
-fn a_store_that_lost_acknowledged_records_is_refused() {
-    let dir = tempdir();
-    let p = dir.path();
+/// A demo ledger in `p` whose engine files are rolled back to before its
+/// last, acknowledged batch — what a disk losing a tail does. Leaves the
+/// exports from before (`old.jsonl`) and after (`full.jsonl`) that batch.
+fn demo_that_lost_its_last_batch(p: &std::path::Path) -> std::path::PathBuf {
     let ledger = crate::support::demo_ledger(p);
     let l = ledger.to_str().unwrap();
-    // The engine's files as they were before one more batch.
+    std::fs::write(p.join("old.jsonl"), ok(p, &["export", "--ledger", l])).unwrap();
     let before = p.join("before");
     std::fs::create_dir_all(&before).unwrap();
     for name in ["conf", "db"] {
@@ -146,10 +143,35 @@ fn a_store_that_lost_acknowledged_records_is_refused() {
             "revoke.json",
         ],
     );
+    // Exported from a copy: opening the ledger itself would leave the
+    // engine a newer snapshot than the files rolled back below.
+    let after = p.join("after");
+    std::fs::create_dir_all(&after).unwrap();
+    for entry in std::fs::read_dir(&ledger).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), after.join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(after.join("blobs")).unwrap();
+    let full = ok(p, &["export", "--ledger", after.to_str().unwrap()]);
+    std::fs::write(p.join("full.jsonl"), full).unwrap();
     // The disk gives back the old files: the acknowledged batch is gone.
     for name in ["conf", "db"] {
         std::fs::copy(before.join(name), ledger.join(name)).unwrap();
     }
+    ledger
+}
+
+/// Issue #11, 1: a store that lost acknowledged records — its engine's files
+/// rolled back to before the last batch, or damaged so it opens empty — is
+/// refused with the lost range named (exit 4), never served shorter.
+#[test]
+fn a_store_that_lost_acknowledged_records_is_refused() {
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = demo_that_lost_its_last_batch(p);
+    let l = ledger.to_str().unwrap();
     for args in [
         vec!["verify", "--ledger", l],
         vec!["status", "--ledger", l],
@@ -258,34 +280,9 @@ fn an_append_is_synced_before_it_is_reported() {
 fn recover_restores_the_lost_records_from_an_export() {
     let dir = tempdir();
     let p = dir.path();
-    let ledger = crate::support::demo_ledger(p);
+    let ledger = demo_that_lost_its_last_batch(p);
     let l = ledger.to_str().unwrap();
-    let old = ok(p, &["export", "--ledger", l]);
-    std::fs::write(p.join("old.jsonl"), &old).unwrap();
-    let before = p.join("before");
-    std::fs::create_dir_all(&before).unwrap();
-    for name in ["conf", "db"] {
-        std::fs::copy(ledger.join(name), before.join(name)).unwrap();
-    }
-    let revoke = json!({"id": "x1", "actor": "kunming-dpf", "kind": "actor_revoked", "at": "2023-01-01T00:00:00+08:00",
-                        "body": {"actor": "luquan-dpf", "reason": "test"}});
-    std::fs::write(p.join("revoke.json"), revoke.to_string()).unwrap();
-    ok(
-        p,
-        &[
-            "append",
-            "--ledger",
-            l,
-            "--key",
-            &key("kunming-dpf"),
-            "revoke.json",
-        ],
-    );
-    let full = ok(p, &["export", "--ledger", l]);
-    std::fs::write(p.join("full.jsonl"), &full).unwrap();
-    for name in ["conf", "db"] {
-        std::fs::copy(before.join(name), ledger.join(name)).unwrap();
-    }
+    let full = std::fs::read_to_string(p.join("full.jsonl")).unwrap();
     crate::support::fails(p, &["status", "--ledger", l], None, 4);
     // An export from before the lost batch does not continue the acknowledged head.
     let err = crate::support::fails(
