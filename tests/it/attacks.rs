@@ -111,22 +111,7 @@ fn an_event_signed_for_another_ledger_is_refused_at_append_and_at_verify() {
     let dir = tempdir();
     let p = dir.path();
     // Ledger B: the same operator key as the demo, another ledger.
-    ok(
-        p,
-        &[
-            "init",
-            "--ledger",
-            "B",
-            "--name",
-            "B",
-            "--operator",
-            "kunming-dpf",
-            "--key",
-            &key("kunming-dpf"),
-            "--at",
-            "2022-01-04T09:00:00+08:00",
-        ],
-    );
+    crate::support::empty_kunming_ledger(p, "B", "B");
     // An operator-signed event of the demo ledger, replayed: refused.
     let record: Value = serde_json::from_slice(&demo_export()[2]).unwrap();
     assert_eq!(record["event"]["ledger"], demo_ledger_id().as_str());

@@ -363,20 +363,11 @@ fn a_duplicate_id_with_other_content_is_rejected_and_an_identical_retry_is_not()
         ],
     );
     let before = demo.export();
-    let out = ok(
+    let out = crate::support::append_at_event_time(
         demo.path(),
-        &[
-            "append",
-            "--ledger",
-            &demo.ledger,
-            "--key",
-            &key("kunming-dpf-jiuye"),
-            "--operator-key",
-            &key("kunming-dpf"),
-            "--clock",
-            "event",
-            &write(&demo, "same.jsonl", &original),
-        ],
+        &demo.ledger,
+        "kunming-dpf-jiuye",
+        &write(&demo, "same.jsonl", &original),
     );
     assert!(out.contains("0 appended, 1 already present"), "{out}");
     assert_eq!(before, demo.export());
@@ -684,22 +675,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
 fn demo_never_replaces_a_ledger_it_did_not_make() {
     let dir = tempdir();
     let p = dir.path();
-    ok(
-        p,
-        &[
-            "init",
-            "--ledger",
-            "real",
-            "--name",
-            "real",
-            "--operator",
-            "kunming-dpf",
-            "--key",
-            &key("kunming-dpf"),
-            "--at",
-            "2022-01-04T09:00:00+08:00",
-        ],
-    );
+    crate::support::empty_kunming_ledger(p, "real", "real");
     let before = ok(p, &["export", "--ledger", "real"]);
     let err = fails(p, &["demo", "--dir", "real"], None, 2);
     assert!(

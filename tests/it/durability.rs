@@ -18,22 +18,7 @@ fn append_survives_sigkill_at_any_moment() {
     let p = dir.path();
     let ledger = p.join("L");
     let ledger = ledger.to_str().unwrap();
-    ok(
-        p,
-        &[
-            "init",
-            "--ledger",
-            ledger,
-            "--name",
-            "kill test",
-            "--operator",
-            "kunming-dpf",
-            "--key",
-            &key("kunming-dpf"),
-            "--at",
-            "2022-01-04T09:00:00+08:00",
-        ],
-    );
+    crate::support::empty_kunming_ledger(p, ledger, "kill test");
     let mut acknowledged: Vec<String> = Vec::new();
     let mut killed = 0;
     let mut seed = 0x5eed_u64;

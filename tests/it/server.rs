@@ -168,21 +168,7 @@ pub fn ledger_with_2023(dir: &Path) -> std::path::PathBuf {
             .collect::<String>(),
     )
     .unwrap();
-    ok(
-        dir,
-        &[
-            "append",
-            "--ledger",
-            l,
-            "--key",
-            &key(city),
-            "--operator-key",
-            &key("kunming-dpf"),
-            "--clock",
-            "event",
-            file.to_str().unwrap(),
-        ],
-    );
+    crate::support::append_at_event_time(dir, l, city, file.to_str().unwrap());
     ledger
 }
 
@@ -646,21 +632,7 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
     std::fs::write(p.join("a.json"), unsettle("settled too early")).unwrap();
     std::fs::write(p.join("b.json"), unsettle("never settled")).unwrap();
     for (ledger, file) in [(&honest, "a.json"), (&rewritten, "b.json")] {
-        ok(
-            p,
-            &[
-                "append",
-                "--ledger",
-                ledger.to_str().unwrap(),
-                "--key",
-                &key("luquan-dpf"),
-                "--operator-key",
-                &key("kunming-dpf"),
-                "--clock",
-                "event",
-                file,
-            ],
-        );
+        crate::support::append_at_event_time(p, ledger.to_str().unwrap(), "luquan-dpf", file);
     }
     let mirror = p.join("mirror");
     let mirror = mirror.to_str().unwrap();
@@ -697,21 +669,7 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
     // consistent, and the server proves its new checkpoint extends the
     // mirror's newest seal (RFC 6962 consistency proof).
     std::fs::write(p.join("c.json"), extra("later-report", "2.00")).unwrap();
-    ok(
-        p,
-        &[
-            "append",
-            "--ledger",
-            honest.to_str().unwrap(),
-            "--key",
-            &key("luquan-dpf"),
-            "--operator-key",
-            &key("kunming-dpf"),
-            "--clock",
-            "event",
-            "c.json",
-        ],
-    );
+    crate::support::append_at_event_time(p, honest.to_str().unwrap(), "luquan-dpf", "c.json");
     let server = Server::start(&honest);
     let out = ok(
         p,

@@ -71,6 +71,49 @@ pub fn demo_ledger(dir: &Path) -> PathBuf {
     ledger
 }
 
+/// Opens an empty ledger at `ledger` (relative to `dir`) named `name`,
+/// operated by the demo's city federation `kunming-dpf` from 2022-01-04.
+pub fn empty_kunming_ledger(dir: &Path, ledger: &str, name: &str) {
+    let operator_key = crate::chain::key("kunming-dpf");
+    ok(
+        dir,
+        &[
+            "init",
+            "--ledger",
+            ledger,
+            "--name",
+            name,
+            "--operator",
+            "kunming-dpf",
+            "--key",
+            &operator_key,
+            "--at",
+            "2022-01-04T09:00:00+08:00",
+        ],
+    );
+}
+
+/// Appends the events in `file` (relative to `dir`) to `ledger` as `actor`,
+/// co-signed by the demo's operator, at the events' own times; returns stdout.
+pub fn append_at_event_time(dir: &Path, ledger: &str, actor: &str, file: &str) -> String {
+    let (actor_key, operator_key) = (crate::chain::key(actor), crate::chain::key("kunming-dpf"));
+    ok(
+        dir,
+        &[
+            "append",
+            "--ledger",
+            ledger,
+            "--key",
+            &actor_key,
+            "--operator-key",
+            &operator_key,
+            "--clock",
+            "event",
+            file,
+        ],
+    )
+}
+
 /// Runs the benchmark binary (`gen`, …) with `args` in `cwd` and asserts
 /// success; returns stdout.
 pub fn bench_ok(cwd: &Path, args: &[&str]) -> String {
