@@ -8,6 +8,7 @@ mod durability;
 mod fixture;
 mod journal;
 mod merkle;
+mod privacy;
 mod report;
 mod rules;
 mod server;

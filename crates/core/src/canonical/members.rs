@@ -41,7 +41,8 @@ pub(crate) struct CanonicalMembers<'a> {
 /// for strings with escapes (the tree path then decides).
 ///
 /// [`is_canonical_and_clean`]: super::scan::is_canonical_and_clean
-pub(crate) fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
+pub(crate) fn canonical_members(text: &str) -> Option<CanonicalMembers<'_>> {
+    let line = text.as_bytes();
     const HASH_KEY: &[u8] = b",\"hash\":\"";
     const ID_KEY: &[u8] = b",\"id\":\"";
     use memchr::memmem::FinderRev;
@@ -51,7 +52,6 @@ pub(crate) fn canonical_members(line: &[u8]) -> Option<CanonicalMembers<'_>> {
     if !line.starts_with(EVENT_START) {
         return None;
     }
-    let text = std::str::from_utf8(line).ok()?;
     let cut = FIND_HASH.rfind(line)?;
     let mut tail = Members { text, at: cut };
     let claimed = tail.string(HASH_KEY)?;

@@ -83,10 +83,8 @@ pub(crate) fn canonical_record(
     line: &[u8],
     body_of: impl FnOnce(EventKind, &str) -> Option<Body>,
 ) -> Option<(TypedEnvelope<'_>, CheckedEvent)> {
-    if !scan::is_canonical_and_clean(line) {
-        return None;
-    }
-    let members = canonical_members(line)?;
+    let text = scan::canonical_and_clean(line)?;
+    let members = canonical_members(text)?;
     let kind = EventKind::parse(members.kind)?;
     let at = Timestamp::parse(members.at).ok()?;
     let body = body_of(kind, members.body)?;

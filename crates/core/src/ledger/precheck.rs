@@ -31,6 +31,19 @@ pub(crate) fn precheck_event_with(
     let members = event.as_object().ok_or_else(|| {
         Rejection::malformed("an event is a JSON object".to_string()).with_field("event")
     })?;
+    // Privacy first: a clear identifier anywhere in the event (its id and
+    // actor, member names, the body) is reported as such whatever else is wrong.
+    if let Some(found) = find_clear_identifier(event, "") {
+        let field = match found.path.strip_prefix("body") {
+            Some(_) => found.path,
+            None => format!("event.{}", found.path),
+        };
+        return Err(Rejection::privacy(format!(
+            "holds {} in clear; rosters carry only keyed digests (person_digest) and masked names",
+            found.what
+        ))
+        .with_field(&field));
+    }
     const MEMBERS: [&str; 5] = ["id", "actor", "kind", "at", "body"];
     if let Some(extra) = members
         .keys()
@@ -112,14 +125,6 @@ pub(crate) fn precheck_event_with(
     }
     let event_hash = domain_hash(EVENT_DOMAIN, event_bytes);
 
-    // Privacy first: a clear identifier is reported as such whatever else is wrong.
-    if let Some(found) = find_clear_identifier(body, "body") {
-        return Err(Rejection::privacy(format!(
-            "holds {} in clear; rosters carry only keyed digests (person_digest) and masked names",
-            found.what
-        ))
-        .with_field(&found.path));
-    }
     validate_body(kind, body).map_err(Rejection::from)?;
     let typed = Body::parse(kind, body).map_err(|e| {
         Rejection::schema(format!("the body does not fit its kind: {e}")).with_field("body")
