@@ -1099,16 +1099,19 @@ fn keys_and_roles_do_not_blur() {
         at,
         enrol("d1-new", "district", "d1-new"),
     );
-    // A district code of no county of GB/T 2260.
-    let mut nowhere = enrol("d-nowhere", "district", "d-nowhere");
-    nowhere["district"] = json!("000000");
-    s.rejects(
-        "op",
-        "actor_enrolled",
-        at,
-        nowhere,
-        "a county-level GB/T 2260 code",
-    );
+    // A district code of no county of GB/T 2260: nonsense, and a code of
+    // the right shape in a real prefecture that has no such county.
+    for (n, code) in ["000000", "530199"].into_iter().enumerate() {
+        let mut nowhere = enrol(&format!("d-nowhere{n}"), "district", "d-nowhere");
+        nowhere["district"] = json!(code);
+        s.rejects(
+            "op",
+            "actor_enrolled",
+            at,
+            nowhere,
+            "one of the 2978 county-level codes of GB/T 2260",
+        );
+    }
 }
 
 /// Issue #11, 6: a settled district's year is closed: no roster, fund-use

@@ -31,7 +31,7 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
     }
     if spec.counties > fundledger_core::workload::COUNTIES_MAX {
         return Err(CliError::usage(format!(
-            "--counties: at most {} (one per county-level code shape in GB/T 2260's provinces)",
+            "--counties: at most {} (one per county-level code of GB/T 2260)",
             fundledger_core::workload::COUNTIES_MAX
         )));
     }

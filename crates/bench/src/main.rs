@@ -37,7 +37,7 @@ struct Cli {
 enum Command {
     /// Measure verify, import and projection rebuild on a generated workload (≥ 1,000,000 events by default).
     #[command(
-        after_help = "Examples:\n  fundledger-bench run                                   # 3000 counties × 10 years, ≥ 1,000,000 events\n  \
+        after_help = "Examples:\n  fundledger-bench run                                   # 2978 counties (all of GB/T 2260) × 10 years, ≥ 1,000,000 events\n  \
 fundledger-bench run --counties 100 --years 2          # a quick run\n  \
 fundledger-bench run --input province.jsonl            # an existing export\n\n\
 Each phase runs the real binary as a child process; its wall time and peak RSS are its own."
@@ -50,7 +50,7 @@ Each phase runs the real binary as a child process; its wall time and peak RSS a
         #[arg(long)]
         input: Option<PathBuf>,
         /// Counties of the generated workload.
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = 2978)]
         counties: u32,
         /// Years of the generated workload.
         #[arg(long, default_value_t = 10)]
@@ -59,7 +59,7 @@ Each phase runs the real binary as a child process; its wall time and peak RSS a
     /// Generate a deterministic province-scale workload as a signed export (JSONL).
     #[command(
         after_help = "Examples:\n  fundledger-bench gen --out small.jsonl --counties 20 --years 2\n  \
-fundledger-bench gen --out province.jsonl --counties 3000 --years 10     # ≥ 1,000,000 events\n\n\
+fundledger-bench gen --out province.jsonl --counties 2978 --years 10     # ≥ 1,000,000 events\n\n\
 The output loads with `fundledger import` and verifies with `fundledger verify --file`."
     )]
     Gen {

@@ -262,22 +262,22 @@ mod tests {
     #[test]
     fn what_serde_allows_and_the_schema_does_not_is_left_to_the_schema() {
         let kind = EventKind::ExpenditureReported;
-        let good = r#"{"amount_cny":"1.00","district_code":"530101","program":"p","purpose":"x"}"#;
+        let good = r#"{"amount_cny":"1.00","district_code":"530102","program":"p","purpose":"x"}"#;
         assert!(parse_checked(kind, good).is_some());
         for bad in [
-            r#"["1.00","530101","p","x"]"#,
-            r#"{"amount_cny":"1.00","district_code":"530101","program":"p","purpose":"x","roster_event_id":null}"#,
-            r#"{"amount_cny":"1.00","district_code":"530101","program":"p","purpose":""}"#,
-            r#"{"amount_cny":"1.00","district_code":"530101","program":"p","purpose":"x"},"z":1"#,
+            r#"["1.00","530102","p","x"]"#,
+            r#"{"amount_cny":"1.00","district_code":"530102","program":"p","purpose":"x","roster_event_id":null}"#,
+            r#"{"amount_cny":"1.00","district_code":"530102","program":"p","purpose":""}"#,
+            r#"{"amount_cny":"1.00","district_code":"530102","program":"p","purpose":"x"},"z":1"#,
             r#"{"amount_cny":"1.00","district_code":"53010","program":"p","purpose":"x"}"#,
-            r#"{"amount_cny":"1.00","district_code":"530101","program":"p p","purpose":"x"}"#,
-            r#"{"amount_cny":"1.00","district_code":"530101","program":"p","purpose":"\u0041"}"#,
+            r#"{"amount_cny":"1.00","district_code":"530102","program":"p p","purpose":"x"}"#,
+            r#"{"amount_cny":"1.00","district_code":"530102","program":"p","purpose":"\u0041"}"#,
         ] {
             assert!(parse_checked(kind, bad).is_none(), "{bad}");
         }
         let documents = |plan: &str| {
             format!(
-                r#"{{"documents":{{"courseware":null,"fund_use_statement":null,"participant_publicity":null,"trainee_roster":null,"training_briefing":null{plan},"training_summary":null}},"district_code":"530101","program":"p","session":{{"end_date":"2022-05-02","start_date":"2022-05-01","title":"t"}},"township":"w","trainees":[{{"disability_category":1,"disability_level":2,"name_masked":"张*","person_digest":"{}","signed":true}}]}}"#,
+                r#"{{"documents":{{"courseware":null,"fund_use_statement":null,"participant_publicity":null,"trainee_roster":null,"training_briefing":null{plan},"training_summary":null}},"district_code":"530102","program":"p","session":{{"end_date":"2022-05-02","start_date":"2022-05-01","title":"t"}},"township":"w","trainees":[{{"disability_category":1,"disability_level":2,"name_masked":"张*","person_digest":"{}","signed":true}}]}}"#,
                 "ab".repeat(32)
             )
         };

@@ -1,5 +1,6 @@
 //! Identifiers and timestamps whose preconditions live in their types.
 
+use crate::gbt2260::COUNTY_CODES;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -109,35 +110,29 @@ pub fn truncate(text: &str) -> String {
     text.chars().take(80).collect()
 }
 
-/// A six-digit administrative division code (GB/T 2260), e.g. `530103`.
+/// A six-digit county-level administrative division code (GB/T 2260), e.g. `530103`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DistrictCode([u8; 6]);
 
-/// The province-level divisions of GB/T 2260 (the first two digits of every
-/// code), as the standard lists them: 31 provinces, autonomous regions and
-/// municipalities, Taiwan (71), Hong Kong (81) and Macao (82).
-pub const PROVINCE_CODES: [u8; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
-];
-
 impl DistrictCode {
-    /// Parses a county-level GB/T 2260 code: six digits, a real province
-    /// (the first two), and a county (the last two are not `00`, which name
-    /// a prefecture or a province). The full list of county codes is not
-    /// built in: a code of the right shape in a real province is taken.
+    /// Parses a county-level GB/T 2260 code: one of the table in
+    /// [`crate::gbt2260`] (every county, county-level city and district,
+    /// as of 2023-06-30).
     pub fn parse(text: &str) -> Result<DistrictCode, IdError> {
         let bytes = text.as_bytes();
-        let digits = bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit);
-        let province =
-            digits && PROVINCE_CODES.contains(&((bytes[0] - b'0') * 10 + bytes[1] - b'0'));
-        if province && &bytes[4..] != b"00" {
+        let listed = bytes.len() == 6
+            && bytes.iter().all(u8::is_ascii_digit)
+            && text
+                .parse::<u32>()
+                .is_ok_and(|code| COUNTY_CODES.binary_search(&code).is_ok());
+        if listed {
             let mut code = [0u8; 6];
             code.copy_from_slice(bytes);
             Ok(DistrictCode(code))
         } else {
             Err(IdError(format!(
-                "a district code is a county-level GB/T 2260 code: six digits, the first two a province (11–82), the last two not 00, got {:?}",
+                "a district code is one of the {} county-level codes of GB/T 2260 (as of 2023-06-30, e.g. 530128 for 禄劝县), got {:?}",
+                COUNTY_CODES.len(),
                 truncate(text)
             )))
         }
@@ -367,10 +362,25 @@ mod tests {
         assert!(!is_valid_id(&"a".repeat(65)));
         assert!(DistrictCode::parse("530103").is_ok());
         assert!(DistrictCode::parse("53010").is_err());
-        for bad in ["000000", "100001", "530100", "530000", "990101"] {
+        // Not listed: nonsense, a province or prefecture, a free slot in
+        // Kunming's range, a county abolished before 2023 (晋宁县 → 晋宁区 530115).
+        for bad in [
+            "000000", "100001", "530100", "530000", "990101", "530199", "530122",
+        ] {
             assert!(DistrictCode::parse(bad).is_err(), "{bad}");
         }
-        assert!(DistrictCode::parse("110101").is_ok());
+        // Kunming's 14, Beijing's first, Dongguan (a prefecture without counties).
+        for good in [
+            "530102", "530103", "530111", "530112", "530113", "530114", "530115", "530124",
+            "530125", "530126", "530127", "530128", "530129", "530181", "110101", "441900",
+        ] {
+            assert!(DistrictCode::parse(good).is_ok(), "{good}");
+        }
+        let codes = crate::gbt2260::COUNTY_CODES;
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
         assert!(Hash32::parse(&"0".repeat(64)).is_ok());
         assert!(Hash32::parse(&"A".repeat(64)).is_err());
         assert_eq!(

@@ -50,15 +50,12 @@ const CITY: &str = "province-dpf-finance";
 const EVALUATOR: &str = "province-dpf-eval";
 const AUDITOR: &str = "province-audit";
 
-/// Counties a workload can have: one per county-level code shape in the
-/// provinces of GB/T 2260 (99 prefectures × 99 counties each).
-pub const COUNTIES_MAX: u32 = 34 * 99 * 99;
+/// Counties a workload can have: one per county-level code of GB/T 2260.
+pub const COUNTIES_MAX: u32 = crate::gbt2260::COUNTY_CODES.len() as u32;
 
-/// The `i`-th county's code: a valid county-level shape in a real province.
+/// The `i`-th county's code: the `i`-th of the table.
 fn county_code(i: u32) -> String {
-    let province = crate::ids::PROVINCE_CODES[(i / (99 * 99)) as usize % 34];
-    let rest = i % (99 * 99);
-    format!("{province:02}{:02}{:02}", rest / 99 + 1, rest % 99 + 1)
+    crate::gbt2260::COUNTY_CODES[i as usize].to_string()
 }
 fn county_actor(i: u32) -> String {
     format!("county-{:06}", 100_000 + i)
