@@ -476,7 +476,41 @@ fn every_error_status() {
         (405, Some("method_not_allowed")),
         "{body}"
     );
+    // hyper's own answers, before any handler runs, carry the JSON shape too.
+    let addr = url.strip_prefix("http://").unwrap();
+    let unparsable = raw_exchange(addr, b"GET /v1/status HTTP/1.1\r\nHost x\r\n\r\n");
+    let many_headers: String = (0..200).map(|i| format!("x-h{i}: {i}\r\n")).collect();
+    let too_large = raw_exchange(
+        addr,
+        format!("GET /v1/status HTTP/1.1\r\nHost: {addr}\r\n{many_headers}\r\n").as_bytes(),
+    );
+    for (reply, status, class) in [
+        (unparsable, 400, "malformed"),
+        (too_large, 431, "too_large"),
+    ] {
+        let (head, body) = reply.split_once("\r\n\r\n").expect("a whole answer");
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{reply}");
+        assert!(head.contains("content-type: application/json"), "{reply}");
+        let body: Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(body["error"]["status"], status, "{reply}");
+        assert_eq!(body["error"]["class"], class, "{reply}");
+    }
+    // The server still answers after them.
+    assert_eq!(get(&a, &format!("{url}/v1/status")).0, 200);
     server.stop();
+}
+
+/// Writes `request` as raw bytes and reads the answer until the server closes.
+fn raw_exchange(addr: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
 }
 
 /// The newest checkpoint is the seal after the last commit; older ones,

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod http;
+mod plain_errors;
 mod writer;
 
 pub use http::router;
@@ -106,10 +107,11 @@ pub async fn serve(
     let writer = Arc::new(writer);
     let app = router(writer.clone());
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stopping.send(());
-    });
+    let server = axum::serve(plain_errors::JsonErrorListener(listener), app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping.send(());
+        });
     // After SIGINT/SIGTERM, connections get SHUTDOWN_DEADLINE to finish; a
     // client that hangs (a half-sent request) does not hold the process.
     let deadline = async move {
