@@ -8,6 +8,7 @@ mod durability;
 mod fixture;
 mod journal;
 mod merkle;
+mod power_loss;
 mod privacy;
 mod report;
 mod rules;

@@ -5,10 +5,14 @@
 //! loud.
 //!
 //! The file has two fixed slots of [`SLOT_BYTES`], each `FLACK1 <size>
-//! <head> <checksum>`; a batch writes the slot `size % 2` in place and
-//! syncs its data (one `fdatasync`, no rename): a torn write spoils at most
-//! the slot being written, and the other still holds the acknowledgement
-//! before it. Reading takes the valid slot with the larger size.
+//! <head> <checksum>`; a batch writes, in place, the slot that does not
+//! hold the newest valid acknowledgement, and syncs its data (one
+//! `fdatasync`, no rename): a torn write spoils at most the slot being
+//! written, and the other still holds the acknowledgement before it.
+//! Reading takes the valid slot with the larger size. (An earlier version
+//! chose the slot by the size's parity; a batch of an even number of
+//! records — an event and its seal — then wrote the same slot every time,
+//! which the power-cut test caught.)
 
 use crate::{Store, StoreError};
 use fundledger_core::ids::Hash32;
@@ -57,24 +61,33 @@ impl Acknowledged {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(dir, e)),
         };
-        let newest = bytes
-            .chunks(SLOT_BYTES)
-            .filter_map(Acknowledged::parse_slot)
-            .max_by_key(|a| a.size);
-        newest.map(Some).ok_or_else(|| StoreError::Lost {
-            path: dir.to_path_buf(),
-            what: format!("{FILE} holds no readable acknowledgement: the directory was damaged"),
-        })
+        newest_slot(&bytes)
+            .map(|(_, a)| Some(a))
+            .ok_or_else(|| StoreError::Lost {
+                path: dir.to_path_buf(),
+                what: format!(
+                    "{FILE} holds no readable acknowledgement: the directory was damaged"
+                ),
+            })
     }
 
     /// Writes this acknowledgement into its slot and syncs it (creating the
     /// file, durably, the first time).
     pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let path = dir.join(FILE);
-        let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let file = std::fs::File::create(&path).map_err(|e| io(dir, e))?;
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .map_err(|e| io(dir, e))?;
                 file.set_len(2 * SLOT_BYTES as u64)
                     .and_then(|()| file.sync_all())
                     .and_then(|()| std::fs::File::open(dir)?.sync_all())
@@ -83,8 +96,13 @@ impl Acknowledged {
             }
             Err(e) => return Err(io(dir, e)),
         };
-        let offset = (self.size % 2) * SLOT_BYTES as u64;
-        file.write_all_at(&self.slot_text(), offset)
+        let mut slots = [0u8; 2 * SLOT_BYTES];
+        let read = file.read_at(&mut slots, 0).map_err(|e| io(dir, e))?;
+        let slot = match newest_slot(&slots[..read]) {
+            Some((newest, _)) => 1 - newest,
+            None => 0,
+        };
+        file.write_all_at(&self.slot_text(), (slot * SLOT_BYTES) as u64)
             .and_then(|()| file.sync_data())
             .map_err(|e| io(dir, e))
     }
@@ -124,6 +142,15 @@ impl Acknowledged {
     }
 }
 
+/// The slot holding the newest valid acknowledgement, and that acknowledgement.
+fn newest_slot(bytes: &[u8]) -> Option<(usize, Acknowledged)> {
+    bytes
+        .chunks(SLOT_BYTES)
+        .enumerate()
+        .filter_map(|(slot, text)| Some((slot, Acknowledged::parse_slot(text)?)))
+        .max_by_key(|(_, a)| a.size)
+}
+
 fn io(dir: &Path, e: std::io::Error) -> StoreError {
     StoreError::Sled {
         path: dir.join(FILE),
@@ -142,17 +169,21 @@ mod tests {
             size: 7,
             head: Hash32([1; 32]),
         };
+        // Two records later (an event and its seal): the same parity.
         let b = Acknowledged {
-            size: 8,
+            size: 9,
             head: Hash32([2; 32]),
         };
         a.write(&dir).unwrap();
         b.write(&dir).unwrap();
         assert_eq!(Acknowledged::read(&dir).unwrap(), Some(b));
-        // A torn write of slot 0 (size 8's): the one before it remains.
+        // A torn write of size 9's slot: the one before it remains.
         let path = dir.join(FILE);
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes[20] ^= 0xff;
+        let torn = bytes
+            .chunks(SLOT_BYTES)
+            .position(|s| Acknowledged::parse_slot(s) == Some(b));
+        bytes[torn.unwrap() * SLOT_BYTES + 20] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
         assert_eq!(Acknowledged::read(&dir).unwrap(), Some(a));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -106,6 +106,43 @@ fn key(seq: u64) -> [u8; 9] {
 
 impl Store {
     fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+        match Store::open_db_once(path, cache_bytes) {
+            Err(StoreError::Damaged { .. }) if Store::remove_unfinished_snapshots(path) => {
+                Store::open_db_once(path, cache_bytes)
+            }
+            result => result,
+        }
+    }
+
+    /// sled 0.34 writes a snapshot to `snap.<lsn>.generating`, syncs it and
+    /// renames it; a crash or power cut before the rename leaves that file,
+    /// and sled then takes it for the newest snapshot and refuses to open
+    /// (sled issues #1527, #1533). Such a file is never a finished
+    /// snapshot: after sled refused, it is removed (saying so) and the
+    /// store opens from the snapshot before it and its log. True when one
+    /// was removed.
+    fn remove_unfinished_snapshots(path: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return false;
+        };
+        let mut removed = false;
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("snap.")
+                && name.ends_with(".generating")
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                eprintln!(
+                    "note: removed {}: the storage engine's unfinished snapshot, left by a crash (the store opens from its log)",
+                    entry.path().display()
+                );
+                removed = true;
+            }
+        }
+        removed
+    }
+
+    fn open_db_once(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
         sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
