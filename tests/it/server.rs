@@ -18,6 +18,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(ledger: &Path) -> Server {
+        Server::start_with(ledger, &[])
+    }
+
+    /// [`Server::start`] with more of `serve`'s flags.
+    pub fn start_with(ledger: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fundledger"))
             .args([
                 "serve",
@@ -28,6 +33,7 @@ impl Server {
                 "--key",
                 &key("kunming-dpf"),
             ])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -713,6 +719,49 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
         out.contains("158 records verified") && out.contains("1 consistency proof(s) checked"),
         "{out}"
     );
+}
+
+/// Issue #11, 4: a client that sends its headers a byte at a time is cut
+/// off at the header read timeout (here 1 s), and the server still serves.
+#[test]
+fn headers_sent_slowly_are_cut_off() {
+    use std::io::{Read, Write};
+    let dir = tempdir();
+    let ledger = ledger_with_2023(dir.path());
+    let server = Server::start_with(&ledger, &["--header-timeout-secs", "1"]);
+    let addr = server.url.strip_prefix("http://").unwrap().to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let start = std::time::Instant::now();
+    let mut closed = false;
+    for byte in format!("GET /v1/status HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ")
+        .bytes()
+        .chain(std::iter::repeat(b'a'))
+    {
+        if stream.write_all(&[byte]).is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            break;
+        }
+    }
+    if !closed {
+        // The write side may still be open; the server must have stopped reading.
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+            .unwrap();
+        let mut rest = Vec::new();
+        closed = stream.read_to_end(&mut rest).is_ok();
+    }
+    let elapsed = start.elapsed();
+    assert!(closed, "the connection is still open after {elapsed:?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "cut off after {elapsed:?}, not near the 1 s timeout"
+    );
+    assert_eq!(get(&agent(), &format!("{}/v1/status", server.url)).0, 200);
+    server.stop();
 }
 
 /// Issue #11, 4: a client that sends headers and half a body does not hold

@@ -321,6 +321,9 @@ in-flight batches finish or fail, and nothing acknowledged is lost."
         /// Refuse an event whose `at` is more than this many hours ahead of this machine's clock.
         #[arg(long, default_value_t = fundledger_core::ledger::FUTURE_SKEW_DEFAULT_HOURS)]
         future_skew_hours: u32,
+        /// Close a connection whose request headers take longer than this many seconds to arrive.
+        #[arg(long, default_value_t = fundledger_server::HEADER_READ_TIMEOUT_DEFAULT.as_secs())]
+        header_timeout_secs: u64,
     },
     /// An auditor's mirror: follow a server, verify every record, alarm (exit 3) on rewritten or truncated history.
     #[command(
@@ -509,7 +512,14 @@ fn main() -> ExitCode {
             addr,
             key,
             future_skew_hours,
-        } => serve::run(&ledger, &addr, key.as_deref(), future_skew_hours),
+            header_timeout_secs,
+        } => serve::run(
+            &ledger,
+            &addr,
+            key.as_deref(),
+            future_skew_hours,
+            header_timeout_secs,
+        ),
         Command::Follow {
             url,
             mirror,

@@ -5,7 +5,13 @@ use crate::keyfile;
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(ledger: &Path, addr: &str, key: Option<&Path>, future_skew_hours: u32) -> CliResult<()> {
+pub fn run(
+    ledger: &Path,
+    addr: &str,
+    key: Option<&Path>,
+    future_skew_hours: u32,
+    header_timeout_secs: u64,
+) -> CliResult<()> {
     let addr = addr
         .parse()
         .map_err(|e| CliError::usage(format!("--addr {addr:?}: {e} (e.g. 127.0.0.1:8080)")))?;
@@ -15,6 +21,7 @@ pub fn run(ledger: &Path, addr: &str, key: Option<&Path>, future_skew_hours: u32
         addr,
         operator_key,
         future_skew: chrono::Duration::hours(i64::from(future_skew_hours)),
+        header_read_timeout: std::time::Duration::from_secs(header_timeout_secs.max(1)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -39,6 +39,8 @@ pub const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_sec
 pub const REQUEST_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Requests served at once; past it, 503 (each may hold up to 8 MiB).
 pub const CONCURRENT_REQUESTS_MAX: usize = 64;
+/// How long a client may take to send a request's headers, by default.
+pub const HEADER_READ_TIMEOUT_DEFAULT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How to run the server.
 pub struct ServeConfig {
@@ -51,6 +53,10 @@ pub struct ServeConfig {
     pub operator_key: Option<SecretKey>,
     /// How far ahead of this machine's clock an event's `at` may be.
     pub future_skew: chrono::Duration,
+    /// How long a client may take to send a request's headers (from the
+    /// request's first byte, or from the connection's start); past it the
+    /// connection is closed.
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// Why the server could not start or stopped.
@@ -106,32 +112,58 @@ pub async fn serve(
     on_listening(addr);
     let writer = Arc::new(writer);
     let app = router(writer.clone());
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(plain_errors::JsonErrorListener(listener), app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping.send(());
-        });
-    // After SIGINT/SIGTERM, connections get SHUTDOWN_DEADLINE to finish; a
-    // client that hangs (a half-sent request) does not hold the process.
-    let deadline = async move {
-        if stopped.await.is_ok() {
-            tokio::time::sleep(SHUTDOWN_DEADLINE).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server => result.map_err(|source| ServeError::Io { addr, source })?,
-        () = deadline => eprintln!(
-            "shutdown: connections still open after {} s are dropped (none of them was acknowledged)",
-            SHUTDOWN_DEADLINE.as_secs()
-        ),
-    }
+    serve_connections(listener, app, config.header_read_timeout).await;
     // No job is taken any more; the writer finishes (and flushes) the ones
     // it holds, so every acknowledged record is on disk.
     writer.stop();
     Ok(())
+}
+
+/// Accepts connections until SIGINT or SIGTERM, each served by hyper's
+/// HTTP/1.1 connection with a header read timeout (which `axum::serve`
+/// cannot set) through [`plain_errors::JsonErrorIo`]. Then stops accepting
+/// and gives open connections [`SHUTDOWN_DEADLINE`] to finish: a client
+/// that hangs (a half-sent request) does not hold the process.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_read_timeout: std::time::Duration,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(shutdown_signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of descriptors or the like: wait, as axum::serve does.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let io = TokioIo::new(plain_errors::JsonErrorIo::new(stream));
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .serve_connection(io, service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that went away or timed out is no error of the server.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_DEADLINE) => eprintln!(
+            "shutdown: connections still open after {} s are dropped (none of them was acknowledged)",
+            SHUTDOWN_DEADLINE.as_secs()
+        ),
+    }
 }
 
 async fn shutdown_signal() {

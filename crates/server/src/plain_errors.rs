@@ -7,29 +7,10 @@
 //! (one of those status lines and `content-length: 0`: no answer of the
 //! router has an empty error body) and writes it again with the JSON body.
 
-use axum::serve::Listener;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-
-/// A TCP listener whose connections are [`JsonErrorIo`]s.
-pub struct JsonErrorListener(pub TcpListener);
-
-impl Listener for JsonErrorListener {
-    type Io = JsonErrorIo<TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, addr) = Listener::accept(&mut self.0).await;
-        (JsonErrorIo::new(io), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Listener::local_addr(&self.0)
-    }
-}
 
 /// A connection that gives hyper's own error answers the JSON error body.
 pub struct JsonErrorIo<T> {
@@ -40,7 +21,8 @@ pub struct JsonErrorIo<T> {
 }
 
 impl<T> JsonErrorIo<T> {
-    fn new(inner: T) -> JsonErrorIo<T> {
+    /// Wraps a connection.
+    pub fn new(inner: T) -> JsonErrorIo<T> {
         JsonErrorIo {
             inner,
             rewrite: None,
