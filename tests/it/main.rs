@@ -6,6 +6,7 @@ mod chain;
 mod cli;
 mod durability;
 mod fixture;
+mod intake;
 mod journal;
 mod merkle;
 mod power_loss;

@@ -16,6 +16,12 @@ pub fn render(key: &SecretKey, comment: &str) -> String {
 
 /// Writes a key file readable by its owner only (mode 0600); never overwrites.
 pub fn write(path: &Path, key: &SecretKey, comment: &str) -> CliResult<()> {
+    write_private(path, &render(key, comment), "key file")
+}
+
+/// Writes `text` to a new file readable by its owner only (mode 0600),
+/// synced; an existing file is in the way (never overwritten).
+pub fn write_private(path: &Path, text: &str, what: &str) -> CliResult<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -25,16 +31,16 @@ pub fn write(path: &Path, key: &SecretKey, comment: &str) -> CliResult<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(|e| {
-        let message = format!("key file {}: cannot create: {e}", path.display());
+        let message = format!("{what} {}: cannot create: {e}", path.display());
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::in_the_way(format!("{message}; a key file is never overwritten"))
+            CliError::in_the_way(format!("{message}; a {what} is never overwritten"))
         } else {
             CliError::usage(message)
         }
     })?;
-    file.write_all(render(key, comment).as_bytes())
+    file.write_all(text.as_bytes())
         .and_then(|_| file.sync_all())
-        .map_err(|e| CliError::usage(format!("key file {}: cannot write: {e}", path.display())))
+        .map_err(|e| CliError::usage(format!("{what} {}: cannot write: {e}", path.display())))
 }
 
 /// Reads a key file.

@@ -8,6 +8,7 @@ mod error;
 mod follow;
 mod input;
 mod keyfile;
+mod prepare;
 mod progress;
 mod report;
 mod serve;
@@ -379,6 +380,16 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         #[arg(long)]
         ledger: PathBuf,
     },
+    /// Prepare events from a district's spreadsheets, on the district's own machine: `prepare roster`.
+    Prepare {
+        #[command(subcommand)]
+        what: prepare::PrepareCommand,
+    },
+    /// The program's digest secret, which keys every person digest: `secret new`, `secret commitment`.
+    Secret {
+        #[command(subcommand)]
+        what: prepare::SecretCommand,
+    },
     /// Build the 2022 Kunming ledger from the bundled fixture, verify it, and print a summary.
     #[command(after_help = "Example:\n  fundledger demo --dir /tmp/kunming\n\n\
 Replaces DIR if it holds a ledger from an earlier demo; refuses any other non-empty directory.")]
@@ -527,6 +538,10 @@ fn main() -> ExitCode {
             interval,
         } => follow::run(&url, &mirror, once, interval),
         Command::Demo { dir } => demo::run(&dir),
+        Command::Prepare {
+            what: prepare::PrepareCommand::Roster(args),
+        } => prepare::roster(args),
+        Command::Secret { what } => prepare::secret(what),
     };
     print_peak_rss_if_asked();
     match result {

@@ -145,6 +145,10 @@ pub struct ProgramOpened {
     pub deadlines: Deadlines,
     /// The indicator tree, if declared.
     pub evaluation_framework: Option<EvaluationFramework>,
+    /// The commitment to the digest secret every roster of the program
+    /// must be digested with ([`crate::crypto::person_digest_commitment`]).
+    #[serde(default)]
+    pub person_digest_commitment: Option<Hash32>,
 }
 
 /// `budget_approved` and `funds_received` share this shape.
@@ -223,6 +227,9 @@ pub struct RosterFiled {
     pub trainees: Vec<Trainee>,
     /// The seven documents' digests (null = missing).
     pub documents: BTreeMap<String, Option<Hash32>>,
+    /// The commitment to the digest secret its person digests were made with.
+    #[serde(default)]
+    pub person_digest_commitment: Option<Hash32>,
 }
 
 impl RosterFiled {

@@ -92,6 +92,8 @@ fn roster(body_json: &str) -> Option<Body> {
         trainees: Vec<RawTrainee<'a>>,
         #[serde(borrow)]
         documents: BTreeMap<&'a str, Option<&'a str>>,
+        #[serde(default, deserialize_with = "present_str")]
+        person_digest_commitment: Option<&'a str>,
     }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -165,6 +167,10 @@ fn roster(body_json: &str) -> Option<Body> {
         },
         trainees,
         documents,
+        person_digest_commitment: match r.person_digest_commitment {
+            Some(hex) => Some(Hash32::parse(hex).ok()?),
+            None => None,
+        },
     })))
 }
 

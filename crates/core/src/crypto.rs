@@ -178,6 +178,17 @@ pub fn person_digest(digest_secret: &[u8], resident_id: &str) -> Hash32 {
     Hash32(*blake3::keyed_hash(&key, resident_id.to_ascii_uppercase().as_bytes()).as_bytes())
 }
 
+/// The public commitment to a digest secret, recorded in `program_opened`
+/// and carried by every roster digested with it: the keyed digest (as
+/// [`person_digest`] keys it) of a fixed text that is no ID number. A
+/// roster made with another secret carries another commitment and is
+/// refused, instead of silently breaking double-claim detection. It does
+/// not reveal the secret.
+pub fn person_digest_commitment(digest_secret: &[u8]) -> Hash32 {
+    let key = blake3::derive_key(PERSON_DIGEST_DOMAIN, digest_secret);
+    Hash32(*blake3::keyed_hash(&key, b"fundledger person-digest commitment v1").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,8 +50,9 @@ impl Books {
                 )
             }
             Body::RosterFiled(b) => {
-                let (_, district) = self.participating(&b.program, b.district_code)?;
+                let (program, district) = self.participating(&b.program, b.district_code)?;
                 not_settled(district, b.district_code, "; reverse the settlement first")?;
+                same_digest_secret(&program.opened, b)?;
                 decide_roster(b)
             }
             Body::ExpenditureReported(b) => {
@@ -589,6 +590,36 @@ fn not_settled(district: &DistrictBooks, code: DistrictCode, hint: &str) -> Resu
         ));
     }
     Ok(())
+}
+
+/// A program that names its digest secret takes only rosters digested with
+/// it (an honest mistake — the wrong secret file — would otherwise make the
+/// same person look like two, silently).
+fn same_digest_secret(program: &ProgramOpened, b: &RosterFiled) -> Result<(), Rejection> {
+    let Some(expected) = program.person_digest_commitment else {
+        return Ok(());
+    };
+    let short = |h: crate::ids::Hash32| h.to_hex()[..12].to_string();
+    match b.person_digest_commitment {
+        Some(commitment) if commitment == expected => Ok(()),
+        Some(commitment) => Err(rule(
+            format!(
+                "the roster's person digests were made with another digest secret (its commitment {}…, program {:?}'s {}…); prepare the roster again with the program's secret",
+                short(commitment),
+                b.program,
+                short(expected)
+            ),
+            "body.person_digest_commitment",
+        )),
+        None => Err(rule(
+            format!(
+                "program {:?} names its digest secret (commitment {}…) and this roster does not say which secret made its digests; prepare it with `fundledger prepare roster --secret`",
+                b.program,
+                short(expected)
+            ),
+            "body.person_digest_commitment",
+        )),
+    }
 }
 
 /// A roster's own rules: each person once, a session that ends after it starts.

@@ -1,0 +1,313 @@
+//! `prepare roster` and `secret`: a district's roster sheet to a
+//! `roster_filed` event on the district's own machine, and the digest
+//! secret the city hands to its districts. The sheet's clear ID numbers,
+//! certificate numbers, names and phone numbers never leave this process:
+//! only keyed digests and masked names are written, and every message
+//! shows numbers masked.
+
+use crate::error::{CliError, CliResult};
+use crate::keyfile;
+use clap::{Args, Subcommand};
+use fundledger_core::crypto::person_digest_commitment;
+use fundledger_core::ids::parse_lower_hex;
+use fundledger_core::jcs::canonical_bytes;
+use fundledger_intake::columns::parse_mapping;
+use fundledger_intake::{roster, session, IntakeError, RosterHeader};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `fundledger prepare …`.
+#[derive(Subcommand, Debug)]
+pub enum PrepareCommand {
+    /// Read a roster sheet (花名册: .xlsx, .xls, .ods or .csv) and write its `roster_filed` event: keyed digests and masked names only.
+    #[command(after_help = ROSTER_HELP)]
+    Roster(Box<RosterArgs>),
+}
+
+const ROSTER_HELP: &str = "Examples:
+  fundledger prepare roster --input 禄劝县花名册.xlsx --program kunming-2022 --district 530128 \\
+      --township 翠华镇 --session session.toml --secret city.secret --actor luquan-dpf --out roster.json
+  fundledger prepare roster … --key luquan.key --ledger-id 37c5…dd6f --out roster.signed.json   # signed, for `submit` or POST /v1/submissions
+  fundledger prepare roster … --columns name=学员,id=C --sheet 第一期 --skip-bad-rows
+
+The header row is found by its Chinese names (姓名; 身份证号/身份证号码/公民身份号码; 残疾证号/残疾人证号;
+残疾类别; 残疾等级; 性别; 乡镇/街道; 签名 …) in the first 30 rows, or named with --columns
+(fields: name id cert category level gender township signed; a header name or a column letter).
+Every row is checked before anything is written; each problem is one line naming file, sheet, row and
+column, and any problem means exit 1 and no output (--skip-bad-rows writes the rest and lists the rest).
+The session file (TOML or JSON) holds title, start_date, end_date, location and [documents]; see
+`fundledger prepare roster --help` and docs/format.md §7.";
+
+/// The flags of `prepare roster`.
+#[derive(Args, Debug)]
+pub struct RosterArgs {
+    /// The roster sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GB18030).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The program the roster is for.
+    #[arg(long)]
+    pub program: String,
+    /// The district's GB/T 2260 code.
+    #[arg(long)]
+    pub district: String,
+    /// The township (乡镇) that ran the training.
+    #[arg(long)]
+    pub township: String,
+    /// A TOML or JSON file with the session's title, dates, location and documents.
+    #[arg(long)]
+    pub session: Option<PathBuf>,
+    /// The session's title (overrides the session file).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The session's first day, YYYY-MM-DD.
+    #[arg(long)]
+    pub start_date: Option<String>,
+    /// The session's last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub end_date: Option<String>,
+    /// Where the session was held.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// The program's digest secret (from `fundledger secret new`).
+    #[arg(long)]
+    pub secret: PathBuf,
+    /// The district's actor id (the event's `actor`).
+    #[arg(long)]
+    pub actor: String,
+    /// The event's id (default: PROGRAM.roster.DISTRICT.START_DATE).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The event's time, RFC 3339 (default: now, in UTC+08:00).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Sign the event with this key (the actor's), for `submit` or the server.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// With --key: the id of the ledger the event is for.
+    #[arg(long)]
+    pub ledger_id: Option<String>,
+    /// With --key: …or a copy of the ledger to read its id from.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Which columns hold what: name=姓名,id=C,… (header names or column letters).
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// The sheet to read (default: the first with a roster header).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Every trainee signed the paper roster (when the sheet has no 签名 column).
+    #[arg(long)]
+    pub all_signed: bool,
+    /// Write the rows without problems and list the others, instead of writing nothing.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Where to write the event (`-`: standard output).
+    #[arg(long)]
+    pub out: String,
+}
+
+/// `fundledger secret …`.
+#[derive(Subcommand, Debug)]
+pub enum SecretCommand {
+    /// Write a new digest secret (mode 0600) and print its commitment, which the program records.
+    #[command(after_help = "Example:\n  fundledger secret new --out city.secret\n\n\
+The city keeps the secret and hands it to each district's clerk on a USB stick or in person, never by \
+e-mail or chat; the commitment goes into the program's `program_opened` event as \
+`person_digest_commitment`. See docs/format.md §7 for what a leaked secret allows.")]
+    New {
+        /// The file to write (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the commitment of a digest secret (what `program_opened` records).
+    #[command(after_help = "Example:\n  fundledger secret commitment --secret city.secret")]
+    Commitment {
+        /// The secret file.
+        #[arg(long)]
+        secret: PathBuf,
+    },
+}
+
+/// Runs `fundledger secret …`.
+pub fn secret(command: SecretCommand) -> CliResult<()> {
+    match command {
+        SecretCommand::New { out } => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed)
+                .map_err(|e| CliError::usage(format!("no random source: {e}")))?;
+            let commitment = person_digest_commitment(&seed).to_hex();
+            let text = format!(
+                "# fundledger digest secret: keys every person digest of a program's rosters.\n\
+                 # Keep it like a key; hand it to districts in person. Never put it in the ledger.\n\
+                 secret: {}\ncommitment: {commitment}\n",
+                hex::encode(seed)
+            );
+            keyfile::write_private(&out, &text, "digest secret file")?;
+            println!("wrote {} (mode 0600)", out.display());
+            println!("commitment: {commitment}");
+            println!("record it in program_opened as \"person_digest_commitment\"");
+            Ok(())
+        }
+        SecretCommand::Commitment { secret } => {
+            println!(
+                "{}",
+                person_digest_commitment(&read_secret(&secret)?).to_hex()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Reads a digest secret file.
+pub fn read_secret(path: &Path) -> CliResult<[u8; 32]> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::usage(format!("secret file {}: cannot read: {e}", path.display()))
+    })?;
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("secret:"))
+        .and_then(|hex| parse_lower_hex::<32>(hex.trim()))
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "secret file {}: no line \"secret: <64 lowercase hex>\" (make one with `fundledger secret new`)",
+                path.display()
+            ))
+        })
+}
+
+fn intake(e: IntakeError) -> CliError {
+    match e {
+        IntakeError::Input(message) => CliError::rejected(message),
+        IntakeError::Usage(message) => CliError::usage(message),
+    }
+}
+
+/// Runs `fundledger prepare roster`.
+pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
+    let secret = read_secret(&args.secret)?;
+    let session_file = match &args.session {
+        Some(path) => Some((path.as_path(), session::read_file(path).map_err(intake)?)),
+        None => None,
+    };
+    let session = session::resolve(
+        session_file,
+        args.title.clone(),
+        args.start_date.clone(),
+        args.end_date.clone(),
+        args.location.clone(),
+    )
+    .map_err(intake)?;
+    let signing = match &args.key {
+        Some(key) => Some((
+            keyfile::read(key)?,
+            crate::commands::ledger_id_of(args.ledger.as_deref(), args.ledger_id.as_deref())?,
+        )),
+        None => None,
+    };
+    let options = roster::RosterOptions {
+        township: args.township.clone(),
+        mapping: match &args.columns {
+            Some(text) => parse_mapping(text).map_err(intake)?,
+            None => Vec::new(),
+        },
+        sheet: args.sheet.clone(),
+        all_signed: args.all_signed,
+    };
+    let grids = fundledger_intake::grid::read_grids(&args.input).map_err(intake)?;
+    let prepared = roster::prepare(&grids, &secret, &options).map_err(intake)?;
+    for problem in &prepared.problems {
+        eprintln!("{problem}");
+    }
+    let file = args
+        .input
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    if !prepared.problems.is_empty() && !args.skip_bad_rows {
+        return Err(CliError::rejected(format!(
+            "{file}: {} problem(s) in {} row(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)",
+            prepared.problems.len(),
+            prepared.bad_rows
+        )));
+    }
+    if prepared.trainees.is_empty() {
+        return Err(CliError::rejected(format!(
+            "{file}: no trainee rows under the header; nothing was written"
+        )));
+    }
+    let id = args.id.clone().unwrap_or_else(|| {
+        format!(
+            "{}.roster.{}.{}",
+            args.program, args.district, session.start_date
+        )
+    });
+    let at = args.at.clone().unwrap_or_else(now_in_china);
+    let commitment = person_digest_commitment(&secret).to_hex();
+    let trainees = prepared.trainees.len();
+    let event = fundledger_intake::roster_event(
+        &RosterHeader {
+            id: &id,
+            actor: &args.actor,
+            at: &at,
+            program: &args.program,
+            district_code: &args.district,
+            township: &args.township,
+            session: &session,
+            commitment: &commitment,
+        },
+        prepared.trainees,
+    );
+    let output = match &signing {
+        Some((key, ledger_id)) => {
+            let mut event = event;
+            event["ledger"] = json!(ledger_id.to_hex());
+            let sig = crate::commands::sign_event(&event, &file, key)?;
+            json!({"event": event, "sig": sig})
+        }
+        None => event,
+    };
+    write_output(&args.out, &output)?;
+    eprintln!(
+        "prepared {id}: {trainees} trainee(s) from {file}{}{}{}",
+        prepared
+            .sheet
+            .as_ref()
+            .map_or(String::new(), |s| format!(", sheet {s}")),
+        if signing.is_some() { ", signed" } else { "" },
+        if prepared.bad_rows > 0 {
+            format!(
+                "; {} row(s) with problems skipped (listed above)",
+                prepared.bad_rows
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// Now, as the ledger's times are written, in UTC+08:00.
+fn now_in_china() -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
+    chrono::Utc::now()
+        .with_timezone(&offset)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+fn write_output(out: &str, value: &Value) -> CliResult<()> {
+    let mut line = canonical_bytes(value).map_err(|e| {
+        CliError::rejected(format!(
+            "the event cannot be written canonically: {}",
+            e.problem
+        ))
+    })?;
+    line.push(b'\n');
+    if out == "-" {
+        std::io::stdout()
+            .write_all(&line)
+            .map_err(|e| CliError::usage(format!("cannot write output: {e}")))
+    } else {
+        std::fs::write(out, &line)
+            .map_err(|e| CliError::usage(format!("--out {out}: cannot write: {e}")))
+    }
+}
