@@ -513,3 +513,29 @@ fn a_roster_digested_with_the_wrong_secret_is_refused_at_append() {
         String::from_utf8_lossy(&accepted.stderr)
     );
 }
+
+/// `fundledger-bench prepare` runs the product on its generated sheet of
+/// synthetic people (every row valid) and reports against its floor.
+#[test]
+fn the_prepare_bench_runs_on_a_valid_generated_sheet() {
+    let dir = tempdir();
+    // From the repository: under cargo the bench builds the product first.
+    let out = crate::support::bench_ok(
+        &crate::support::repo(),
+        &[
+            "prepare",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--rows",
+            "50",
+        ],
+    );
+    assert!(
+        out.contains("| prepare roster (process: read, check, digest, write) | 50 |"),
+        "{out}"
+    );
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("roster.json")).unwrap())
+            .unwrap();
+    assert_eq!(event["body"]["trainees"].as_array().unwrap().len(), 50);
+}

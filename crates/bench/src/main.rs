@@ -11,6 +11,7 @@
 mod error;
 mod floor;
 mod gen;
+mod intake;
 // Shared with the product binary; the benchmarks only write keys.
 #[allow(dead_code)]
 #[path = "../../cli/src/keyfile.rs"]
@@ -100,6 +101,16 @@ and waits for its 201, which the server sends only after the group commit's flus
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// Time `fundledger prepare roster` on a generated roster sheet against reading the sheet alone.
+    #[command(after_help = "Example:\n  fundledger-bench prepare --rows 2000")]
+    Prepare {
+        /// Working directory.
+        #[arg(long, default_value = "target/bench")]
+        dir: PathBuf,
+        /// Trainee rows in the sheet.
+        #[arg(long, default_value_t = 2000)]
+        rows: usize,
+    },
     /// The hardware floor on an export: Ed25519 batch verification and BLAKE3 on every core (used by `run`).
     #[command(after_help = "Example:\n  fundledger-bench floor --input province.jsonl")]
     Floor {
@@ -142,6 +153,7 @@ fn main() -> ExitCode {
             seconds,
         } => load::load(&dir, &clients, seconds),
         Command::Floor { input } => floor::floor(&input),
+        Command::Prepare { dir, rows } => intake::prepare(&dir, rows),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
