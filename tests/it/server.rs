@@ -814,3 +814,54 @@ fn a_locked_or_existing_ledger_is_in_the_way() {
     let err = fails(dir.path(), &["import", "--ledger", l, "e.jsonl"], None, 5);
     assert!(err.contains("a ledger already exists here"), "{err}");
 }
+
+/// Issue #12, 6: one path from `sign` to the server. `submit --url` sends
+/// JSON Lines, as `sign` prints them, to `POST /v1/submissions`; an
+/// identical retry is reported as present; a rejected batch is one
+/// sentence (exit 1); and while `serve` holds the ledger, `append` says
+/// to use `--url`.
+#[test]
+fn submit_url_sends_what_sign_prints_to_the_server() {
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = ledger_with_2023(p);
+    let server = Server::start(&ledger);
+    let lines: String = (0..3)
+        .map(|n| signed(&client_event(1, n)).to_string() + "\n")
+        .collect();
+    std::fs::write(p.join("batch.jsonl"), &lines).unwrap();
+    let out = ok(p, &["submit", "--url", &server.url, "batch.jsonl"]);
+    assert!(
+        out.contains("recorded seq 161: c1.e0") && out.contains("3 record(s)"),
+        "{out}"
+    );
+    let again = ok(p, &["submit", "--url", &server.url, "batch.jsonl"]);
+    assert!(
+        again.contains("exists   seq 161: c1.e0") && again.contains("identical retry"),
+        "{again}"
+    );
+    let mut bad = client_event(1, 3);
+    bad["body"]["amount_cny"] = json!("1.001");
+    std::fs::write(p.join("bad.jsonl"), signed(&bad).to_string() + "\n").unwrap();
+    let err = fails(p, &["submit", "--url", &server.url, "bad.jsonl"], None, 1);
+    assert!(
+        err.contains("(422 schema), item 0, field body.amount_cny")
+            && err.contains("nothing was appended"),
+        "{err}"
+    );
+    let err = fails(
+        p,
+        &[
+            "append",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--key",
+            &key("kunming-dpf"),
+            "batch.jsonl",
+        ],
+        None,
+        5,
+    );
+    assert!(err.contains("fundledger submit --url"), "{err}");
+    server.stop();
+}

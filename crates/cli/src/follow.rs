@@ -270,3 +270,81 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
         std::thread::sleep(Duration::from_secs(interval_secs.max(1)));
     }
 }
+
+/// `submit --url`: sends a batch as `sign` prints it (JSON Lines, one
+/// object or an array) to a server's `POST /v1/submissions`, and reports
+/// each record as `append` does. The server's error answer becomes the
+/// one sentence of a rejection (exit 1).
+pub fn submit_to_server(url: &str, file: &str) -> CliResult<()> {
+    let body = if file == "-" {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut text)
+            .map_err(|e| CliError::usage(format!("standard input: {e}")))?;
+        text
+    } else {
+        std::fs::read(file).map_err(|e| CliError::usage(format!("{file}: cannot read: {e}")))?
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into();
+    let endpoint = format!("{}/v1/submissions", url.trim_end_matches('/'));
+    let mut response = agent
+        .post(&endpoint)
+        .header("content-type", "application/json")
+        .send(&body[..])
+        .map_err(|e| CliError::usage(format!("{endpoint}: cannot send: {e}")))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| CliError::usage(format!("{endpoint}: cannot read the answer: {e}")))?;
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if !(200..300).contains(&status) {
+        let error = &answer["error"];
+        let mut message = format!("{file}: the server refused the batch ({status}");
+        if let Some(class) = error["class"].as_str() {
+            message.push_str(&format!(" {class}"));
+        }
+        message.push(')');
+        if let Some(item) = error["item"].as_u64() {
+            message.push_str(&format!(", item {item}"));
+        }
+        if let Some(field) = error["field"].as_str() {
+            message.push_str(&format!(", field {field}"));
+        }
+        message.push_str(&format!(
+            ": {}; nothing was appended",
+            error["message"].as_str().unwrap_or(text.trim())
+        ));
+        return Err(if status >= 500 {
+            CliError::in_the_way(message)
+        } else {
+            CliError::rejected(message)
+        });
+    }
+    let records = answer["records"].as_array().cloned().unwrap_or_default();
+    for record in &records {
+        println!(
+            "{} seq {}: {}",
+            if status == 201 {
+                "recorded"
+            } else {
+                "exists  "
+            },
+            record["seq"],
+            record["event"]["id"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "{} record(s) {}; the server acknowledged the batch on disk",
+        records.len(),
+        if status == 201 {
+            "appended or already present"
+        } else {
+            "already present (identical retry)"
+        }
+    );
+    Ok(())
+}

@@ -146,15 +146,19 @@ Every event is signed for one ledger: an event without a `ledger` member gets th
     },
     /// Append signed submissions, as `sign` prints them, as one batch.
     #[command(
-        after_help = "Example:\n  fundledger submit --ledger kunming --operator-key operator.key rosters.signed.jsonl"
+        after_help = "Examples:\n  fundledger submit --ledger kunming --operator-key operator.key rosters.signed.jsonl\n  \
+fundledger submit --url http://127.0.0.1:8080 rosters.signed.jsonl     # to a running `fundledger serve`"
     )]
     Submit {
-        /// The ledger directory.
+        /// The ledger directory (the city, appending here).
+        #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+        ledger: Option<PathBuf>,
+        /// …or a running server to send the batch to (`fundledger serve`).
         #[arg(long)]
-        ledger: PathBuf,
-        /// The operator's secret key, which seals the batch.
-        #[arg(long)]
-        operator_key: PathBuf,
+        url: Option<String>,
+        /// With --ledger: the operator's secret key, which seals the batch.
+        #[arg(long, required_unless_present = "url")]
+        operator_key: Option<PathBuf>,
         /// Where recorded_at comes from.
         #[arg(long, value_enum, default_value = "now")]
         clock: Clock,
@@ -463,11 +467,20 @@ fn main() -> ExitCode {
             .and_then(|id| commands::sign(&key, id, &file)),
         Command::Submit {
             ledger,
+            url,
             operator_key,
             clock,
             future_skew_hours,
             file,
-        } => commands::submit(&ledger, &operator_key, clock, future_skew_hours, &file),
+        } => match (ledger, operator_key, url) {
+            (Some(ledger), Some(operator_key), _) => {
+                commands::submit(&ledger, &operator_key, clock, future_skew_hours, &file)
+            }
+            (_, _, Some(url)) => follow::submit_to_server(&url, &file),
+            _ => Err(error::CliError::usage(
+                "submit: give --ledger and --operator-key, or --url",
+            )),
+        },
         Command::Verify {
             ledger,
             file,

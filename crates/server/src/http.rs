@@ -214,17 +214,25 @@ fn jsonl(records: &[Vec<u8>]) -> Vec<u8> {
 
 /// A request body as a batch of submissions, each checked to be
 /// `{"event", "sig"}`.
+/// A batch as `fundledger sign` prints it (JSON Lines: one submission a
+/// line), or one submission, or an array of them.
 fn parse_batch(body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::unprocessable(format!(
-            "the body is not JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let items = match value {
-        Value::Array(items) => items,
-        single => vec![single],
+    let mut values = Vec::new();
+    for value in serde_json::Deserializer::from_slice(body).into_iter::<Value>() {
+        values.push(value.map_err(|e| {
+            ApiError::unprocessable(format!(
+                "the body is not JSON, a JSON array or JSON Lines (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?);
+    }
+    let items = match values.len() {
+        1 => match values.pop().expect("one") {
+            Value::Array(items) => items,
+            single => vec![single],
+        },
+        _ => values,
     };
     if items.is_empty() {
         return Err(ApiError::unprocessable("the batch is empty"));

@@ -46,7 +46,7 @@ pub enum StoreError {
         rejection: Rejection,
     },
     /// Another process (such as `fundledger serve`) holds the directory's lock.
-    #[error("ledger {path}: {message} (is another fundledger process, such as `serve`, using this ledger?)")]
+    #[error("ledger {path}: {message} (is another fundledger process, such as `serve`, using this ledger? If `serve` holds it, send signed submissions to the server instead: `fundledger submit --url http://HOST:PORT FILE`)")]
     Locked {
         /// The ledger directory.
         path: PathBuf,
