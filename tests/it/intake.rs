@@ -539,3 +539,125 @@ fn the_prepare_bench_runs_on_a_valid_generated_sheet() {
             .unwrap();
     assert_eq!(event["body"]["trainees"].as_array().unwrap().len(), 50);
 }
+
+/// Issue #12, 5 and 7 in small: a ledger started from flags and the
+/// program template alone — `keygen`, `enrol`, `program template` /
+/// `program open` — takes a roster made by `prepare roster` from a sheet,
+/// and its report counts the sheet's trainees.
+#[test]
+fn a_city_starts_a_ledger_from_flags_and_a_district_files_its_sheet() {
+    let dir = tempdir();
+    let p = dir.path();
+    setup(p);
+    let l = "kunming";
+    crate::support::empty_kunming_ledger(p, l, "scaffold test");
+    let operator = key("kunming-dpf");
+    ok(p, &["keygen", "--out", "jiuye.key"]);
+    ok(p, &["keygen", "--out", "luquan.key"]);
+    let mut enrolments = String::new();
+    for (actor, role, district, file) in [
+        ("kunming-dpf-jiuye", "city", None, "jiuye.key"),
+        ("luquan-dpf", "district", Some("530128"), "luquan.key"),
+    ] {
+        let mut args = vec![
+            "enrol",
+            "--actor",
+            actor,
+            "--role",
+            role,
+            "--key-file",
+            file,
+            "--by",
+            "kunming-dpf",
+            "--at",
+            "2023-01-04T09:00:00+08:00",
+        ];
+        if let Some(code) = district {
+            args.extend(["--district", code, "--name", "禄劝县残联"]);
+        }
+        enrolments.push_str(&ok(p, &args));
+    }
+    std::fs::write(p.join("enrol.jsonl"), enrolments).unwrap();
+    ok(
+        p,
+        &["append", "--ledger", l, "--key", &operator, "enrol.jsonl"],
+    );
+    let template = ok(p, &["program", "template"]);
+    std::fs::write(p.join("program.toml"), template).unwrap();
+    ok(
+        p,
+        &[
+            "program",
+            "open",
+            "--file",
+            "program.toml",
+            "--by",
+            "kunming-dpf-jiuye",
+            "--secret",
+            "city.secret",
+            "--at",
+            "2023-01-10T09:00:00+08:00",
+            "--out",
+            "program.json",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "append",
+            "--ledger",
+            l,
+            "--key",
+            "jiuye.key",
+            "--operator-key",
+            &operator,
+            "program.json",
+        ],
+    );
+    Sheet { rows: clean_rows() }.write_xlsx(&p.join("clean.xlsx"));
+    let (code, _, err) = prepare(p, "clean.xlsx", "city.secret", "roster.json", &[]);
+    assert_eq!(code, 0, "{err}");
+    ok(
+        p,
+        &[
+            "append",
+            "--ledger",
+            l,
+            "--key",
+            "luquan.key",
+            "--operator-key",
+            &operator,
+            "roster.json",
+        ],
+    );
+    ok(p, &["verify", "--ledger", l]);
+    let report: Value = serde_json::from_str(&ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2023",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let luquan = report["program"]["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "530128")
+        .unwrap();
+    assert_eq!(
+        (&luquan["trainees"], &luquan["rosters"]),
+        (&json!(4), &json!(1)),
+        "{luquan}"
+    );
+    let digests = ok(p, &["digest", "plan.txt"]);
+    assert!(
+        digests.starts_with(&blake3::hash("培训方案".as_bytes()).to_hex().to_string()),
+        "{digests}"
+    );
+}

@@ -11,6 +11,7 @@ mod keyfile;
 mod prepare;
 mod progress;
 mod report;
+mod scaffold;
 mod serve;
 
 /// mimalloc: allocation-heavy verification runs 10-20 % faster than with
@@ -384,6 +385,25 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         #[arg(long)]
         ledger: PathBuf,
     },
+    /// Write the `actor_enrolled` event of a new actor, for `append` by the operator.
+    #[command(
+        after_help = "Example:\n  fundledger keygen --out luquan.key\n  fundledger enrol --actor luquan-dpf --role district --district 530128 --name 禄劝县残联 \\\n      --key-file luquan.key --by kunming-dpf --out enrol.json\n  fundledger append --ledger kunming --key operator.key enrol.json"
+    )]
+    Enrol(Box<scaffold::EnrolArgs>),
+    /// Programs: `program template` prints a commented program file; `program open` writes its `program_opened` event.
+    Program {
+        #[command(subcommand)]
+        what: scaffold::ProgramCommand,
+    },
+    /// Print the BLAKE3 digest of each file, as rosters record the seven 台账 documents.
+    #[command(
+        after_help = "Example:\n  fundledger digest 培训方案.pdf 培训人员花名册.pdf 参训人员公示.jpg"
+    )]
+    Digest {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Prepare events from a district's spreadsheets, on the district's own machine: `prepare roster`.
     Prepare {
         #[command(subcommand)]
@@ -555,6 +575,9 @@ fn main() -> ExitCode {
             what: prepare::PrepareCommand::Roster(args),
         } => prepare::roster(args),
         Command::Secret { what } => prepare::secret(what),
+        Command::Enrol(args) => scaffold::enrol(&args),
+        Command::Program { what } => scaffold::program(&what),
+        Command::Digest { files } => scaffold::digest(&files),
     };
     print_peak_rss_if_asked();
     match result {

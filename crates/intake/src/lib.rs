@@ -93,3 +93,9 @@ pub fn roster_event(header: &RosterHeader<'_>, trainees: Vec<Value>) -> Value {
         }
     })
 }
+
+/// A program file (TOML, as `fundledger program template` prints) as the
+/// `program_opened` body it holds.
+pub fn program_body(toml_text: &str) -> Result<Value, IntakeError> {
+    toml::from_str(toml_text).map_err(|e| IntakeError::Input(e.to_string()))
+}
