@@ -661,3 +661,84 @@ fn a_city_starts_a_ledger_from_flags_and_a_district_files_its_sheet() {
         "{digests}"
     );
 }
+
+/// Issue #12, 4: a past year in one command. The whole 2022 fixture — 151
+/// events of 17 actors after the ledger's opening — loaded with `load`
+/// from a directory of key files gives the demo's report, as one batch and
+/// in batches of 40; a missing key file names the event and the file.
+#[test]
+fn a_past_year_loads_in_one_command() {
+    let dir = tempdir();
+    let p = dir.path();
+    let fixture = crate::support::repo().join("fixtures/kunming-2022");
+    let events: String = std::fs::read_to_string(fixture.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .skip(1) // ledger_opened: `init` makes record 0
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(p.join("2022.jsonl"), &events).unwrap();
+    let keys = fixture.join("keys");
+    let demo = demo_ledger(p);
+    let report = |ledger: &str| -> Value {
+        let text = ok(
+            p,
+            &[
+                "report",
+                "--ledger",
+                ledger,
+                "--program",
+                "kunming-2022",
+                "--format",
+                "json",
+                "--as-of",
+                "2023-06-30T00:00:00+08:00",
+            ],
+        );
+        serde_json::from_str::<Value>(&text).unwrap()["program"].clone()
+    };
+    let expected = report(demo.to_str().unwrap());
+    let operator = key("kunming-dpf");
+    for (ledger, extra) in [("one", vec![]), ("batches", vec!["--batch-size", "40"])] {
+        crate::support::empty_kunming_ledger(p, ledger, "load test");
+        let mut args = vec![
+            "load",
+            "--ledger",
+            ledger,
+            "--keys",
+            keys.to_str().unwrap(),
+            "--operator-key",
+            &operator,
+        ];
+        args.extend(extra);
+        args.push("2022.jsonl");
+        let out = run(p, &args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("signed by 17 actor(s)"), "{err}");
+        ok(p, &["verify", "--ledger", ledger]);
+        assert_eq!(report(ledger), expected, "{ledger}");
+    }
+    let empty = tempdir();
+    crate::support::empty_kunming_ledger(p, "nokeys", "load test");
+    let out = run(
+        p,
+        &[
+            "load",
+            "--ledger",
+            "nokeys",
+            "--keys",
+            empty.path().to_str().unwrap(),
+            "--operator-key",
+            &operator,
+            "2022.jsonl",
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("line 1, field event.actor: no key file") && err.contains("kunming-dpf.key"),
+        "{err}"
+    );
+}

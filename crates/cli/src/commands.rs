@@ -128,7 +128,7 @@ fn check_key_matches(ledger: &Ledger, items: &[Located], key: &SecretKey) -> Cli
     Ok(())
 }
 
-fn report_outcome(outcome: &BatchOutcome) {
+pub(crate) fn report_outcome(outcome: &BatchOutcome) {
     for (seq, id) in &outcome.appended {
         println!("appended seq {seq}: {id}");
     }
@@ -144,7 +144,7 @@ fn report_outcome(outcome: &BatchOutcome) {
 
 /// The operator's key, which seals every batch: `--operator-key`, or the
 /// signing key itself when it is the operator's.
-fn sealing_key(
+pub(crate) fn sealing_key(
     ledger: &Ledger,
     operator_key: Option<&Path>,
     signing_key: Option<&SecretKey>,

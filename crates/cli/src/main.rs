@@ -8,6 +8,7 @@ mod error;
 mod follow;
 mod input;
 mod keyfile;
+mod load;
 mod prepare;
 mod progress;
 mod report;
@@ -385,6 +386,32 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         #[arg(long)]
         ledger: PathBuf,
     },
+    /// Load a past year: sign each event with its actor's key from a directory and append them in order at their own times.
+    #[command(
+        after_help = "Example:\n  fundledger load --ledger kunming --keys keys/ --operator-key operator.key 2021.jsonl\n  fundledger load --ledger kunming --keys keys/ --operator-key operator.key --batch-size 500 2021.jsonl\n\n\
+Each event is signed with KEYS/<actor>.key and recorded at its own `at` (events must be in time order). \
+Without --batch-size the file is one batch, appended whole or not at all; with it, each batch is, and an error \
+names the batch and says which were appended before it."
+    )]
+    Load {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The directory of the actors' key files, named <actor>.key.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The operator's secret key, which seals every batch.
+        #[arg(long)]
+        operator_key: PathBuf,
+        /// Events per batch (default: the whole file, one batch).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Refuse an event whose `at` is more than this many hours ahead of this machine's clock.
+        #[arg(long, default_value_t = fundledger_core::ledger::FUTURE_SKEW_DEFAULT_HOURS)]
+        future_skew_hours: u32,
+        /// Events file (JSON, JSON array or JSON Lines), or `-` for standard input.
+        file: String,
+    },
     /// Write the `actor_enrolled` event of a new actor, for `append` by the operator.
     #[command(
         after_help = "Example:\n  fundledger keygen --out luquan.key\n  fundledger enrol --actor luquan-dpf --role district --district 530128 --name 禄劝县残联 \\\n      --key-file luquan.key --by kunming-dpf --out enrol.json\n  fundledger append --ledger kunming --key operator.key enrol.json"
@@ -576,6 +603,21 @@ fn main() -> ExitCode {
         } => prepare::roster(args),
         Command::Secret { what } => prepare::secret(what),
         Command::Enrol(args) => scaffold::enrol(&args),
+        Command::Load {
+            ledger,
+            keys,
+            operator_key,
+            batch_size,
+            future_skew_hours,
+            file,
+        } => load::load(
+            &ledger,
+            &keys,
+            &operator_key,
+            batch_size,
+            future_skew_hours,
+            &file,
+        ),
         Command::Program { what } => scaffold::program(&what),
         Command::Digest { files } => scaffold::digest(&files),
     };
