@@ -742,3 +742,147 @@ fn a_past_year_loads_in_one_command() {
         "{err}"
     );
 }
+
+/// Writes a spending workbook: a title row, the header, then `rows`
+/// (numbers where a cell parses as one and `numbers` says so).
+fn write_spending(path: &Path, rows: &[[&str; 6]], numbers: &[(usize, f64)]) {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("支出明细").unwrap();
+    sheet
+        .write_string(0, 0, "禄劝县2023年培训经费支出明细")
+        .unwrap();
+    for (c, h) in ["日期", "凭证号", "摘要", "金额", "支出类别", "台账"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(1, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, text) in row.iter().enumerate() {
+            if let Some((_, n)) = numbers.iter().find(|(nr, _)| *nr == r).filter(|_| c == 3) {
+                sheet.write_number(r as u32 + 2, 3, *n).unwrap();
+            } else if !text.is_empty() {
+                sheet.write_string(r as u32 + 2, c as u16, *text).unwrap();
+            }
+        }
+    }
+    workbook.save(path).unwrap();
+}
+
+/// Issue #12, 2: a spending sheet to one event per row: amounts as numbers
+/// or text, to the fen and no further; dates in the clerks' forms; a total
+/// line checked against the rows; the events append and add up.
+#[test]
+fn a_spending_sheet_becomes_one_event_per_row() {
+    let dir = tempdir();
+    let p = dir.path();
+    let clean: [[&str; 6]; 2] = [
+        ["2023-06-02", "记-001", "培训场地租赁", "", "场地", ""],
+        ["2023/6/3", "记-002", "教材印刷", "1,234.50", "教材", ""],
+    ];
+    let mut bad = clean.to_vec();
+    bad.push(["2023年6月4日", "记-003", "师资讲课费", "", "师资", ""]);
+    bad.push(["2023-06-05", "记-004", "学员误餐补助", "12.345", "补助", ""]);
+    bad.push(["2023-02-30", "记-005", "交通费", "100", "交通", ""]);
+    write_spending(&p.join("bad.xlsx"), &bad, &[(0, 3000.0), (2, 29999.999999)]);
+    let prepare = |input: &str| {
+        run(
+            p,
+            &[
+                "prepare",
+                "expenditure",
+                "--input",
+                input,
+                "--program",
+                "kunming-2023",
+                "--district",
+                "530128",
+                "--actor",
+                "luquan-dpf",
+                "--out",
+                "spending.jsonl",
+            ],
+            None,
+        )
+    };
+    let out = prepare("bad.xlsx");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let at = "bad.xlsx, sheet 支出明细";
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        vec![
+            format!("{at}, row 5, column D (金额): 29999.999999 is not a whole number of fen (分): the cell holds a fraction of a fen or a float artefact of a formula; type the amount with at most two decimals"),
+            format!("{at}, row 6, column D (金额): 12.345 has a fraction of a fen (分); amounts have at most two decimals"),
+            format!("{at}, row 7, column A (日期): \"2023-02-30\" is not a date (e.g. 2022-06-01)"),
+            "error: bad.xlsx: 3 problem(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)".to_string(),
+        ]
+    );
+    assert!(!p.join("spending.jsonl").exists());
+    let mut wrong_total = clean.to_vec();
+    wrong_total.push(["", "", "合计", "5000.00", "", ""]);
+    write_spending(&p.join("total.xlsx"), &wrong_total, &[(0, 3000.0)]);
+    let out = prepare("total.xlsx");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("total.xlsx, sheet 支出明细, row 5, column D (total): the total line says 5000.00 but the rows sum to 4234.50"), "{err}");
+    let mut right_total = clean.to_vec();
+    right_total.push(["", "", "合计", "4234.5", "", ""]);
+    write_spending(&p.join("spend.xlsx"), &right_total, &[(0, 3000.0)]);
+    let out = prepare("spend.xlsx");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = std::fs::read_to_string(p.join("spending.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["id"], "kunming-2023.spend.530128.r3");
+    assert_eq!(events[0]["at"], "2023-06-02T12:00:00+08:00");
+    assert_eq!(events[0]["body"]["amount_cny"], "3000.00");
+    assert_eq!(events[1]["body"]["amount_cny"], "1234.50");
+    assert_eq!(
+        events[1]["body"]["purpose"],
+        "教材印刷（凭证 记-002）［教材］"
+    );
+    let ledger = crate::server::ledger_with_2023(p);
+    let l = ledger.to_str().unwrap();
+    ok(
+        p,
+        &[
+            "append",
+            "--ledger",
+            l,
+            "--key",
+            &key("luquan-dpf"),
+            "--operator-key",
+            &key("kunming-dpf"),
+            "spending.jsonl",
+        ],
+    );
+    let report: Value = serde_json::from_str(&ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2023",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let luquan = report["program"]["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "530128")
+        .unwrap()
+        .clone();
+    assert_eq!(luquan["spent_cny"], "4234.50");
+}

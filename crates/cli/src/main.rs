@@ -431,7 +431,7 @@ names the batch and says which were appended before it."
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Prepare events from a district's spreadsheets, on the district's own machine: `prepare roster`.
+    /// Prepare events from a district's spreadsheets, on the district's own machine: `prepare roster`, `prepare expenditure`.
     Prepare {
         #[command(subcommand)]
         what: prepare::PrepareCommand,
@@ -601,6 +601,9 @@ fn main() -> ExitCode {
         Command::Prepare {
             what: prepare::PrepareCommand::Roster(args),
         } => prepare::roster(args),
+        Command::Prepare {
+            what: prepare::PrepareCommand::Expenditure(args),
+        } => prepare::expenditure(args),
         Command::Secret { what } => prepare::secret(what),
         Command::Enrol(args) => scaffold::enrol(&args),
         Command::Load {

@@ -23,6 +23,64 @@ pub enum PrepareCommand {
     /// Read a roster sheet (花名册: .xlsx, .xls, .ods or .csv) and write its `roster_filed` event: keyed digests and masked names only.
     #[command(after_help = ROSTER_HELP)]
     Roster(Box<RosterArgs>),
+    /// Read a spending sheet (支出明细) and write one `expenditure_reported` event per row.
+    #[command(after_help = SPENDING_HELP)]
+    Expenditure(Box<SpendingArgs>),
+}
+
+const SPENDING_HELP: &str = "Examples:
+  fundledger prepare expenditure --input 禄劝县支出明细.xlsx --program kunming-2022 --district 530128 \\
+      --actor luquan-dpf --out spending.jsonl
+  fundledger prepare expenditure … --key luquan.key --ledger-id 37c5…dd6f --out spending.signed.jsonl
+
+The header row is found by its names (日期; 凭证号; 摘要/用途; 金额/支出金额; 支出类别; 台账) or named with
+--columns (fields: date voucher purpose amount payee roster). Amounts may be numbers or text (1,234.50,
+￥1234.5, 1234.50元) but never a fraction of a fen or a float artefact such as 29999.999999. A total line
+(合计/总计/小计) is checked against the rows' sum and not filed. Each row's event is dated by its 日期
+(12:00 that day, UTC+08:00) unless --at is given; its id is ID_PREFIX.rROW.";
+
+/// The flags of `prepare expenditure`.
+#[derive(Args, Debug)]
+pub struct SpendingArgs {
+    /// The spending sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GB18030).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The program.
+    #[arg(long)]
+    pub program: String,
+    /// The district's GB/T 2260 code.
+    #[arg(long)]
+    pub district: String,
+    /// The district's actor id.
+    #[arg(long)]
+    pub actor: String,
+    /// Event ids are ID_PREFIX.rROW (default: PROGRAM.spend.DISTRICT).
+    #[arg(long)]
+    pub id_prefix: Option<String>,
+    /// Every event's time, RFC 3339 (default: each row's date at 12:00 UTC+08:00, or now).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Sign the events with this key (the actor's).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// With --key: the id of the ledger the events are for.
+    #[arg(long)]
+    pub ledger_id: Option<String>,
+    /// With --key: …or a copy of the ledger to read its id from.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Which columns hold what: amount=金额,purpose=C,… (header names or column letters).
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// The sheet to read (default: the first with a spending header).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Write the rows without problems and list the others, instead of writing nothing.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Where to write the events, one per line (`-`: standard output).
+    #[arg(long)]
+    pub out: String,
 }
 
 const ROSTER_HELP: &str = "Examples:
@@ -272,6 +330,113 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
             .sheet
             .as_ref()
             .map_or(String::new(), |s| format!(", sheet {s}")),
+        if signing.is_some() { ", signed" } else { "" },
+        if prepared.bad_rows > 0 {
+            format!(
+                "; {} row(s) with problems skipped (listed above)",
+                prepared.bad_rows
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// Runs `fundledger prepare expenditure`.
+pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
+    let signing = match &args.key {
+        Some(key) => Some((
+            keyfile::read(key)?,
+            crate::commands::ledger_id_of(args.ledger.as_deref(), args.ledger_id.as_deref())?,
+        )),
+        None => None,
+    };
+    let options = fundledger_intake::expenditure::SpendingOptions {
+        mapping: match &args.columns {
+            Some(text) => parse_mapping(text).map_err(intake)?,
+            None => Vec::new(),
+        },
+        sheet: args.sheet.clone(),
+    };
+    let grids = fundledger_intake::grid::read_grids(&args.input).map_err(intake)?;
+    let prepared = fundledger_intake::expenditure::prepare(&grids, &options).map_err(intake)?;
+    for problem in &prepared.problems {
+        eprintln!("{problem}");
+    }
+    let file = args
+        .input
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    if !prepared.problems.is_empty() && !args.skip_bad_rows {
+        return Err(CliError::rejected(format!(
+            "{file}: {} problem(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)",
+            prepared.problems.len()
+        )));
+    }
+    if prepared.rows.is_empty() {
+        return Err(CliError::rejected(format!(
+            "{file}: no spending rows under the header; nothing was written"
+        )));
+    }
+    let prefix = args
+        .id_prefix
+        .clone()
+        .unwrap_or_else(|| format!("{}.spend.{}", args.program, args.district));
+    let now = now_in_china();
+    let mut lines = Vec::new();
+    for row in &prepared.rows {
+        let at = match (&args.at, row.date) {
+            (Some(at), _) => at.clone(),
+            (None, Some(date)) => format!("{date}T12:00:00+08:00"),
+            (None, None) => now.clone(),
+        };
+        let mut body = json!({"program": args.program, "district_code": args.district,
+                              "amount_cny": row.amount_cny, "purpose": row.purpose});
+        if let Some(roster) = &row.roster_event_id {
+            body["roster_event_id"] = json!(roster);
+        }
+        let mut event = json!({"id": format!("{prefix}.r{}", row.row), "actor": args.actor,
+                               "kind": "expenditure_reported", "at": at, "body": body});
+        fundledger_core::ledger::precheck_event(&event).map_err(|r| {
+            CliError::rejected(format!(
+                "{file}, row {}: the event would be refused: {r}",
+                row.row
+            ))
+        })?;
+        lines.push(match &signing {
+            Some((key, ledger_id)) => {
+                event["ledger"] = json!(ledger_id.to_hex());
+                let sig = crate::commands::sign_event(&event, &file, key)?;
+                json!({"event": event, "sig": sig})
+            }
+            None => event,
+        });
+    }
+    let mut text = Vec::new();
+    for line in &lines {
+        text.extend(canonical_bytes(line).map_err(|e| CliError::rejected(e.problem))?);
+        text.push(b'\n');
+    }
+    if args.out == "-" {
+        std::io::stdout()
+            .write_all(&text)
+            .map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
+    } else {
+        std::fs::write(&args.out, &text)
+            .map_err(|e| CliError::usage(format!("--out {}: cannot write: {e}", args.out)))?;
+    }
+    eprintln!(
+        "prepared {} spending event(s) from {file}, {} CNY in all{}{}",
+        lines.len(),
+        prepared
+            .rows
+            .iter()
+            .map(|r| r
+                .amount_cny
+                .parse::<rust_decimal::Decimal>()
+                .unwrap_or_default())
+            .sum::<rust_decimal::Decimal>(),
         if signing.is_some() { ", signed" } else { "" },
         if prepared.bad_rows > 0 {
             format!(

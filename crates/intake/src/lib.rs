@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod columns;
+pub mod expenditure;
 pub mod grid;
 pub mod person;
 pub mod roster;
