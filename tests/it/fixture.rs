@@ -12,8 +12,39 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 /// The digest secret of the demo: public, so the demo's digests protect nobody.
-pub const DEMO_DIGEST_SECRET: &[u8] =
-    b"fundledger demo digest secret: kunming-2022 (not for real rosters)";
+pub fn demo_digest_secret() -> [u8; 32] {
+    *blake3::hash(b"fundledger demo digest secret: kunming-2022 (not for real rosters)").as_bytes()
+}
+
+/// The roster the demo builds from a sheet with `prepare roster`'s code.
+pub const SHEET_ROSTER: &str = "kunming-2022.roster.530128.1";
+
+/// Middle characters of the sheet's synthetic full names (the fixture
+/// keeps only masked names).
+const MIDDLE: [&str; 10] = ["德", "志", "国", "永", "金", "春", "玉", "建", "光", "海"];
+const CATEGORY_NAMES: [&str; 7] = ["视力", "听力", "言语", "肢体", "智力", "精神", "多重"];
+const LEVEL_NAMES: [&str; 4] = ["一级", "二级", "三级", "四级"];
+
+/// One row of the demo's synthetic roster sheet.
+fn sheet_row(n: usize, id: &str, masked: &str, category: u64, level: u64) -> String {
+    let middle = MIDDLE[blake3::hash(id.as_bytes()).as_bytes()[0] as usize % MIDDLE.len()];
+    let chars: Vec<char> = masked.chars().collect();
+    let name = match chars.as_slice() {
+        [surname, '*'] => format!("{surname}{middle}"),
+        [surname, '*', last] => format!("{surname}{middle}{last}"),
+        _ => unreachable!("the fixture's masks"),
+    };
+    let gender = if (id.as_bytes()[16] - b'0') % 2 == 1 {
+        "男"
+    } else {
+        "女"
+    };
+    format!(
+        "{n},{name},{gender},{id},{id}{category}{level},{},{},1380000{n:04},是\n",
+        CATEGORY_NAMES[category as usize - 1],
+        LEVEL_NAMES[level as usize - 1]
+    )
+}
 
 pub const PROGRAM: &str = "kunming-2022";
 
@@ -282,6 +313,43 @@ pub fn actors() -> Vec<(String, &'static str, Option<&'static str>, String)> {
 
 /// The fixture's events, unsigned, in recording order.
 pub fn events() -> Vec<Value> {
+    generate().0
+}
+
+/// The demo's roster sheet (CSV) and its session file (TOML), and the demo
+/// digest secret's file: what `demo` builds [`SHEET_ROSTER`] from.
+pub fn sheet_files() -> Vec<(&'static str, String)> {
+    let (events, sheet) = generate();
+    let roster = events
+        .iter()
+        .find(|e| e["id"] == SHEET_ROSTER)
+        .expect("the sheet's roster");
+    let body = &roster["body"];
+    let session = &body["session"];
+    let mut toml = format!(
+        "# The session of {SHEET_ROSTER} (DEMO: synthetic). For `fundledger prepare roster --session`.\n\
+         title = {}\nstart_date = {}\nend_date = {}\nlocation = {}\n\n[documents]\n",
+        session["title"], session["start_date"], session["end_date"], session["location"]
+    );
+    for (name, digest) in body["documents"].as_object().unwrap() {
+        toml.push_str(&format!("{name} = {digest}\n"));
+    }
+    let secret = demo_digest_secret();
+    let secret_file = format!(
+        "# fundledger digest secret. DEMO ONLY: public, derived from a label; it protects nobody.\nsecret: {}\ncommitment: {}\n",
+        hex::encode(secret),
+        fundledger_core::crypto::person_digest_commitment(&secret).to_hex()
+    );
+    vec![
+        ("sheets/luquan-roster-1.csv", sheet),
+        ("sheets/luquan-roster-1.session.toml", toml),
+        ("demo.secret", secret_file),
+    ]
+}
+
+/// The events, and the CSV sheet of [`SHEET_ROSTER`]'s trainees.
+fn generate() -> (Vec<Value>, String) {
+    let mut sheet = String::new();
     let mut rng = SplitMix64(2022);
     // (sort key, event): the key is `at`, ties keep generation order.
     let mut out: Vec<Value> = Vec::new();
@@ -320,6 +388,7 @@ pub fn events() -> Vec<Value> {
         "targets": {"trainees_min": 2000, "satisfaction_min": "80.00", "cost_per_trainee_max_cny": "500.00"},
         "deadlines": {"training_ledger_due_local": "2022-10-30", "fund_use_report_due_local": "2022-11-30"},
         "evaluation_framework": framework(),
+        "person_digest_commitment": fundledger_core::crypto::person_digest_commitment(&demo_digest_secret()).to_hex(),
     })));
     let budget_doc = json!({"number": "昆财社〔2022〕34号", "title": "关于下达2022年残疾人培训专项市级补助经费的通知"});
     out.push(ev(
@@ -376,11 +445,22 @@ pub fn events() -> Vec<Value> {
                 } else {
                     format!("{surname}*{}", GIVEN[rng.below(16) as usize])
                 };
+                let (category, level) = (1 + rng.below(7), 1 + rng.below(4));
+                if format!("{PROGRAM}.roster.{code}.{}", t + 1) == SHEET_ROSTER {
+                    if sheet.is_empty() {
+                        sheet.push_str(&format!(
+                            "禄劝县{township}农村困难残疾人实用技术培训花名册（合成数据：虚构人员，仅供演示）\n\
+                             填报单位：{township}（DEMO）,,,,,,,,\n\
+                             序号,姓名,性别,身份证号码,残疾证号,残疾类别,残疾等级,联系电话,签名\n"
+                        ));
+                    }
+                    sheet.push_str(&sheet_row(people.len() + 1, &id, &masked, category, level));
+                }
                 people.push(json!({
-                    "person_digest": person_digest(DEMO_DIGEST_SECRET, &id).to_hex(),
+                    "person_digest": person_digest(&demo_digest_secret(), &id).to_hex(),
                     "name_masked": masked,
-                    "disability_category": 1 + rng.below(7),
-                    "disability_level": 1 + rng.below(4),
+                    "disability_category": category,
+                    "disability_level": level,
                     "signed": true,
                 }));
             }
@@ -394,6 +474,7 @@ pub fn events() -> Vec<Value> {
                 "program": PROGRAM, "district_code": code, "township": township,
                 "session": {"title": format!("{township}农村困难残疾人实用技术培训班"), "start_date": start, "end_date": end, "location": format!("{township}农技推广站")},
                 "trainees": people,
+                "person_digest_commitment": fundledger_core::crypto::person_digest_commitment(&demo_digest_secret()).to_hex(),
                 "documents": {
                     "training_plan": doc("training_plan"), "trainee_roster": doc("trainee_roster"),
                     "participant_publicity": doc("participant_publicity"), "training_briefing": doc("training_briefing"),
@@ -469,7 +550,7 @@ pub fn events() -> Vec<Value> {
         event["at"] = json!(when);
         out.push(event);
     }
-    out
+    (out, sheet)
 }
 
 fn collect_judged_leaves(nodes: &Value, out: &mut Vec<(String, String)>) {
@@ -509,6 +590,9 @@ fn committed_fixture_is_what_the_generator_makes() {
             dir.join("keys").join(format!("{actor}.key")),
             key_file(&actor),
         ));
+    }
+    for (name, text) in sheet_files() {
+        expected.push((dir.join(name), text));
     }
     let bless = std::env::var_os("FUNDLEDGER_BLESS").is_some();
     for (path, text) in expected {

@@ -13,6 +13,7 @@ mod power_loss;
 mod privacy;
 mod report;
 mod rules;
+mod scaffold;
 mod server;
 mod structure;
 mod support;

@@ -222,6 +222,11 @@ pub fn read_secret(path: &Path) -> CliResult<[u8; 32]> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         CliError::usage(format!("secret file {}: cannot read: {e}", path.display()))
     })?;
+    parse_secret(&text, path)
+}
+
+/// A digest secret file's text.
+pub fn parse_secret(text: &str, path: &Path) -> CliResult<[u8; 32]> {
     text.lines()
         .find_map(|line| line.trim().strip_prefix("secret:"))
         .and_then(|hex| parse_lower_hex::<32>(hex.trim()))

@@ -177,7 +177,12 @@ pub fn decode_csv_bytes(bytes: &[u8]) -> String {
 
 fn read_csv(path: &Path, file: String) -> Result<Grid, IntakeError> {
     let bytes = std::fs::read(path).map_err(|e| IntakeError::Input(format!("{file}: {e}")))?;
-    let text = decode_csv_bytes(&bytes);
+    csv_grid(file, &bytes)
+}
+
+/// The grid of a CSV file's bytes (UTF-8 or GB18030), named `file`.
+pub fn csv_grid(file: String, bytes: &[u8]) -> Result<Grid, IntakeError> {
+    let text = decode_csv_bytes(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

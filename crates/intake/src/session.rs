@@ -65,12 +65,18 @@ pub struct SessionFile {
 pub fn read_file(path: &Path) -> Result<SessionFile, IntakeError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| IntakeError::Input(format!("--session {}: {e}", path.display())))?;
-    let parsed = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| e.to_string())
+    let json = path.extension().is_some_and(|e| e == "json");
+    parse_text(&text, json)
+        .map_err(|e| IntakeError::Input(format!("--session {}: {e}", path.display())))
+}
+
+/// A session file's text, TOML (or JSON when `json`).
+pub fn parse_text(text: &str, json: bool) -> Result<SessionFile, String> {
+    if json {
+        serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
-        toml::from_str(&text).map_err(|e| e.to_string())
-    };
-    parsed.map_err(|e| IntakeError::Input(format!("--session {}: {e}", path.display())))
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
 }
 
 /// The BLAKE3 digest of a document file, as `fundledger digest` prints it.
