@@ -146,7 +146,7 @@ Every event is signed for one ledger: an event without a `ledger` member gets th
         /// Events file, or `-` for standard input.
         file: String,
     },
-    /// Append signed submissions, as `sign` prints them, as one batch.
+    /// Append signed submissions, as `sign` prints them, as one batch: to a ledger, or to a running server (--url).
     #[command(
         after_help = "Examples:\n  fundledger submit --ledger kunming --operator-key operator.key rosters.signed.jsonl\n  \
 fundledger submit --url http://127.0.0.1:8080 rosters.signed.jsonl     # to a running `fundledger serve`"
@@ -418,6 +418,9 @@ names the batch and says which were appended before it."
     )]
     Enrol(Box<scaffold::EnrolArgs>),
     /// Programs: `program template` prints a commented program file; `program open` writes its `program_opened` event.
+    #[command(
+        after_help = "Examples:\n  fundledger program template > kunming-2023.toml\n  fundledger program open --file kunming-2023.toml --by kunming-dpf-jiuye --secret city.secret --out program.json"
+    )]
     Program {
         #[command(subcommand)]
         what: scaffold::ProgramCommand,
@@ -432,11 +435,17 @@ names the batch and says which were appended before it."
         files: Vec<PathBuf>,
     },
     /// Prepare events from a district's spreadsheets, on the district's own machine: `prepare roster`, `prepare expenditure`.
+    #[command(
+        after_help = "Examples:\n  fundledger prepare roster --input 花名册.xlsx --program kunming-2022 --district 530128 --township 翠华镇 \\\n      --session session.toml --secret city.secret --actor luquan-dpf --out roster.json\n  fundledger prepare expenditure --input 支出明细.xlsx --program kunming-2022 --district 530128 --actor luquan-dpf --out spending.jsonl"
+    )]
     Prepare {
         #[command(subcommand)]
         what: prepare::PrepareCommand,
     },
     /// The program's digest secret, which keys every person digest: `secret new`, `secret commitment`.
+    #[command(
+        after_help = "Examples:\n  fundledger secret new --out city.secret\n  fundledger secret commitment --secret city.secret"
+    )]
     Secret {
         #[command(subcommand)]
         what: prepare::SecretCommand,
