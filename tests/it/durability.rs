@@ -189,16 +189,7 @@ fn a_store_that_lost_acknowledged_records_is_refused() {
 /// is missing.
 #[test]
 fn an_append_is_synced_before_it_is_reported() {
-    let strace_runs = std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !strace_runs {
-        assert!(
-            std::env::var_os("FUNDLEDGER_REQUIRE_STRACE").is_none(),
-            "strace is required (FUNDLEDGER_REQUIRE_STRACE) but does not run"
-        );
-        eprintln!("skipped: strace is not installed (apt-get install strace)");
+    if !crate::power_loss::strace_runs() {
         return;
     }
     let dir = tempdir();

@@ -454,7 +454,9 @@ fn open(dir: &Path) -> Result<(u64, String), (i32, String)> {
     Ok((size.parse().unwrap(), head))
 }
 
-fn strace_runs() -> bool {
+/// Whether strace runs here; where it does not, a test is skipped with a
+/// message — unless `FUNDLEDGER_REQUIRE_STRACE` (set by `.ci/run`) is set.
+pub(crate) fn strace_runs() -> bool {
     let runs = Command::new("strace")
         .arg("-V")
         .output()

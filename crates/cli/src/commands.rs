@@ -205,15 +205,7 @@ pub fn append(
         .iter()
         .map(|item| sign_event(&item.value, &item.location, &key))
         .collect::<CliResult<Vec<_>>>()?;
-    let batch: Vec<Submission<'_>> = items
-        .iter()
-        .zip(&sigs)
-        .map(|(item, sig)| Submission {
-            location: &item.location,
-            event: &item.value,
-            sig,
-        })
-        .collect();
+    let batch = crate::session::signed_batch(&items, &sigs);
     let outcome = session.append(&batch, clock, &sealer)?;
     report_outcome(&outcome);
     Ok(())

@@ -4,7 +4,7 @@
 use crate::commands::{bind_to_ledger, create_ledger, sign_event};
 use crate::error::{CliError, CliResult};
 use crate::input::parse_values;
-use crate::session::{Clock, Submission};
+use crate::session::Clock;
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ledger::Ledger;
 use std::path::Path;
@@ -91,15 +91,7 @@ pub fn run(dir: &Path) -> CliResult<()> {
             sign_event(&item.value, &item.location, &SecretKey::demo(actor))
         })
         .collect::<CliResult<Vec<_>>>()?;
-    let batch: Vec<Submission<'_>> = rest
-        .iter()
-        .zip(&sigs)
-        .map(|(item, sig)| Submission {
-            location: &item.location,
-            event: &item.value,
-            sig,
-        })
-        .collect();
+    let batch = crate::session::signed_batch(rest, &sigs);
     session.append(&batch, Clock::Event, &operator_key)?;
 
     // Verify from scratch: replay every stored record through full verification.

@@ -8,7 +8,7 @@ use crate::commands::{bind_to_ledger, report_outcome, sealing_key, sign_event};
 use crate::error::{CliError, CliResult};
 use crate::input::read_values;
 use crate::keyfile;
-use crate::session::{Clock, Session, Submission};
+use crate::session::{Clock, Session};
 use fundledger_core::crypto::SecretKey;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -58,15 +58,7 @@ pub fn load(
         }
         sigs.push(sign_event(&item.value, &item.location, &key_of[actor])?);
     }
-    let batch: Vec<Submission<'_>> = items
-        .iter()
-        .zip(&sigs)
-        .map(|(item, sig)| Submission {
-            location: &item.location,
-            event: &item.value,
-            sig,
-        })
-        .collect();
+    let batch = crate::session::signed_batch(&items, &sigs);
     let size = batch_size.unwrap_or(batch.len()).max(1);
     let batches = batch.len().div_ceil(size);
     for (n, chunk) in batch.chunks(size).enumerate() {

@@ -7,6 +7,7 @@
 
 use crate::error::{CliError, CliResult};
 use crate::keyfile;
+use crate::scaffold::{now_in_china, write_value};
 use clap::{Args, Subcommand};
 use fundledger_core::crypto::person_digest_commitment;
 use fundledger_core::ids::parse_lower_hex;
@@ -14,7 +15,6 @@ use fundledger_core::jcs::canonical_bytes;
 use fundledger_intake::columns::parse_mapping;
 use fundledger_intake::{roster, session, IntakeError, RosterHeader};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `fundledger prepare …`.
@@ -60,27 +60,10 @@ pub struct SpendingArgs {
     /// Every event's time, RFC 3339 (default: each row's date at 12:00 UTC+08:00, or now).
     #[arg(long)]
     pub at: Option<String>,
-    /// Sign the events with this key (the actor's).
-    #[arg(long)]
-    pub key: Option<PathBuf>,
-    /// With --key: the id of the ledger the events are for.
-    #[arg(long)]
-    pub ledger_id: Option<String>,
-    /// With --key: …or a copy of the ledger to read its id from.
-    #[arg(long)]
-    pub ledger: Option<PathBuf>,
-    /// Which columns hold what: amount=金额,purpose=C,… (header names or column letters).
-    #[arg(long)]
-    pub columns: Option<String>,
-    /// The sheet to read (default: the first with a spending header).
-    #[arg(long)]
-    pub sheet: Option<String>,
-    /// Write the rows without problems and list the others, instead of writing nothing.
-    #[arg(long)]
-    pub skip_bad_rows: bool,
-    /// Where to write the events, one per line (`-`: standard output).
-    #[arg(long)]
-    pub out: String,
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 const ROSTER_HELP: &str = "Examples:
@@ -139,30 +122,92 @@ pub struct RosterArgs {
     /// The event's time, RFC 3339 (default: now, in UTC+08:00).
     #[arg(long)]
     pub at: Option<String>,
-    /// Sign the event with this key (the actor's), for `submit` or the server.
+    /// Every trainee signed the paper roster (when the sheet has no 签名 column).
+    #[arg(long)]
+    pub all_signed: bool,
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// How a sheet is read, for every `prepare` command.
+#[derive(Args, Debug)]
+pub struct SheetArgs {
+    /// Which columns hold what: FIELD=HEADER or FIELD=LETTER, comma-separated (e.g. name=姓名,id=C).
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// The sheet to read (default: the first whose header names the required columns).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Write the rows without problems and list the others, instead of writing nothing.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Where to write (`-`: standard output).
+    #[arg(long)]
+    pub out: String,
+}
+
+impl SheetArgs {
+    fn mapping(&self) -> CliResult<Vec<(fundledger_intake::columns::Field, String)>> {
+        match &self.columns {
+            Some(text) => parse_mapping(text).map_err(intake),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Signing what `prepare` writes, for `submit` or the server.
+#[derive(Args, Debug)]
+pub struct SigningArgs {
+    /// Sign with this key (the actor's): the output is signed submissions.
     #[arg(long)]
     pub key: Option<PathBuf>,
-    /// With --key: the id of the ledger the event is for.
+    /// With --key: the id of the ledger the events are for.
     #[arg(long)]
     pub ledger_id: Option<String>,
     /// With --key: …or a copy of the ledger to read its id from.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
-    /// Which columns hold what: name=姓名,id=C,… (header names or column letters).
-    #[arg(long)]
-    pub columns: Option<String>,
-    /// The sheet to read (default: the first with a roster header).
-    #[arg(long)]
-    pub sheet: Option<String>,
-    /// Every trainee signed the paper roster (when the sheet has no 签名 column).
-    #[arg(long)]
-    pub all_signed: bool,
-    /// Write the rows without problems and list the others, instead of writing nothing.
-    #[arg(long)]
-    pub skip_bad_rows: bool,
-    /// Where to write the event (`-`: standard output).
-    #[arg(long)]
-    pub out: String,
+}
+
+impl SigningArgs {
+    /// The key and the ledger id, when signing.
+    fn read(
+        &self,
+    ) -> CliResult<
+        Option<(
+            fundledger_core::crypto::SecretKey,
+            fundledger_core::ids::Hash32,
+        )>,
+    > {
+        match &self.key {
+            Some(key) => Ok(Some((
+                keyfile::read(key)?,
+                crate::commands::ledger_id_of(self.ledger.as_deref(), self.ledger_id.as_deref())?,
+            ))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// `event`, or its signed submission when signing.
+fn signed_or_not(
+    mut event: Value,
+    signing: &Option<(
+        fundledger_core::crypto::SecretKey,
+        fundledger_core::ids::Hash32,
+    )>,
+    location: &str,
+) -> CliResult<Value> {
+    Ok(match signing {
+        Some((key, ledger_id)) => {
+            event["ledger"] = json!(ledger_id.to_hex());
+            let sig = crate::commands::sign_event(&event, location, key)?;
+            json!({"event": event, "sig": sig})
+        }
+        None => event,
+    })
 }
 
 /// `fundledger secret …`.
@@ -260,20 +305,11 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
         args.location.clone(),
     )
     .map_err(intake)?;
-    let signing = match &args.key {
-        Some(key) => Some((
-            keyfile::read(key)?,
-            crate::commands::ledger_id_of(args.ledger.as_deref(), args.ledger_id.as_deref())?,
-        )),
-        None => None,
-    };
+    let signing = args.signing.read()?;
     let options = roster::RosterOptions {
         township: args.township.clone(),
-        mapping: match &args.columns {
-            Some(text) => parse_mapping(text).map_err(intake)?,
-            None => Vec::new(),
-        },
-        sheet: args.sheet.clone(),
+        mapping: args.sheet.mapping()?,
+        sheet: args.sheet.sheet.clone(),
         all_signed: args.all_signed,
     };
     let grids = fundledger_intake::grid::read_grids(&args.input).map_err(intake)?;
@@ -285,7 +321,7 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
         .input
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    if !prepared.problems.is_empty() && !args.skip_bad_rows {
+    if !prepared.problems.is_empty() && !args.sheet.skip_bad_rows {
         return Err(CliError::rejected(format!(
             "{file}: {} problem(s) in {} row(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)",
             prepared.problems.len(),
@@ -319,16 +355,8 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
         },
         prepared.trainees,
     );
-    let output = match &signing {
-        Some((key, ledger_id)) => {
-            let mut event = event;
-            event["ledger"] = json!(ledger_id.to_hex());
-            let sig = crate::commands::sign_event(&event, &file, key)?;
-            json!({"event": event, "sig": sig})
-        }
-        None => event,
-    };
-    write_output(&args.out, &output)?;
+    let output = signed_or_not(event, &signing, &file)?;
+    write_value(&args.sheet.out, &output)?;
     eprintln!(
         "prepared {id}: {trainees} trainee(s) from {file}{}{}{}",
         prepared
@@ -350,19 +378,10 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
 
 /// Runs `fundledger prepare expenditure`.
 pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
-    let signing = match &args.key {
-        Some(key) => Some((
-            keyfile::read(key)?,
-            crate::commands::ledger_id_of(args.ledger.as_deref(), args.ledger_id.as_deref())?,
-        )),
-        None => None,
-    };
+    let signing = args.signing.read()?;
     let options = fundledger_intake::expenditure::SpendingOptions {
-        mapping: match &args.columns {
-            Some(text) => parse_mapping(text).map_err(intake)?,
-            None => Vec::new(),
-        },
-        sheet: args.sheet.clone(),
+        mapping: args.sheet.mapping()?,
+        sheet: args.sheet.sheet.clone(),
     };
     let grids = fundledger_intake::grid::read_grids(&args.input).map_err(intake)?;
     let prepared = fundledger_intake::expenditure::prepare(&grids, &options).map_err(intake)?;
@@ -373,7 +392,7 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
         .input
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    if !prepared.problems.is_empty() && !args.skip_bad_rows {
+    if !prepared.problems.is_empty() && !args.sheet.skip_bad_rows {
         return Err(CliError::rejected(format!(
             "{file}: {} problem(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)",
             prepared.problems.len()
@@ -423,14 +442,7 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
         text.extend(canonical_bytes(line).map_err(|e| CliError::rejected(e.problem))?);
         text.push(b'\n');
     }
-    if args.out == "-" {
-        std::io::stdout()
-            .write_all(&text)
-            .map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
-    } else {
-        std::fs::write(&args.out, &text)
-            .map_err(|e| CliError::usage(format!("--out {}: cannot write: {e}", args.out)))?;
-    }
+    crate::scaffold::write_bytes(&args.sheet.out, &text)?;
     eprintln!(
         "prepared {} spending event(s) from {file}, {} CNY in all{}{}",
         lines.len(),
@@ -453,31 +465,4 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
         }
     );
     Ok(())
-}
-
-/// Now, as the ledger's times are written, in UTC+08:00.
-fn now_in_china() -> String {
-    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
-    chrono::Utc::now()
-        .with_timezone(&offset)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
-}
-
-fn write_output(out: &str, value: &Value) -> CliResult<()> {
-    let mut line = canonical_bytes(value).map_err(|e| {
-        CliError::rejected(format!(
-            "the event cannot be written canonically: {}",
-            e.problem
-        ))
-    })?;
-    line.push(b'\n');
-    if out == "-" {
-        std::io::stdout()
-            .write_all(&line)
-            .map_err(|e| CliError::usage(format!("cannot write output: {e}")))
-    } else {
-        std::fs::write(out, &line)
-            .map_err(|e| CliError::usage(format!("--out {out}: cannot write: {e}")))
-    }
 }

@@ -112,12 +112,17 @@ pub fn write_value(out: &str, value: &Value) -> CliResult<()> {
         ))
     })?;
     line.push(b'\n');
+    write_bytes(out, &line)
+}
+
+/// Writes `bytes` to `out` (`-`: standard output).
+pub fn write_bytes(out: &str, bytes: &[u8]) -> CliResult<()> {
     if out == "-" {
         std::io::stdout()
-            .write_all(&line)
+            .write_all(bytes)
             .map_err(|e| CliError::usage(format!("cannot write output: {e}")))
     } else {
-        std::fs::write(out, &line)
+        std::fs::write(out, bytes)
             .map_err(|e| CliError::usage(format!("--out {out}: cannot write: {e}")))
     }
 }

@@ -55,6 +55,19 @@ pub struct Submission<'a> {
     pub sig: &'a str,
 }
 
+/// The batch of `items` signed with `sigs`, one each.
+pub fn signed_batch<'a>(items: &'a [Located], sigs: &'a [String]) -> Vec<Submission<'a>> {
+    items
+        .iter()
+        .zip(sigs)
+        .map(|(item, sig)| Submission {
+            location: &item.location,
+            event: &item.value,
+            sig,
+        })
+        .collect()
+}
+
 impl Session {
     /// Opens a ledger, re-verifying every stored record.
     pub fn open(dir: &Path) -> CliResult<Session> {

@@ -246,3 +246,17 @@ pub fn find(grid: &Grid, required: &[Field], mapping: &[(Field, String)]) -> Opt
     }
     None
 }
+
+/// The first grid (of the sheet named `sheet`, when given) with a header
+/// row naming `required`, and its columns.
+pub fn locate<'g>(
+    grids: &'g [Grid],
+    sheet: Option<&str>,
+    required: &[Field],
+    mapping: &[(Field, String)],
+) -> Option<(&'g Grid, Columns)> {
+    grids
+        .iter()
+        .filter(|g| sheet.map_or(true, |s| g.sheet.as_deref() == Some(s)))
+        .find_map(|g| Some((g, find(g, required, mapping)?)))
+}

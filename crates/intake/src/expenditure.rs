@@ -117,15 +117,7 @@ fn is_total(grid: &Grid, row: usize, columns: &Columns) -> bool {
 /// Reads the spending rows of the sheet among `grids`.
 pub fn prepare(grids: &[Grid], options: &SpendingOptions) -> Result<PreparedSpending, IntakeError> {
     let required = [Field::Amount, Field::Purpose];
-    let found = grids
-        .iter()
-        .filter(|g| {
-            options
-                .sheet
-                .as_ref()
-                .map_or(true, |s| g.sheet.as_ref() == Some(s))
-        })
-        .find_map(|g| Some((g, columns::find(g, &required, &options.mapping)?)));
+    let found = columns::locate(grids, options.sheet.as_deref(), &required, &options.mapping);
     let Some((grid, columns)) = found else {
         let file = grids.first().map_or("the file", |g| g.file.as_str());
         return Err(IntakeError::Input(format!(

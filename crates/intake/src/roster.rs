@@ -43,15 +43,7 @@ pub fn prepare(
     options: &RosterOptions,
 ) -> Result<PreparedRoster, IntakeError> {
     let required = [Field::Name, Field::ResidentId];
-    let found = grids
-        .iter()
-        .filter(|g| {
-            options
-                .sheet
-                .as_ref()
-                .map_or(true, |s| g.sheet.as_ref() == Some(s))
-        })
-        .find_map(|g| Some((g, columns::find(g, &required, &options.mapping)?)));
+    let found = columns::locate(grids, options.sheet.as_deref(), &required, &options.mapping);
     let Some((grid, columns)) = found else {
         let file = grids.first().map_or("the file", |g| g.file.as_str());
         return Err(IntakeError::Input(match &options.sheet {
