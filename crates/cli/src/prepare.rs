@@ -42,18 +42,8 @@ The header row is found by its names (日期; 凭证号; 摘要/用途; 金额/�
 /// The flags of `prepare expenditure`.
 #[derive(Args, Debug)]
 pub struct SpendingArgs {
-    /// The spending sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GB18030).
-    #[arg(long)]
-    pub input: PathBuf,
-    /// The program.
-    #[arg(long)]
-    pub program: String,
-    /// The district's GB/T 2260 code.
-    #[arg(long)]
-    pub district: String,
-    /// The district's actor id.
-    #[arg(long)]
-    pub actor: String,
+    #[command(flatten)]
+    pub origin: Origin,
     /// Event ids are ID_PREFIX.rROW (default: PROGRAM.spend.DISTRICT).
     #[arg(long)]
     pub id_prefix: Option<String>,
@@ -83,15 +73,8 @@ The session file (TOML or JSON) holds title, start_date, end_date, location and 
 /// The flags of `prepare roster`.
 #[derive(Args, Debug)]
 pub struct RosterArgs {
-    /// The roster sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GB18030).
-    #[arg(long)]
-    pub input: PathBuf,
-    /// The program the roster is for.
-    #[arg(long)]
-    pub program: String,
-    /// The district's GB/T 2260 code.
-    #[arg(long)]
-    pub district: String,
+    #[command(flatten)]
+    pub origin: Origin,
     /// The township (乡镇) that ran the training.
     #[arg(long)]
     pub township: String,
@@ -113,9 +96,6 @@ pub struct RosterArgs {
     /// The program's digest secret (from `fundledger secret new`).
     #[arg(long)]
     pub secret: PathBuf,
-    /// The district's actor id (the event's `actor`).
-    #[arg(long)]
-    pub actor: String,
     /// The event's id (default: PROGRAM.roster.DISTRICT.START_DATE).
     #[arg(long)]
     pub id: Option<String>,
@@ -129,6 +109,23 @@ pub struct RosterArgs {
     pub sheet: SheetArgs,
     #[command(flatten)]
     pub signing: SigningArgs,
+}
+
+/// Whose sheet it is, for every `prepare` command.
+#[derive(Args, Debug)]
+pub struct Origin {
+    /// The sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GB18030).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The program it is for.
+    #[arg(long)]
+    pub program: String,
+    /// The district's GB/T 2260 code.
+    #[arg(long)]
+    pub district: String,
+    /// The district's actor id (the events' `actor`).
+    #[arg(long)]
+    pub actor: String,
 }
 
 /// How a sheet is read, for every `prepare` command.
@@ -312,12 +309,13 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
         sheet: args.sheet.sheet.clone(),
         all_signed: args.all_signed,
     };
-    let grids = fundledger_intake::grid::read_grids(&args.input).map_err(intake)?;
+    let grids = fundledger_intake::grid::read_grids(&args.origin.input).map_err(intake)?;
     let prepared = roster::prepare(&grids, &secret, &options).map_err(intake)?;
     for problem in &prepared.problems {
         eprintln!("{problem}");
     }
     let file = args
+        .origin
         .input
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
@@ -336,7 +334,7 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
     let id = args.id.clone().unwrap_or_else(|| {
         format!(
             "{}.roster.{}.{}",
-            args.program, args.district, session.start_date
+            args.origin.program, args.origin.district, session.start_date
         )
     });
     let at = args.at.clone().unwrap_or_else(now_in_china);
@@ -345,10 +343,10 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
     let event = fundledger_intake::roster_event(
         &RosterHeader {
             id: &id,
-            actor: &args.actor,
+            actor: &args.origin.actor,
             at: &at,
-            program: &args.program,
-            district_code: &args.district,
+            program: &args.origin.program,
+            district_code: &args.origin.district,
             township: &args.township,
             session: &session,
             commitment: &commitment,
@@ -383,12 +381,13 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
         mapping: args.sheet.mapping()?,
         sheet: args.sheet.sheet.clone(),
     };
-    let grids = fundledger_intake::grid::read_grids(&args.input).map_err(intake)?;
+    let grids = fundledger_intake::grid::read_grids(&args.origin.input).map_err(intake)?;
     let prepared = fundledger_intake::expenditure::prepare(&grids, &options).map_err(intake)?;
     for problem in &prepared.problems {
         eprintln!("{problem}");
     }
     let file = args
+        .origin
         .input
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
@@ -406,7 +405,7 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
     let prefix = args
         .id_prefix
         .clone()
-        .unwrap_or_else(|| format!("{}.spend.{}", args.program, args.district));
+        .unwrap_or_else(|| format!("{}.spend.{}", args.origin.program, args.origin.district));
     let now = now_in_china();
     let mut lines = Vec::new();
     for row in &prepared.rows {
@@ -415,12 +414,12 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
             (None, Some(date)) => format!("{date}T12:00:00+08:00"),
             (None, None) => now.clone(),
         };
-        let mut body = json!({"program": args.program, "district_code": args.district,
+        let mut body = json!({"program": args.origin.program, "district_code": args.origin.district,
                               "amount_cny": row.amount_cny, "purpose": row.purpose});
         if let Some(roster) = &row.roster_event_id {
             body["roster_event_id"] = json!(roster);
         }
-        let mut event = json!({"id": format!("{prefix}.r{}", row.row), "actor": args.actor,
+        let mut event = json!({"id": format!("{prefix}.r{}", row.row), "actor": args.origin.actor,
                                "kind": "expenditure_reported", "at": at, "body": body});
         fundledger_core::ledger::precheck_event(&event).map_err(|r| {
             CliError::rejected(format!(
