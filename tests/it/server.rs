@@ -685,6 +685,14 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
         out.contains("156 records verified") && out.contains("1 checkpoint(s) consistent"),
         "{out}"
     );
+    // It says what it mirrored and checked (issue #14, 3).
+    assert!(
+        out.contains("mirrored seq 0–155: 156 record(s) verified")
+            && out.contains(
+                "checkpoint of size 155: signed by the operator, its root matches the mirror"
+            ),
+        "{out}"
+    );
     server.stop();
     // The operator swaps in a rewritten history of the same length, or a
     // truncated one: the mirror raises the alarm at the first changed seq.
@@ -703,6 +711,7 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
             err.contains("ALARM") && err.contains(&format!("seq {seq}")) && err.contains(what),
             "{err}"
         );
+        assert!(err.contains("before the alarm: mirror"), "{err}");
         server.stop();
     }
     // The honest server again, after one more batch: the mirror is still
@@ -713,11 +722,24 @@ fn a_mirror_detects_rewritten_and_truncated_history() {
     let server = Server::start(&honest);
     let out = ok(
         p,
-        &["follow", "--url", &server.url, "--mirror", mirror, "--once"],
+        &[
+            "follow",
+            "--url",
+            &server.url,
+            "--mirror",
+            mirror,
+            "--once",
+            "--quiet",
+        ],
     );
     assert!(
         out.contains("158 records verified") && out.contains("1 consistency proof(s) checked"),
         "{out}"
+    );
+    assert_eq!(
+        out.trim_end().lines().count(),
+        1,
+        "--quiet: the summary only: {out}"
     );
 }
 

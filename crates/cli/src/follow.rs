@@ -193,7 +193,37 @@ fn check_consistency(
     })
 }
 
-pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<()> {
+/// What a follow has checked so far, for its lines and its summary.
+#[derive(Default)]
+struct Tally {
+    checkpoints_verified: u64,
+    consistency_proofs: u64,
+    records_pulled: u64,
+}
+
+impl Tally {
+    fn summary(&self, dir: &Path, mirror: &Mirror) -> String {
+        format!(
+            "mirror {}: {} records verified, head {}; {} checkpoint(s) consistent, {} consistency proof(s) checked; {} record(s) pulled this run",
+            dir.display(),
+            mirror.ledger.size(),
+            mirror.ledger.head(),
+            self.checkpoints_verified,
+            self.consistency_proofs,
+            self.records_pulled
+        )
+    }
+}
+
+/// Set by SIGINT/SIGTERM: the follow loop ends after its current poll and
+/// prints its summary.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64, quiet: bool) -> CliResult<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -204,13 +234,50 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
         base: url.trim_end_matches('/').to_string(),
     };
     let mut mirror = Mirror::open(dir)?;
-    let mut checkpoints_verified = 0u64;
-    let mut consistency_proofs = 0u64;
+    if !once {
+        // SAFETY: installs a handler that only stores to an atomic.
+        unsafe {
+            libc::signal(
+                libc::SIGINT,
+                request_stop as *const () as libc::sighandler_t,
+            );
+            libc::signal(
+                libc::SIGTERM,
+                request_stop as *const () as libc::sighandler_t,
+            );
+        }
+    }
+    let mut tally = Tally::default();
+    let result = follow_loop(&client, &mut mirror, &mut tally, once, interval_secs, quiet);
+    match &result {
+        // An alarm still says how far the mirror got before it.
+        Err(e) if e.code == EXIT_ALARM => {
+            eprintln!("before the alarm: {}", tally.summary(dir, &mirror))
+        }
+        Ok(()) => println!("{}", tally.summary(dir, &mirror)),
+        Err(_) => {}
+    }
+    result
+}
+
+fn follow_loop(
+    client: &Client,
+    mirror: &mut Mirror,
+    tally: &mut Tally,
+    once: bool,
+    interval_secs: u64,
+    quiet: bool,
+) -> CliResult<()> {
+    let say = |line: String| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
     // The newest seal the mirror already verified: the server must prove
     // that its next checkpoint extends it.
     let mut last_checkpoint = mirror.newest_checkpoint()?;
     loop {
-        check_prefix(&client, &mirror)?;
+        check_prefix(client, mirror)?;
         // Pull and verify new records, page by page.
         loop {
             let from = mirror.ledger.size();
@@ -237,6 +304,14 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
             }
             let got = batch.len() as u64;
             mirror.append(&batch)?;
+            if got > 0 {
+                tally.records_pulled += got;
+                say(format!(
+                    "mirrored seq {from}–{}: {got} record(s) verified (links, hashes, signatures, rules), head {}",
+                    from + got - 1,
+                    mirror.ledger.head()
+                ));
+            }
             if got < PAGE_RECORDS {
                 break;
             }
@@ -246,28 +321,41 @@ pub fn run(url: &str, dir: &Path, once: bool, interval_secs: u64) -> CliResult<(
             if status == 200 {
                 let signed = SignedCheckpoint::parse(&String::from_utf8_lossy(&body))
                     .map_err(|e| alarm(format!("the server's checkpoint: {e}")))?;
-                if check_checkpoint(&mirror, &signed)? {
+                let is_new = last_checkpoint
+                    .as_ref()
+                    .map_or(true, |old| old.checkpoint.size != signed.checkpoint.size);
+                if check_checkpoint(mirror, &signed)? {
+                    let mut line = format!(
+                        "checkpoint of size {}: signed by the operator, its root matches the mirror",
+                        signed.checkpoint.size
+                    );
                     if let Some(old) = &last_checkpoint {
-                        check_consistency(&client, old, &signed)?;
-                        consistency_proofs += 1;
+                        check_consistency(client, old, &signed)?;
+                        tally.consistency_proofs += 1;
+                        line.push_str(&format!(
+                            "; proven to extend the checkpoint of size {}",
+                            old.checkpoint.size
+                        ));
                     }
-                    checkpoints_verified += 1;
+                    tally.checkpoints_verified += 1;
+                    if is_new {
+                        say(line);
+                    }
                     last_checkpoint = Some(signed);
                 }
             }
         }
-        if once {
-            println!(
-                "mirror {}: {} records verified, head {}; {} checkpoint(s) consistent, {} consistency proof(s) checked",
-                dir.display(),
-                mirror.ledger.size(),
-                mirror.ledger.head(),
-                checkpoints_verified,
-                consistency_proofs
-            );
+        if once || STOP.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_secs(interval_secs.max(1)));
+        // Sleep in short steps so that a stop request is seen soon.
+        let until = std::time::Instant::now() + Duration::from_secs(interval_secs.max(1));
+        while std::time::Instant::now() < until {
+            if STOP.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 

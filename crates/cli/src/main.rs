@@ -351,6 +351,9 @@ Exit codes: 0 caught up (--once), 3 ALARM: the server contradicted what the mirr
         /// Seconds between polls.
         #[arg(long, default_value_t = 5)]
         interval: u64,
+        /// Print only alarms and the summary, not a line per batch and checkpoint.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Render a program's self-evaluation report: funding, districts, deadlines, outputs, survey, evaluation.
     #[command(
@@ -605,7 +608,8 @@ fn main() -> ExitCode {
             mirror,
             once,
             interval,
-        } => follow::run(&url, &mirror, once, interval),
+            quiet,
+        } => follow::run(&url, &mirror, once, interval, quiet),
         Command::Demo { dir } => demo::run(&dir),
         Command::Prepare {
             what: prepare::PrepareCommand::Roster(args),
