@@ -5,6 +5,7 @@ mod attacks;
 mod chain;
 mod cli;
 mod durability;
+mod findings;
 mod fixture;
 mod intake;
 mod journal;

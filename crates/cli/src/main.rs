@@ -5,6 +5,7 @@ mod audit;
 mod commands;
 mod demo;
 mod error;
+mod findings;
 mod follow;
 mod input;
 mod keyfile;
@@ -382,6 +383,29 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         #[arg(long, value_enum, default_value = "zh")]
         lang: report::Lang,
     },
+    /// The auditor's findings of a program, each with the seqs and event ids that prove it.
+    #[command(
+        after_help = "Examples:\n  fundledger findings --ledger kunming --program kunming-2023\n  fundledger findings --ledger kunming --program kunming-2023 --as-of 2024-01-31T00:00:00+08:00 --format json\n\n\
+Codes, severities and the rule behind each: docs/audit.md. Records recorded after --as-of do not count; \
+deadlines are judged at that instant."
+    )]
+    Findings {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The program id.
+        #[arg(long)]
+        program: String,
+        /// As of this instant (RFC 3339 with offset); default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// md (default) or json.
+        #[arg(long, value_enum, default_value = "md")]
+        format: report::Format,
+        /// zh (default) or en.
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: report::Lang,
+    },
     /// A short dashboard of every program in the ledger.
     #[command(after_help = "Example:\n  fundledger status --ledger demo-ledger")]
     Status {
@@ -589,6 +613,13 @@ fn main() -> ExitCode {
             format,
             lang,
         } => report::report(&ledger, &program, as_of.as_deref(), as_of_seq, format, lang),
+        Command::Findings {
+            ledger,
+            program,
+            as_of,
+            format,
+            lang,
+        } => findings::run(&ledger, &program, as_of.as_deref(), format, lang),
         Command::Status { ledger } => report::status(&ledger),
         Command::Serve {
             ledger,

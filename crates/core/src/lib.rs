@@ -15,6 +15,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod crypto;
 pub mod event_index;
+pub mod findings;
 pub mod gbt2260;
 pub mod ids;
 pub mod jcs;

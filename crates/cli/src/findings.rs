@@ -1,0 +1,113 @@
+//! `findings`: what an auditor would otherwise find by reading tables —
+//! overspending, claims beyond the rosters, missing documents, late,
+//! missing and backdated filings, people claimed twice, reversals — each
+//! with the seqs and event ids that prove it (docs/audit.md).
+
+use crate::error::{CliError, CliResult};
+use crate::report::{Format, Lang};
+use fundledger_core::findings::{Finding, Findings};
+use fundledger_core::ids::Timestamp;
+use fundledger_store::Store;
+use std::path::Path;
+
+/// The findings of `program` as of `as_of` (default: now), and the instant.
+pub fn compute(
+    dir: &Path,
+    program: &str,
+    as_of: Option<Timestamp>,
+) -> CliResult<(Vec<Finding>, Timestamp)> {
+    let store = Store::open_raw(dir)?;
+    if store.is_empty() {
+        return Err(CliError::usage(format!(
+            "ledger {}: no ledger here",
+            dir.display()
+        )));
+    }
+    let mut findings = Findings::new(program);
+    let ledger = store.replay_each(None, None, |_, _, record| findings.add(record))?;
+    if ledger.books().programs().all(|(id, _)| id != program) {
+        let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
+        return Err(CliError::usage(format!(
+            "--program: no program {program:?} in this ledger (programs: {known:?})"
+        )));
+    }
+    let instant = as_of.unwrap_or_else(|| {
+        Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()))
+    });
+    let list = findings.finish(instant, ledger.utc_offset());
+    std::mem::forget(ledger);
+    Ok((list, instant))
+}
+
+/// One finding as a line: severity, code, district, sentence, evidence.
+pub fn line(finding: &Finding, lang: Lang) -> String {
+    let evidence: Vec<String> = finding
+        .evidence
+        .iter()
+        .map(|e| format!("seq {} {}", e.seq, e.event_id))
+        .collect();
+    format!(
+        "- **{}** `{}`{}: {} ({}: {})",
+        finding.severity,
+        finding.code,
+        finding
+            .district
+            .as_ref()
+            .map_or(String::new(), |d| format!(" {d}")),
+        match lang {
+            Lang::Zh => &finding.zh,
+            Lang::En => &finding.en,
+        },
+        match lang {
+            Lang::Zh => "证据",
+            Lang::En => "evidence",
+        },
+        evidence.join("; ")
+    )
+}
+
+/// Runs `findings`.
+pub fn run(
+    dir: &Path,
+    program: &str,
+    as_of: Option<&str>,
+    format: Format,
+    lang: Lang,
+) -> CliResult<()> {
+    let as_of = as_of
+        .map(|t| Timestamp::parse(t).map_err(|e| CliError::usage(format!("--as-of: {}", e.0))))
+        .transpose()?;
+    let (list, instant) = compute(dir, program, as_of)?;
+    match format {
+        Format::Json => {
+            let value = serde_json::json!({"program": program, "as_of": instant.to_string(), "findings": list});
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).expect("findings serialize")
+            );
+        }
+        Format::Md => {
+            println!(
+                "# {} {program} — {}\n",
+                match lang {
+                    Lang::Zh => "审计发现",
+                    Lang::En => "Findings",
+                },
+                instant
+            );
+            if list.is_empty() {
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Zh => "无。",
+                        Lang::En => "None.",
+                    }
+                );
+            }
+            for finding in &list {
+                println!("{}", line(finding, lang));
+            }
+        }
+    }
+    Ok(())
+}

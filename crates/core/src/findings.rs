@@ -1,0 +1,591 @@
+//! Findings (审计发现): what an auditor would otherwise find by reading
+//! tables, computed from a program's records as of an instant. Each has a
+//! stable code, a severity, its district, one sentence in Chinese and in
+//! English, and the evidence: the seqs and event ids of the records that
+//! prove it, so anyone can check it against the chain. docs/audit.md
+//! specifies every code.
+//!
+//! The input is the program's records in seq order ([`Findings::add`]);
+//! a record reversed by an `event_reversed` in force counts for nothing
+//! (and is itself a finding, `EVENT_REVERSED`). Pure: no clock — the
+//! instant deadlines are judged at is given.
+
+use crate::body::Body;
+use crate::ids::{Hash32, Timestamp};
+use crate::ledger::StoredRecord;
+use crate::money::Money;
+use crate::projection::due_end;
+use chrono::{FixedOffset, NaiveDate};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A filing recorded more than this after its own `at` is backdated (the
+/// documented default; docs/audit.md).
+pub const BACKDATED_AFTER_HOURS: i64 = 24;
+
+/// A record a finding rests on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Its seq.
+    pub seq: u64,
+    /// Its event's id.
+    pub event_id: String,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable code, e.g. `SPENT_OVER_ALLOCATION`.
+    pub code: &'static str,
+    /// `high`, `medium`, `low` or `info`.
+    pub severity: &'static str,
+    /// The district, if it is one district's.
+    pub district: Option<String>,
+    /// One sentence, Chinese.
+    pub zh: String,
+    /// One sentence, English.
+    pub en: String,
+    /// The records that prove it, in seq order.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A record of the program, as findings need it.
+#[derive(Clone, Debug)]
+struct Fact {
+    seq: u64,
+    id: String,
+    actor: String,
+    at: Timestamp,
+    recorded_at: Timestamp,
+    body: Body,
+}
+
+impl Fact {
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            seq: self.seq,
+            event_id: self.id.clone(),
+        }
+    }
+}
+
+/// The records of one program, gathered in seq order.
+#[derive(Clone, Debug)]
+pub struct Findings {
+    program: String,
+    facts: Vec<Fact>,
+}
+
+/// One district's records in force.
+#[derive(Default)]
+struct District<'a> {
+    allocations: Vec<&'a Fact>,
+    spending: Vec<&'a Fact>,
+    rosters: Vec<&'a Fact>,
+    reports: Vec<&'a Fact>,
+}
+
+fn sorted(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
+    evidence.sort_by_key(|e| e.seq);
+    evidence.dedup();
+    evidence
+}
+
+impl Findings {
+    /// Findings of `program`.
+    pub fn new(program: &str) -> Findings {
+        Findings {
+            program: program.to_string(),
+            facts: Vec::new(),
+        }
+    }
+
+    /// Takes a record (in seq order): one of the program's, or a reversal.
+    pub fn add(&mut self, record: &StoredRecord) {
+        let body = &record.event.body;
+        let ours =
+            body.program() == Some(self.program.as_str()) || matches!(body, Body::EventReversed(_));
+        if let (true, Some(seq)) = (ours, record.seq) {
+            self.facts.push(Fact {
+                seq,
+                id: record.event.id.clone(),
+                actor: record.event.actor.clone(),
+                at: record.event.at,
+                recorded_at: record.recorded_at,
+                body: body.clone(),
+            });
+        }
+    }
+
+    /// The findings as of `as_of` (records recorded after it are ignored),
+    /// deadlines judged in the ledger's `offset`.
+    pub fn finish(&self, as_of: Timestamp, offset: FixedOffset) -> Vec<Finding> {
+        let facts: Vec<&Fact> = self
+            .facts
+            .iter()
+            .filter(|f| f.recorded_at <= as_of)
+            .collect();
+        let ids: BTreeSet<&str> = facts
+            .iter()
+            .filter(|f| !matches!(f.body, Body::EventReversed(_)))
+            .map(|f| f.id.as_str())
+            .collect();
+        // Reversals of this program's events; a reversal itself reversed does not count.
+        let reversal_targets = |f: &Fact| match &f.body {
+            Body::EventReversed(r) => Some(r.event_id.clone()),
+            _ => None,
+        };
+        let reversed_reversals: BTreeSet<String> =
+            facts.iter().filter_map(|f| reversal_targets(f)).collect();
+        let reversals: Vec<&Fact> = facts
+            .iter()
+            .copied()
+            .filter(|f| {
+                reversal_targets(f).is_some_and(|t| ids.contains(t.as_str()))
+                    && !reversed_reversals.contains(&f.id)
+            })
+            .collect();
+        let reversed: BTreeSet<String> = reversals
+            .iter()
+            .filter_map(|f| reversal_targets(f))
+            .collect();
+        let in_force: Vec<&Fact> = facts
+            .iter()
+            .copied()
+            .filter(|f| !matches!(f.body, Body::EventReversed(_)) && !reversed.contains(&f.id))
+            .collect();
+        let mut out = Vec::new();
+        let Some(opened) = in_force
+            .iter()
+            .find(|f| matches!(f.body, Body::ProgramOpened(_)))
+        else {
+            return out;
+        };
+        let Body::ProgramOpened(program) = &opened.body else {
+            unreachable!()
+        };
+        let mut districts: BTreeMap<String, District> = program
+            .districts
+            .iter()
+            .map(|d| (d.code.to_string(), District::default()))
+            .collect();
+        for fact in &in_force {
+            let code = match &fact.body {
+                Body::AllocationMade(b) => b.district_code.to_string(),
+                Body::ExpenditureReported(b) => b.district_code.to_string(),
+                Body::RosterFiled(b) => b.district_code.to_string(),
+                Body::FundUseReported(b) => b.district_code.to_string(),
+                _ => continue,
+            };
+            let district = districts.entry(code).or_default();
+            match &fact.body {
+                Body::AllocationMade(_) => district.allocations.push(fact),
+                Body::ExpenditureReported(_) => district.spending.push(fact),
+                Body::RosterFiled(_) => district.rosters.push(fact),
+                _ => district.reports.push(fact),
+            }
+        }
+        let name = |code: &str| {
+            program
+                .districts
+                .iter()
+                .find(|d| d.code.as_str() == code)
+                .map_or(code.to_string(), |d| d.name.clone())
+        };
+        let parse_due = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        let ledger_due =
+            parse_due(&program.deadlines.training_ledger_due_local).map(|d| due_end(d, offset));
+        let report_due =
+            parse_due(&program.deadlines.fund_use_report_due_local).map(|d| due_end(d, offset));
+        for (code, district) in &districts {
+            let name = name(code);
+            money_findings(&mut out, code, &name, district, program.fiscal_year, offset);
+            roster_findings(&mut out, code, &name, district);
+            deadline_findings(
+                &mut out, code, &name, district, opened, ledger_due, report_due, as_of,
+            );
+        }
+        double_claims(&mut out, &districts, &name);
+        for fact in &in_force {
+            backdated(&mut out, fact);
+        }
+        for reversal in reversals {
+            let Body::EventReversed(r) = &reversal.body else {
+                continue;
+            };
+            let target = facts
+                .iter()
+                .find(|f| f.id == r.event_id && !matches!(f.body, Body::EventReversed(_)));
+            let mut evidence = vec![reversal.evidence()];
+            evidence.extend(target.map(|t| t.evidence()));
+            out.push(Finding {
+                code: "EVENT_REVERSED",
+                severity: "info",
+                district: None,
+                zh: format!(
+                    "{} 于 {} 撤销了 {}，理由：{}",
+                    reversal.actor, reversal.recorded_at, r.event_id, r.reason
+                ),
+                en: format!(
+                    "{} reversed {} at {}: {}",
+                    reversal.actor, r.event_id, reversal.recorded_at, r.reason
+                ),
+                evidence: sorted(evidence),
+            });
+        }
+        out.sort_by(|a, b| {
+            let first = |f: &Finding| f.evidence.first().map_or(0, |e| e.seq);
+            (first(a), a.code).cmp(&(first(b), b.code))
+        });
+        out
+    }
+}
+
+fn amount(fact: &Fact) -> Money {
+    match &fact.body {
+        Body::AllocationMade(b) => b.amount_cny,
+        Body::ExpenditureReported(b) => b.amount_cny,
+        _ => Money::ZERO,
+    }
+}
+
+fn money_findings(
+    out: &mut Vec<Finding>,
+    code: &str,
+    name: &str,
+    d: &District,
+    year: i32,
+    offset: FixedOffset,
+) {
+    let allocated = d
+        .allocations
+        .iter()
+        .map(|f| amount(f))
+        .fold(Money::ZERO, |a, b| a + b);
+    let spent = d
+        .spending
+        .iter()
+        .map(|f| amount(f))
+        .fold(Money::ZERO, |a, b| a + b);
+    if spent > allocated {
+        let over = spent - allocated;
+        out.push(Finding {
+            code: "SPENT_OVER_ALLOCATION",
+            severity: "high",
+            district: Some(code.to_string()),
+            zh: format!("{name}（{code}）支出 {spent} 元，超过预拨资金 {allocated} 元，超支 {over} 元"),
+            en: format!("district {code} spent {spent} CNY, {over} more than its pre-allocation of {allocated}"),
+            evidence: sorted(d.allocations.iter().chain(&d.spending).map(|f| f.evidence()).collect()),
+        });
+    }
+    let year_end = due_end(
+        NaiveDate::from_ymd_opt(year, 12, 31).expect("a date"),
+        offset,
+    );
+    for fact in &d.spending {
+        if fact.at > year_end {
+            out.push(Finding {
+                code: "SPENDING_AFTER_YEAR",
+                severity: "medium",
+                district: Some(code.to_string()),
+                zh: format!(
+                    "{name}（{code}）的支出 {} 发生于 {}，在 {year} 年度结束之后",
+                    fact.id, fact.at
+                ),
+                en: format!(
+                    "district {code}'s spending {} is dated {}, after fiscal year {year} ended",
+                    fact.id, fact.at
+                ),
+                evidence: vec![fact.evidence()],
+            });
+        }
+        if let Body::ExpenditureReported(b) = &fact.body {
+            if b.roster_event_id.is_none() {
+                out.push(Finding {
+                    code: "SPENDING_WITHOUT_ROSTER",
+                    severity: "low",
+                    district: Some(code.to_string()),
+                    zh: format!(
+                        "{name}（{code}）的支出 {}（{} 元）未注明对应的培训台账",
+                        fact.id, b.amount_cny
+                    ),
+                    en: format!(
+                        "district {code}'s spending {} ({} CNY) names no roster it paid for",
+                        fact.id, b.amount_cny
+                    ),
+                    evidence: vec![fact.evidence()],
+                });
+            }
+        }
+    }
+}
+
+fn people(fact: &Fact) -> Vec<Hash32> {
+    match &fact.body {
+        Body::RosterFiled(b) => b.trainees.iter().map(|t| t.person_digest).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn roster_findings(out: &mut Vec<Finding>, code: &str, name: &str, d: &District) {
+    for fact in &d.rosters {
+        let Body::RosterFiled(b) = &fact.body else {
+            continue;
+        };
+        let missing: Vec<&str> = b
+            .documents
+            .iter()
+            .filter(|(_, digest)| digest.is_none())
+            .map(|(doc, _)| doc.as_str())
+            .collect();
+        if !missing.is_empty() || b.documents.len() < 7 {
+            out.push(Finding {
+                code: "ROSTER_DOCUMENTS_MISSING",
+                severity: "medium",
+                district: Some(code.to_string()),
+                zh: format!(
+                    "{name}（{code}）台账 {} 缺少资料：{}",
+                    fact.id,
+                    missing.join("、")
+                ),
+                en: format!(
+                    "district {code}'s roster {} lacks documents: {}",
+                    fact.id,
+                    missing.join(", ")
+                ),
+                evidence: vec![fact.evidence()],
+            });
+        }
+        let unsigned = b.trainees.iter().filter(|t| !t.signed).count();
+        if unsigned > 0 {
+            out.push(Finding {
+                code: "ROSTER_UNSIGNED_TRAINEES",
+                severity: "medium",
+                district: Some(code.to_string()),
+                zh: format!(
+                    "{name}（{code}）台账 {} 中有 {unsigned} 名学员未签字按印",
+                    fact.id
+                ),
+                en: format!(
+                    "district {code}'s roster {} lists {unsigned} trainee(s) who did not sign",
+                    fact.id
+                ),
+                evidence: vec![fact.evidence()],
+            });
+        }
+    }
+    let rostered: BTreeSet<Hash32> = d.rosters.iter().flat_map(|f| people(f)).collect();
+    if let Some(report) = d.reports.iter().max_by_key(|f| f.seq) {
+        let Body::FundUseReported(b) = &report.body else {
+            return;
+        };
+        if b.trainees_reported > rostered.len() as u64 {
+            let mut evidence = vec![report.evidence()];
+            evidence.extend(d.rosters.iter().map(|f| f.evidence()));
+            out.push(Finding {
+                code: "CLAIMED_OVER_ROSTERED",
+                severity: "high",
+                district: Some(code.to_string()),
+                zh: format!(
+                    "{name}（{code}）资金使用报告称培训 {} 人，但台账只列出 {} 人",
+                    b.trainees_reported,
+                    rostered.len()
+                ),
+                en: format!(
+                    "district {code} reports {} trainees but its rosters list {} distinct people",
+                    b.trainees_reported,
+                    rostered.len()
+                ),
+                evidence: sorted(evidence),
+            });
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn deadline_findings(
+    out: &mut Vec<Finding>,
+    code: &str,
+    name: &str,
+    d: &District,
+    opened: &Fact,
+    ledger_due: Option<Timestamp>,
+    report_due: Option<Timestamp>,
+    as_of: Timestamp,
+) {
+    for (filings, due, what_zh, what_en, late_code, missing_code) in [
+        (
+            &d.rosters,
+            ledger_due,
+            "培训台账",
+            "training ledger",
+            "TRAINING_LEDGER_LATE",
+            "TRAINING_LEDGER_MISSING",
+        ),
+        (
+            &d.reports,
+            report_due,
+            "资金使用报告",
+            "fund-use report",
+            "FUND_USE_REPORT_LATE",
+            "FUND_USE_REPORT_MISSING",
+        ),
+    ] {
+        let Some(due) = due else { continue };
+        if filings.is_empty() {
+            if as_of > due {
+                out.push(Finding {
+                    code: missing_code,
+                    severity: "medium",
+                    district: Some(code.to_string()),
+                    zh: format!(
+                        "{name}（{code}）截至 {as_of} 未报送{what_zh}（应于 {due} 前报送）"
+                    ),
+                    en: format!("district {code} has filed no {what_en} by {as_of} (due by {due})"),
+                    evidence: vec![opened.evidence()],
+                });
+            }
+            continue;
+        }
+        for fact in filings.iter().filter(|f| f.recorded_at > due) {
+            let days = (fact.recorded_at.datetime() - due.datetime()).num_days() + 1;
+            out.push(Finding {
+                code: late_code,
+                severity: "medium",
+                district: Some(code.to_string()),
+                zh: format!(
+                    "{name}（{code}）的{what_zh} {} 于 {} 报送，逾期 {days} 天",
+                    fact.id, fact.recorded_at
+                ),
+                en: format!(
+                    "district {code}'s {what_en} {} was recorded at {}, {days} day(s) late",
+                    fact.id, fact.recorded_at
+                ),
+                evidence: vec![opened.evidence(), fact.evidence()],
+            });
+        }
+    }
+}
+
+/// People two rosters share: how many, and each roster with its district.
+struct SharedPeople<'a> {
+    count: usize,
+    first: (&'a str, &'a Fact),
+    second: (&'a str, &'a Fact),
+}
+
+fn double_claims(
+    out: &mut Vec<Finding>,
+    districts: &BTreeMap<String, District>,
+    name: &dyn Fn(&str) -> String,
+) {
+    // Each person's rosters, in seq order.
+    let mut claims: HashMap<Hash32, Vec<(&str, &Fact)>> = HashMap::new();
+    for (code, district) in districts {
+        for roster in &district.rosters {
+            for person in people(roster).into_iter().collect::<BTreeSet<_>>() {
+                claims
+                    .entry(person)
+                    .or_default()
+                    .push((code.as_str(), roster));
+            }
+        }
+    }
+    // People per pair of rosters.
+    let mut pairs: BTreeMap<(u64, u64), SharedPeople> = BTreeMap::new();
+    for rosters in claims.values().filter(|r| r.len() > 1) {
+        for (i, (code_a, a)) in rosters.iter().enumerate() {
+            for (code_b, b) in &rosters[i + 1..] {
+                let (x, y) = if a.seq < b.seq {
+                    ((code_a, a), (code_b, b))
+                } else {
+                    ((code_b, b), (code_a, a))
+                };
+                pairs
+                    .entry((x.1.seq, y.1.seq))
+                    .or_insert(SharedPeople {
+                        count: 0,
+                        first: (x.0, x.1),
+                        second: (y.0, y.1),
+                    })
+                    .count += 1;
+            }
+        }
+    }
+    for shared in pairs.into_values() {
+        let (count, (code_a, a), (code_b, b)) = (shared.count, shared.first, shared.second);
+        let (severity, district, zh, en) = if code_a == code_b {
+            (
+                "medium",
+                Some(code_a.to_string()),
+                format!(
+                    "{}（{code_a}）有 {count} 人同时出现在台账 {} 和 {} 中",
+                    name(code_a),
+                    a.id,
+                    b.id
+                ),
+                format!(
+                    "{count} person(s) appear on both rosters {} and {} of district {code_a}",
+                    a.id, b.id
+                ),
+            )
+        } else {
+            (
+                "high",
+                None,
+                format!("{count} 人同时被 {}（{code_a}）的台账 {} 和 {}（{code_b}）的台账 {} 列为学员", name(code_a), a.id, name(code_b), b.id),
+                format!("{count} person(s) are claimed by both district {code_a} (roster {}) and district {code_b} (roster {})", a.id, b.id),
+            )
+        };
+        out.push(Finding {
+            code: "PERSON_CLAIMED_TWICE",
+            severity,
+            district,
+            zh,
+            en,
+            evidence: vec![a.evidence(), b.evidence()],
+        });
+    }
+}
+
+fn backdated(out: &mut Vec<Finding>, fact: &Fact) {
+    let district = match &fact.body {
+        Body::RosterFiled(b) => b.district_code.to_string(),
+        Body::FundUseReported(b) => b.district_code.to_string(),
+        Body::ExpenditureReported(b) => b.district_code.to_string(),
+        Body::SettlementFiled(b) => b.district_code.to_string(),
+        _ => return,
+    };
+    let lag = fact.recorded_at.datetime() - fact.at.datetime();
+    if lag.num_hours() > BACKDATED_AFTER_HOURS {
+        let days = lag.num_days();
+        out.push(Finding {
+            code: "FILING_BACKDATED",
+            severity: "low",
+            district: Some(district.clone()),
+            zh: format!(
+                "{} 的日期为 {}，但 {} 才记入账本（倒签 {days} 天）",
+                fact.id, fact.at, fact.recorded_at
+            ),
+            en: format!(
+                "{} is dated {} but was recorded at {}, {days} day(s) later",
+                fact.id, fact.at, fact.recorded_at
+            ),
+            evidence: vec![fact.evidence()],
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_is_in_seq_order_once() {
+        let e = |seq| Evidence {
+            seq,
+            event_id: format!("e{seq}"),
+        };
+        assert_eq!(sorted(vec![e(3), e(1), e(3)]), vec![e(1), e(3)]);
+    }
+}
