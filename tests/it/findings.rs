@@ -319,6 +319,56 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         assert!(!early.contains(deadline), "{early}");
     }
     assert!(early.contains("SPENT_OVER_ALLOCATION"), "{early}");
+    // The report carries the same findings, in JSON and in Markdown.
+    let as_of = "2030-01-01T00:00:00+08:00";
+    let alone: Value = serde_json::from_str(&ok(
+        p,
+        &[
+            "findings",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2023",
+            "--format",
+            "json",
+            "--as-of",
+            as_of,
+        ],
+    ))
+    .unwrap();
+    let report: Value = serde_json::from_str(&ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2023",
+            "--format",
+            "json",
+            "--as-of",
+            as_of,
+        ],
+    ))
+    .unwrap();
+    assert_eq!(report["findings"], alone["findings"]);
+    assert_eq!(alone["findings"].as_array().unwrap().len(), list.len());
+    let report_md = ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2023",
+            "--as-of",
+            as_of,
+        ],
+    );
+    assert!(
+        report_md.contains("## 审计发现") && report_md.contains("`CLAIMED_OVER_ROSTERED` 530124"),
+        "{report_md}"
+    );
     // The Markdown form names the evidence too.
     let md = ok(
         p,

@@ -66,6 +66,37 @@ pub fn line(finding: &Finding, lang: Lang) -> String {
     )
 }
 
+/// The report's JSON with its findings added (`findings`, docs/audit.md).
+pub fn with_json(report: String, findings: &[Finding]) -> String {
+    // Spliced in as the last member, so the report keeps its members' order.
+    let body = report
+        .trim_end()
+        .strip_suffix('}')
+        .expect("the report is a JSON object");
+    let list = serde_json::to_string_pretty(findings).expect("findings serialize");
+    let indented = list.replace('\n', "\n  ");
+    format!("{},\n  \"findings\": {indented}\n}}\n", body.trim_end())
+}
+
+/// The report's Markdown section of findings.
+pub fn section(findings: &[Finding], lang: Lang) -> String {
+    let mut text = match lang {
+        Lang::Zh => "\n## 审计发现\n\n".to_string(),
+        Lang::En => "\n## Findings\n\n".to_string(),
+    };
+    if findings.is_empty() {
+        text.push_str(match lang {
+            Lang::Zh => "无。\n",
+            Lang::En => "None.\n",
+        });
+    }
+    for finding in findings {
+        text.push_str(&line(finding, lang));
+        text.push('\n');
+    }
+    text
+}
+
 /// Runs `findings`.
 pub fn run(
     dir: &Path,

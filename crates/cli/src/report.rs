@@ -89,9 +89,12 @@ pub fn report(
                 }
             ))
         })?;
+    let findings = crate::findings::compute(dir, program, Some(instant))?.0;
     let text = match format {
-        Format::Json => render_json(&ledger, &figures),
-        Format::Md => render_markdown(&ledger, &figures, lang),
+        Format::Json => crate::findings::with_json(render_json(&ledger, &figures), &findings),
+        Format::Md => {
+            render_markdown(&ledger, &figures, lang) + &crate::findings::section(&findings, lang)
+        }
     };
     print!("{text}");
     Ok(())
