@@ -85,6 +85,14 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         json!({"id": "wh.reverse", "actor": wh, "kind": "event_reversed", "at": "2023-07-02T10:00:00+08:00",
                "body": {"event_id": "wh.spend.1", "reason": "重复录入"}}),
         roster(
+            "wh.roster",
+            wh,
+            "530102",
+            "2023-07-03T10:00:00+08:00",
+            &[("p5", true)],
+            true,
+        ),
+        roster(
             "dc.roster.1",
             dc,
             "530113",

@@ -149,6 +149,21 @@ pub struct ProgramOpened {
     /// must be digested with ([`crate::crypto::person_digest_commitment`]).
     #[serde(default)]
     pub person_digest_commitment: Option<Hash32>,
+    /// The thresholds of the auditor's findings, where they differ from
+    /// the documented defaults (docs/audit.md).
+    #[serde(default)]
+    pub findings: Option<FindingThresholds>,
+}
+
+/// The thresholds of the auditor's findings (docs/audit.md).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FindingThresholds {
+    /// A filing recorded more than this many hours after its `at` is backdated (default 24).
+    #[serde(default)]
+    pub backdated_after_hours: Option<u32>,
+    /// A district's cost per trainee more than this many times the program's median is an outlier (default "2.00").
+    #[serde(default)]
+    pub cost_per_trainee_factor: Option<String>,
 }
 
 /// `budget_approved` and `funds_received` share this shape.

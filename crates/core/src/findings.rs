@@ -20,8 +20,13 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A filing recorded more than this after its own `at` is backdated (the
-/// documented default; docs/audit.md).
+/// documented default; `program_opened.findings.backdated_after_hours`).
 pub const BACKDATED_AFTER_HOURS: i64 = 24;
+
+/// A district's cost per trainee more than this many times the program's
+/// median is an outlier (the documented default;
+/// `program_opened.findings.cost_per_trainee_factor`).
+pub const COST_PER_TRAINEE_FACTOR: &str = "2.00";
 
 /// A record a finding rests on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -117,9 +122,9 @@ impl Findings {
         }
     }
 
-    /// The findings as of `as_of` (records recorded after it are ignored),
-    /// deadlines judged in the ledger's `offset`.
-    pub fn finish(&self, as_of: Timestamp, offset: FixedOffset) -> Vec<Finding> {
+    /// The records recorded by `as_of`, the reversals among them that
+    /// count, and the program's records in force.
+    fn as_of(&self, as_of: Timestamp) -> (Vec<&Fact>, Vec<&Fact>, Vec<&Fact>) {
         let facts: Vec<&Fact> = self
             .facts
             .iter()
@@ -154,6 +159,13 @@ impl Findings {
             .copied()
             .filter(|f| !matches!(f.body, Body::EventReversed(_)) && !reversed.contains(&f.id))
             .collect();
+        (facts, reversals, in_force)
+    }
+
+    /// The findings as of `as_of` (records recorded after it are ignored),
+    /// deadlines judged in the ledger's `offset`.
+    pub fn finish(&self, as_of: Timestamp, offset: FixedOffset) -> Vec<Finding> {
+        let (facts, reversals, in_force) = self.as_of(as_of);
         let mut out = Vec::new();
         let Some(opened) = in_force
             .iter()
@@ -206,38 +218,55 @@ impl Findings {
             );
         }
         double_claims(&mut out, &districts, &name);
+        let thresholds = program.findings.clone().unwrap_or_default();
+        let factor = thresholds
+            .cost_per_trainee_factor
+            .as_deref()
+            .unwrap_or(COST_PER_TRAINEE_FACTOR)
+            .parse::<rust_decimal::Decimal>()
+            .unwrap_or(rust_decimal::Decimal::TWO);
+        let standard = program.targets.cost_per_trainee_max_cny;
+        cost_outliers(&mut out, &districts, &name, factor, standard);
+        let backdated_after = thresholds
+            .backdated_after_hours
+            .map_or(BACKDATED_AFTER_HOURS, i64::from);
         for fact in &in_force {
-            backdated(&mut out, fact);
+            backdated(&mut out, fact, backdated_after);
         }
-        for reversal in reversals {
-            let Body::EventReversed(r) = &reversal.body else {
-                continue;
-            };
-            let target = facts
-                .iter()
-                .find(|f| f.id == r.event_id && !matches!(f.body, Body::EventReversed(_)));
-            let mut evidence = vec![reversal.evidence()];
-            evidence.extend(target.map(|t| t.evidence()));
-            out.push(Finding {
-                code: "EVENT_REVERSED",
-                severity: "info",
-                district: None,
-                zh: format!(
-                    "{} 于 {} 撤销了 {}，理由：{}",
-                    reversal.actor, reversal.recorded_at, r.event_id, r.reason
-                ),
-                en: format!(
-                    "{} reversed {} at {}: {}",
-                    reversal.actor, r.event_id, reversal.recorded_at, r.reason
-                ),
-                evidence: sorted(evidence),
-            });
-        }
+        reversal_findings(&mut out, &facts, &reversals);
         out.sort_by(|a, b| {
             let first = |f: &Finding| f.evidence.first().map_or(0, |e| e.seq);
             (first(a), a.code).cmp(&(first(b), b.code))
         });
         out
+    }
+}
+
+/// Each reversal that counts: who reversed what, when, why.
+fn reversal_findings(out: &mut Vec<Finding>, facts: &[&Fact], reversals: &[&Fact]) {
+    for reversal in reversals {
+        let Body::EventReversed(r) = &reversal.body else {
+            continue;
+        };
+        let target = facts
+            .iter()
+            .find(|f| f.id == r.event_id && !matches!(f.body, Body::EventReversed(_)));
+        let mut evidence = vec![reversal.evidence()];
+        evidence.extend(target.map(|t| t.evidence()));
+        out.push(Finding {
+            code: "EVENT_REVERSED",
+            severity: "info",
+            district: None,
+            zh: format!(
+                "{} 于 {} 撤销了 {}，理由：{}",
+                reversal.actor, reversal.recorded_at, r.event_id, r.reason
+            ),
+            en: format!(
+                "{} reversed {} at {}: {}",
+                reversal.actor, r.event_id, reversal.recorded_at, r.reason
+            ),
+            evidence: sorted(evidence),
+        });
     }
 }
 
@@ -467,6 +496,84 @@ fn deadline_findings(
     }
 }
 
+/// A district's cost per trainee: spent ÷ distinct people who signed its
+/// rosters (districts with no spending or no such people have none).
+fn cost_per_trainee(d: &District) -> Option<rust_decimal::Decimal> {
+    let spent = d
+        .spending
+        .iter()
+        .map(|f| amount(f))
+        .fold(Money::ZERO, |a, b| a + b);
+    let trained: BTreeSet<Hash32> = d
+        .rosters
+        .iter()
+        .flat_map(|f| match &f.body {
+            Body::RosterFiled(b) => b
+                .trainees
+                .iter()
+                .filter(|t| t.signed)
+                .map(|t| t.person_digest)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    (spent > Money::ZERO && !trained.is_empty())
+        .then(|| spent.decimal() / rust_decimal::Decimal::from(trained.len() as u64))
+}
+
+fn cost_outliers(
+    out: &mut Vec<Finding>,
+    districts: &BTreeMap<String, District>,
+    name: &dyn Fn(&str) -> String,
+    factor: rust_decimal::Decimal,
+    standard: Option<Money>,
+) {
+    let costs: Vec<(&String, rust_decimal::Decimal)> = districts
+        .iter()
+        .filter_map(|(code, d)| Some((code, cost_per_trainee(d)?)))
+        .collect();
+    if costs.len() < 3 {
+        return; // no median worth comparing with
+    }
+    let mut sorted_costs: Vec<rust_decimal::Decimal> = costs.iter().map(|(_, c)| *c).collect();
+    sorted_costs.sort();
+    let n = sorted_costs.len();
+    let median = if n % 2 == 1 {
+        sorted_costs[n / 2]
+    } else {
+        (sorted_costs[n / 2 - 1] + sorted_costs[n / 2]) / rust_decimal::Decimal::TWO
+    };
+    let round = |d: rust_decimal::Decimal| {
+        d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    };
+    for (code, cost) in costs {
+        let above_standard = standard.map_or(true, |s| cost > s.decimal());
+        if cost > median * factor && above_standard {
+            let d = &districts[code];
+            let standard_text =
+                standard.map_or(String::new(), |s| format!("; the standard is {s}"));
+            out.push(Finding {
+                code: "COST_PER_TRAINEE_OUTLIER",
+                severity: "medium",
+                district: Some(code.clone()),
+                zh: format!(
+                    "{}（{code}）人均培训成本 {} 元，超过全项目中位数 {} 元的 {factor} 倍{}",
+                    name(code),
+                    round(cost),
+                    round(median),
+                    standard.map_or(String::new(), |s| format!("，且高于成本标准 {s} 元"))
+                ),
+                en: format!(
+                    "district {code}'s cost per trainee is {} CNY, more than {factor} times the program's median of {}{standard_text}",
+                    round(cost),
+                    round(median)
+                ),
+                evidence: sorted(d.spending.iter().chain(&d.rosters).map(|f| f.evidence()).collect()),
+            });
+        }
+    }
+}
+
 /// People two rosters share: how many, and each roster with its district.
 struct SharedPeople<'a> {
     count: usize,
@@ -548,7 +655,7 @@ fn double_claims(
     }
 }
 
-fn backdated(out: &mut Vec<Finding>, fact: &Fact) {
+fn backdated(out: &mut Vec<Finding>, fact: &Fact, after_hours: i64) {
     let district = match &fact.body {
         Body::RosterFiled(b) => b.district_code.to_string(),
         Body::FundUseReported(b) => b.district_code.to_string(),
@@ -557,7 +664,7 @@ fn backdated(out: &mut Vec<Finding>, fact: &Fact) {
         _ => return,
     };
     let lag = fact.recorded_at.datetime() - fact.at.datetime();
-    if lag.num_hours() > BACKDATED_AFTER_HOURS {
+    if lag.num_hours() > after_hours {
         let days = lag.num_days();
         out.push(Finding {
             code: "FILING_BACKDATED",
