@@ -37,6 +37,11 @@ fn spend(id: &str, actor: &str, code: &str, at: &str, amount: &str, roster: Opti
     json!({"id": id, "actor": actor, "kind": "expenditure_reported", "at": at, "body": body})
 }
 
+fn settle(id: &str, actor: &str, code: &str, allocated: &str, spent: &str, surplus: &str) -> Value {
+    json!({"id": id, "actor": actor, "kind": "settlement_filed", "at": "2024-01-06T10:00:00+08:00", "body": {
+        "program": "kunming-2023", "district_code": code, "allocated_cny": allocated, "spent_cny": spent, "surplus_cny": surplus}})
+}
+
 fn report(id: &str, actor: &str, code: &str, at: &str, trainees: u64) -> Value {
     json!({"id": id, "actor": actor, "kind": "fund_use_reported", "at": at, "body": {
         "program": "kunming-2023", "district_code": code, "spent_cny": "1.00", "trainees_reported": trainees}})
@@ -110,6 +115,14 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         ),
         report("lq.report", lq, "530128", "2023-12-05T10:00:00+08:00", 300),
         spend(
+            "dc.spend",
+            dc,
+            "530113",
+            "2023-12-31T10:00:00+08:00",
+            "100.00",
+            Some("dc.roster.1"),
+        ),
+        spend(
             "wh.spend.2",
             wh,
             "530102",
@@ -117,6 +130,28 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
             "20.00",
             None,
         ),
+        // 禄劝 settles a deficit, 东川 a surplus; 2024 opens; the deficit is
+        // offset, and 东川 is pre-allocated for 2024 before its surplus is.
+        settle(
+            "lq.settle",
+            lq,
+            "530128",
+            "100000.00",
+            "110000.00",
+            "-10000.00",
+        ),
+        settle("dc.settle", dc, "530113", "100000.00", "100.00", "99900.00"),
+        json!({"id": "kunming-2024.opened", "actor": "kunming-dpf-jiuye", "kind": "program_opened", "at": "2024-01-10T09:00:00+08:00", "body": {
+            "program": "kunming-2024", "fiscal_year": 2024, "name": "2024年培训补助", "funding_documents": [],
+            "districts": [{"code": "530128", "name": "禄劝县"}, {"code": "530113", "name": "东川区"}],
+            "targets": {"trainees_min": 100, "satisfaction_min": "80.00"},
+            "deadlines": {"training_ledger_due_local": "2024-10-30", "fund_use_report_due_local": "2024-11-30"}}}),
+        json!({"id": "kunming-2024.budget", "actor": "kunming-dpf-jiuye", "kind": "budget_approved", "at": "2024-01-11T09:00:00+08:00",
+               "body": {"program": "kunming-2024", "amount_cny": "400000.00", "document": {"number": "昆财社〔2024〕1号", "title": "t"}}}),
+        json!({"id": "lq.offset", "actor": "kunming-dpf-jiuye", "kind": "offset_applied", "at": "2024-01-12T09:00:00+08:00",
+               "body": {"program": "kunming-2023", "district_code": "530128", "surplus_cny": "-10000.00", "into_program": "kunming-2024"}}),
+        json!({"id": "kunming-2024.alloc.530113", "actor": "kunming-dpf-jiuye", "kind": "allocation_made", "at": "2024-01-15T09:00:00+08:00",
+               "body": {"program": "kunming-2024", "district_code": "530113", "amount_cny": "50000.00"}}),
     ];
     let text: String = events.iter().map(|e| e.to_string() + "\n").collect();
     std::fs::write(p.join("year.jsonl"), text).unwrap();
@@ -296,6 +331,32 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         Some("530124"),
         &["fm.report"],
         "is dated 2023-11-20T10:00:00+08:00 but was recorded at",
+    );
+    // Costs per trainee: 禄劝 110000.00 / 2 signed, 东川 100.00 / 2, 五华 20.00 / 1: median 50.00.
+    has(
+        "COST_PER_TRAINEE_OUTLIER",
+        Some("530128"),
+        &["lq.roster", "lq.spend.1", "lq.spend.2"],
+        "cost per trainee is 55000.00 CNY, more than 2.00 times the program's median of 50.00",
+    );
+    assert_eq!(
+        list.iter()
+            .filter(|f| f["code"] == "COST_PER_TRAINEE_OUTLIER")
+            .count(),
+        1,
+        "{out}"
+    );
+    has(
+        "DEFICIT_OFFSET",
+        Some("530128"),
+        &["lq.offset"],
+        "deficit of -10000.00 CNY was offset into next year's program kunming-2024",
+    );
+    has(
+        "SURPLUS_NOT_OFFSET",
+        Some("530113"),
+        &["dc.settle", "kunming-2024.alloc.530113"],
+        "surplus of 99900.00 CNY was not offset",
     );
     // A reversed spending counts for nothing: 武华's first spending is no finding of its own.
     assert!(

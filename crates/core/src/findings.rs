@@ -79,6 +79,9 @@ impl Fact {
 pub struct Findings {
     program: String,
     facts: Vec<Fact>,
+    /// Other programs' openings and allocations (the next year's, for
+    /// `SURPLUS_NOT_OFFSET`).
+    others: Vec<Fact>,
 }
 
 /// One district's records in force.
@@ -102,6 +105,7 @@ impl Findings {
         Findings {
             program: program.to_string(),
             facts: Vec::new(),
+            others: Vec::new(),
         }
     }
 
@@ -110,16 +114,41 @@ impl Findings {
         let body = &record.event.body;
         let ours =
             body.program() == Some(self.program.as_str()) || matches!(body, Body::EventReversed(_));
-        if let (true, Some(seq)) = (ours, record.seq) {
-            self.facts.push(Fact {
-                seq,
-                id: record.event.id.clone(),
-                actor: record.event.actor.clone(),
-                at: record.event.at,
-                recorded_at: record.recorded_at,
-                body: body.clone(),
-            });
+        let other = matches!(body, Body::ProgramOpened(_) | Body::AllocationMade(_));
+        let Some(seq) = record.seq else { return };
+        let fact = || Fact {
+            seq,
+            id: record.event.id.clone(),
+            actor: record.event.actor.clone(),
+            at: record.event.at,
+            recorded_at: record.recorded_at,
+            body: body.clone(),
+        };
+        if ours {
+            self.facts.push(fact());
+        } else if other {
+            self.others.push(fact());
         }
+    }
+
+    /// The allocations of programs of fiscal year `year + 1` recorded by `as_of`.
+    fn next_year_allocations(&self, year: i32, as_of: Timestamp) -> Vec<&Fact> {
+        let next: BTreeSet<&str> = self
+            .others
+            .iter()
+            .filter(|f| f.recorded_at <= as_of)
+            .filter_map(|f| match &f.body {
+                Body::ProgramOpened(p) if p.fiscal_year == year + 1 => Some(p.program.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.others
+            .iter()
+            .filter(|f| f.recorded_at <= as_of)
+            .filter(
+                |f| matches!(&f.body, Body::AllocationMade(a) if next.contains(a.program.as_str())),
+            )
+            .collect()
     }
 
     /// The records recorded by `as_of`, the reversals among them that
@@ -227,6 +256,8 @@ impl Findings {
             .unwrap_or(rust_decimal::Decimal::TWO);
         let standard = program.targets.cost_per_trainee_max_cny;
         cost_outliers(&mut out, &districts, &name, factor, standard);
+        let next_year: Vec<&Fact> = self.next_year_allocations(program.fiscal_year, as_of);
+        offset_findings(&mut out, &in_force, &next_year, &name);
         let backdated_after = thresholds
             .backdated_after_hours
             .map_or(BACKDATED_AFTER_HOURS, i64::from);
@@ -491,6 +522,72 @@ fn deadline_findings(
                     fact.id, fact.recorded_at
                 ),
                 evidence: vec![opened.evidence(), fact.evidence()],
+            });
+        }
+    }
+}
+
+/// Surpluses and deficits carried into the next year (次年抵补): a settled
+/// surplus not offset by the time the next year's program pre-allocated to
+/// the district, and every deficit offset.
+fn offset_findings(
+    out: &mut Vec<Finding>,
+    in_force: &[&Fact],
+    next_year: &[&Fact],
+    name: &dyn Fn(&str) -> String,
+) {
+    let offsets: Vec<&Fact> = in_force
+        .iter()
+        .copied()
+        .filter(|f| matches!(f.body, Body::OffsetApplied(_)))
+        .collect();
+    for fact in &offsets {
+        let Body::OffsetApplied(o) = &fact.body else {
+            continue;
+        };
+        if o.surplus_cny < Money::ZERO {
+            let code = o.district_code.to_string();
+            out.push(Finding {
+                code: "DEFICIT_OFFSET",
+                severity: "medium",
+                district: Some(code.clone()),
+                zh: format!(
+                    "{}（{code}）的赤字 {} 元抵减入次年项目 {}",
+                    name(&code),
+                    o.surplus_cny,
+                    o.into_program
+                ),
+                en: format!(
+                    "district {code}'s deficit of {} CNY was offset into next year's program {}",
+                    o.surplus_cny, o.into_program
+                ),
+                evidence: vec![fact.evidence()],
+            });
+        }
+    }
+    for fact in in_force {
+        let Body::SettlementFiled(s) = &fact.body else {
+            continue;
+        };
+        let code = s.district_code.to_string();
+        let offset = offsets.iter().any(
+            |f| matches!(&f.body, Body::OffsetApplied(o) if o.district_code == s.district_code),
+        );
+        if s.surplus_cny <= Money::ZERO || offset {
+            continue;
+        }
+        let allocation = next_year
+            .iter()
+            .filter(|f| matches!(&f.body, Body::AllocationMade(a) if a.district_code == s.district_code))
+            .min_by_key(|f| f.seq);
+        if let Some(allocation) = allocation {
+            out.push(Finding {
+                code: "SURPLUS_NOT_OFFSET",
+                severity: "medium",
+                district: Some(code.clone()),
+                zh: format!("{}（{code}）结余 {} 元，次年预拨 {} 时尚未抵补", name(&code), s.surplus_cny, allocation.id),
+                en: format!("district {code}'s surplus of {} CNY was not offset when next year's allocation {} was made", s.surplus_cny, allocation.id),
+                evidence: vec![fact.evidence(), allocation.evidence()],
             });
         }
     }
