@@ -14,17 +14,26 @@ use std::path::Path;
 #[test]
 fn the_prepare_bench_runs_on_a_valid_generated_sheet() {
     let dir = tempdir();
-    // From the repository: under cargo the bench builds the product first.
-    let out = crate::support::bench_ok(
-        &crate::support::repo(),
-        &[
+    // Without CARGO in its environment the bench runs the `fundledger`
+    // beside it (the one this test binary was built with) instead of
+    // asking cargo to build it first, which waits on cargo's lock.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fundledger-bench"))
+        .args([
             "prepare",
             "--dir",
             dir.path().to_str().unwrap(),
             "--rows",
             "50",
-        ],
+        ])
+        .env_remove("CARGO")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         out.contains("| prepare roster (process: read, check, digest, write) | 50 |"),
         "{out}"
