@@ -7,15 +7,18 @@ use crate::error::{CliError, CliResult};
 use crate::report::{Format, Lang};
 use fundledger_core::findings::{Finding, Findings};
 use fundledger_core::ids::Timestamp;
+use fundledger_core::ledger::Ledger;
 use fundledger_store::Store;
 use std::path::Path;
 
-/// The findings of `program` as of `as_of` (default: now), and the instant.
-pub fn compute(
+/// The ledger as of `as_of` (or its first `records_max` records), and the
+/// records of `program` gathered for its findings, in one replay.
+pub fn replay(
     dir: &Path,
     program: &str,
     as_of: Option<Timestamp>,
-) -> CliResult<(Vec<Finding>, Timestamp)> {
+    records_max: Option<u64>,
+) -> CliResult<(std::mem::ManuallyDrop<Ledger>, Findings)> {
     let store = Store::open_raw(dir)?;
     if store.is_empty() {
         return Err(CliError::usage(format!(
@@ -24,7 +27,17 @@ pub fn compute(
         )));
     }
     let mut findings = Findings::new(program);
-    let ledger = store.replay_each(None, None, |_, _, record| findings.add(record))?;
+    let ledger = store.replay_each(records_max, as_of, |_, _, record| findings.add(record))?;
+    Ok((std::mem::ManuallyDrop::new(ledger), findings))
+}
+
+/// The findings of `program` as of `as_of` (default: now), and the instant.
+pub fn compute(
+    dir: &Path,
+    program: &str,
+    as_of: Option<Timestamp>,
+) -> CliResult<(Vec<Finding>, Timestamp)> {
+    let (ledger, findings) = replay(dir, program, None, None)?;
     if ledger.books().programs().all(|(id, _)| id != program) {
         let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
         return Err(CliError::usage(format!(
@@ -35,7 +48,6 @@ pub fn compute(
         Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()))
     });
     let list = findings.finish(instant, ledger.utc_offset());
-    std::mem::forget(ledger);
     Ok((list, instant))
 }
 

@@ -69,7 +69,9 @@ pub fn report(
     let as_of = as_of
         .map(|t| Timestamp::parse(t).map_err(|e| CliError::usage(format!("--as-of: {}", e.0))))
         .transpose()?;
-    let ledger = ledger_as_of(dir, as_of, as_of_seq)?;
+    // One replay gives the ledger and the findings (a second open of the
+    // store could race the first one's release of its lock).
+    let (ledger, findings) = crate::findings::replay(dir, program, as_of, as_of_seq)?;
     // As of a seq, deadlines are judged at the ledger's own time at that seq.
     let instant = match (as_of, as_of_seq) {
         (None, Some(_)) => ledger
@@ -89,7 +91,7 @@ pub fn report(
                 }
             ))
         })?;
-    let findings = crate::findings::compute(dir, program, Some(instant))?.0;
+    let findings = findings.finish(instant, ledger.utc_offset());
     let text = match format {
         Format::Json => crate::findings::with_json(render_json(&ledger, &figures), &findings),
         Format::Md => {
