@@ -145,7 +145,35 @@ pub struct SheetArgs {
     pub out: String,
 }
 
+impl Origin {
+    /// The input's file name, as messages show it.
+    fn file_name(&self) -> String {
+        self.input
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+    }
+}
+
 impl SheetArgs {
+    /// Lists every problem, one a line; any problem refuses the sheet
+    /// (nothing written) unless --skip-bad-rows.
+    fn gate(
+        &self,
+        file: &str,
+        problems: &[fundledger_intake::Problem],
+        what: &str,
+    ) -> CliResult<()> {
+        for problem in problems {
+            eprintln!("{problem}");
+        }
+        if problems.is_empty() || self.skip_bad_rows {
+            return Ok(());
+        }
+        Err(CliError::rejected(format!(
+            "{file}: {what}; nothing was written (fix them, or --skip-bad-rows to file the other rows)"
+        )))
+    }
+
     fn mapping(&self) -> CliResult<Vec<(fundledger_intake::columns::Field, String)>> {
         match &self.columns {
             Some(text) => parse_mapping(text).map_err(intake),
@@ -311,21 +339,13 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
     };
     let grids = fundledger_intake::grid::read_grids(&args.origin.input).map_err(intake)?;
     let prepared = roster::prepare(&grids, &secret, &options).map_err(intake)?;
-    for problem in &prepared.problems {
-        eprintln!("{problem}");
-    }
-    let file = args
-        .origin
-        .input
-        .file_name()
-        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    if !prepared.problems.is_empty() && !args.sheet.skip_bad_rows {
-        return Err(CliError::rejected(format!(
-            "{file}: {} problem(s) in {} row(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)",
-            prepared.problems.len(),
-            prepared.bad_rows
-        )));
-    }
+    let file = args.origin.file_name();
+    let what = format!(
+        "{} problem(s) in {} row(s)",
+        prepared.problems.len(),
+        prepared.bad_rows
+    );
+    args.sheet.gate(&file, &prepared.problems, &what)?;
     if prepared.trainees.is_empty() {
         return Err(CliError::rejected(format!(
             "{file}: no trainee rows under the header; nothing was written"
@@ -383,20 +403,9 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
     };
     let grids = fundledger_intake::grid::read_grids(&args.origin.input).map_err(intake)?;
     let prepared = fundledger_intake::expenditure::prepare(&grids, &options).map_err(intake)?;
-    for problem in &prepared.problems {
-        eprintln!("{problem}");
-    }
-    let file = args
-        .origin
-        .input
-        .file_name()
-        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    if !prepared.problems.is_empty() && !args.sheet.skip_bad_rows {
-        return Err(CliError::rejected(format!(
-            "{file}: {} problem(s); nothing was written (fix them, or --skip-bad-rows to file the other rows)",
-            prepared.problems.len()
-        )));
-    }
+    let file = args.origin.file_name();
+    let what = format!("{} problem(s)", prepared.problems.len());
+    args.sheet.gate(&file, &prepared.problems, &what)?;
     if prepared.rows.is_empty() {
         return Err(CliError::rejected(format!(
             "{file}: no spending rows under the header; nothing was written"
