@@ -490,3 +490,84 @@ fn the_demo_year_has_no_findings() {
     );
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// Thresholds are data: a program that allows 48 hours before a filing
+/// counts as backdated finds only the one recorded 60 hours after its
+/// `at`, not the one recorded 30 hours after (which the default, 24,
+/// would find).
+#[test]
+fn a_program_sets_its_own_thresholds() {
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = crate::support::demo_ledger(p);
+    let l = ledger.to_str().unwrap();
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let ago = |hours: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(hours))
+            .with_timezone(&offset)
+            .format("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    };
+    let program = json!({"id": "t-2024.opened", "actor": "kunming-dpf-jiuye", "kind": "program_opened", "at": ago(100), "body": {
+        "program": "t-2024", "fiscal_year": 2024, "name": "阈值测试", "funding_documents": [],
+        "districts": [{"code": "530128", "name": "禄劝县"}, {"code": "530113", "name": "东川区"}],
+        "targets": {"trainees_min": 1, "satisfaction_min": "80.00"},
+        "deadlines": {"training_ledger_due_local": "2099-10-30", "fund_use_report_due_local": "2099-11-30"},
+        "findings": {"backdated_after_hours": 48}}});
+    std::fs::write(p.join("program.json"), program.to_string()).unwrap();
+    ok(
+        p,
+        &[
+            "append",
+            "--ledger",
+            l,
+            "--key",
+            &key("kunming-dpf-jiuye"),
+            "--operator-key",
+            &key("kunming-dpf"),
+            "program.json",
+        ],
+    );
+    for (actor, code, hours) in [
+        ("luquan-dpf", "530128", 30),
+        ("dongchuan-dpf", "530113", 60),
+    ] {
+        let mut filing = report(&format!("t.{code}"), actor, code, &ago(hours), 0);
+        filing["body"]["program"] = json!("t-2024");
+        std::fs::write(p.join("r.json"), filing.to_string()).unwrap();
+        ok(
+            p,
+            &[
+                "append",
+                "--ledger",
+                l,
+                "--key",
+                &key(actor),
+                "--operator-key",
+                &key("kunming-dpf"),
+                "r.json",
+            ],
+        );
+    }
+    let out = ok(
+        p,
+        &[
+            "findings",
+            "--ledger",
+            l,
+            "--program",
+            "t-2024",
+            "--format",
+            "json",
+        ],
+    );
+    let findings: Value = serde_json::from_str(&out).unwrap();
+    let backdated: Vec<&Value> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "FILING_BACKDATED")
+        .collect();
+    assert_eq!(backdated.len(), 1, "{out}");
+    assert_eq!(backdated[0]["evidence"][0]["event_id"], "t.530113", "{out}");
+}
