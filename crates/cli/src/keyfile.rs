@@ -57,8 +57,13 @@ pub fn read(path: &Path) -> CliResult<SecretKey> {
 
 /// Parses key file text.
 pub fn parse(text: &str) -> Option<SecretKey> {
+    secret_line(text).map(SecretKey::from_seed)
+}
+
+/// The 32 bytes of a file's `secret: <64 lowercase hex>` line (key files
+/// and digest secret files share it).
+pub fn secret_line(text: &str) -> Option<[u8; 32]> {
     text.lines()
         .find_map(|line| line.trim().strip_prefix("secret:"))
         .and_then(|hex| parse_lower_hex::<32>(hex.trim()))
-        .map(SecretKey::from_seed)
 }

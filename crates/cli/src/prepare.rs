@@ -10,7 +10,6 @@ use crate::keyfile;
 use crate::scaffold::{now_in_china, write_value};
 use clap::{Args, Subcommand};
 use fundledger_core::crypto::person_digest_commitment;
-use fundledger_core::ids::parse_lower_hex;
 use fundledger_core::jcs::canonical_bytes;
 use fundledger_intake::columns::parse_mapping;
 use fundledger_intake::{roster, session, IntakeError, RosterHeader};
@@ -297,10 +296,7 @@ pub fn read_secret(path: &Path) -> CliResult<[u8; 32]> {
 
 /// A digest secret file's text.
 pub fn parse_secret(text: &str, path: &Path) -> CliResult<[u8; 32]> {
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("secret:"))
-        .and_then(|hex| parse_lower_hex::<32>(hex.trim()))
-        .ok_or_else(|| {
+    keyfile::secret_line(text).ok_or_else(|| {
             CliError::usage(format!(
                 "secret file {}: no line \"secret: <64 lowercase hex>\" (make one with `fundledger secret new`)",
                 path.display()
@@ -382,16 +378,17 @@ pub fn roster(args: Box<RosterArgs>) -> CliResult<()> {
             .as_ref()
             .map_or(String::new(), |s| format!(", sheet {s}")),
         if signing.is_some() { ", signed" } else { "" },
-        if prepared.bad_rows > 0 {
-            format!(
-                "; {} row(s) with problems skipped (listed above)",
-                prepared.bad_rows
-            )
-        } else {
-            String::new()
-        }
+        skipped_note(prepared.bad_rows)
     );
     Ok(())
+}
+
+/// `; N row(s) with problems skipped …` when --skip-bad-rows skipped any.
+fn skipped_note(bad_rows: usize) -> String {
+    if bad_rows == 0 {
+        return String::new();
+    }
+    format!("; {bad_rows} row(s) with problems skipped (listed above)")
 }
 
 /// Runs `fundledger prepare expenditure`.
@@ -463,14 +460,7 @@ pub fn expenditure(args: Box<SpendingArgs>) -> CliResult<()> {
                 .unwrap_or_default())
             .sum::<rust_decimal::Decimal>(),
         if signing.is_some() { ", signed" } else { "" },
-        if prepared.bad_rows > 0 {
-            format!(
-                "; {} row(s) with problems skipped (listed above)",
-                prepared.bad_rows
-            )
-        } else {
-            String::new()
-        }
+        skipped_note(prepared.bad_rows)
     );
     Ok(())
 }
