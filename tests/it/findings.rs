@@ -252,7 +252,14 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         "SPENDING_WITHOUT_ROSTER",
         Some("530128"),
         &["lq.spend.2"],
-        "names no roster",
+        "has 1 spending line(s), 50000.00 CNY in all, that name no roster",
+    );
+    // 五华's reversed line is not among its unlinked spending.
+    has(
+        "SPENDING_WITHOUT_ROSTER",
+        Some("530102"),
+        &["wh.spend.2"],
+        "has 1 spending line(s), 20.00 CNY in all",
     );
     has(
         "ROSTER_DOCUMENTS_MISSING",

@@ -359,24 +359,28 @@ fn money_findings(
                 evidence: vec![fact.evidence()],
             });
         }
-        if let Body::ExpenditureReported(b) = &fact.body {
-            if b.roster_event_id.is_none() {
-                out.push(Finding {
-                    code: "SPENDING_WITHOUT_ROSTER",
-                    severity: "low",
-                    district: Some(code.to_string()),
-                    zh: format!(
-                        "{name}（{code}）的支出 {}（{} 元）未注明对应的培训台账",
-                        fact.id, b.amount_cny
-                    ),
-                    en: format!(
-                        "district {code}'s spending {} ({} CNY) names no roster it paid for",
-                        fact.id, b.amount_cny
-                    ),
-                    evidence: vec![fact.evidence()],
-                });
-            }
-        }
+    }
+    // One finding per district, naming every line: a sheet of line items
+    // without roster references would otherwise give one finding a line.
+    let unlinked: Vec<&&Fact> = d
+        .spending
+        .iter()
+        .filter(|f| matches!(&f.body, Body::ExpenditureReported(b) if b.roster_event_id.is_none()))
+        .collect();
+    if !unlinked.is_empty() {
+        let total = unlinked
+            .iter()
+            .map(|f| amount(f))
+            .fold(Money::ZERO, |a, b| a + b);
+        let n = unlinked.len();
+        out.push(Finding {
+            code: "SPENDING_WITHOUT_ROSTER",
+            severity: "low",
+            district: Some(code.to_string()),
+            zh: format!("{name}（{code}）有 {n} 笔支出（共 {total} 元）未注明对应的培训台账"),
+            en: format!("district {code} has {n} spending line(s), {total} CNY in all, that name no roster they paid for"),
+            evidence: sorted(unlinked.iter().map(|f| f.evidence()).collect()),
+        });
     }
 }
 
