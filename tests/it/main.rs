@@ -14,6 +14,7 @@ mod power_loss;
 mod privacy;
 mod report;
 mod rules;
+mod sample;
 mod scaffold;
 mod server;
 mod structure;

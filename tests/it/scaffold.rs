@@ -199,7 +199,11 @@ fn a_past_year_loads_in_one_command() {
                 "2023-06-30T00:00:00+08:00",
             ],
         );
-        serde_json::from_str::<Value>(&text).unwrap()["program"].clone()
+        let mut program = serde_json::from_str::<Value>(&text).unwrap()["program"].clone();
+        // The draw seal is the first seal after the deadlines: where the
+        // seals fall depends on the batches, which differ by design.
+        program.as_object_mut().unwrap().remove("draw_seal");
+        program
     };
     let expected = report(demo.to_str().unwrap());
     let operator = key("kunming-dpf");

@@ -632,6 +632,13 @@ fn summarize(event: &Value) -> String {
         ),
         "indicator_scored" => format!("{} {} = {}", s("program"), s("indicator"), s("score")),
         "spot_check_recorded" => format!("{} sampled {}", s("program"), body["districts_sampled"]),
+        "spot_check_planned" => format!(
+            "{} plans {} of districts from seal {}: {}",
+            s("program"),
+            s("fraction"),
+            body["seal_seq"],
+            body["districts"]
+        ),
         "event_reversed" => format!("reverses {}: {}", s("event_id"), s("reason")),
         "ledger_sealed" => {
             let note = s("checkpoint");

@@ -13,6 +13,7 @@ mod load;
 mod prepare;
 mod progress;
 mod report;
+mod sample;
 mod scaffold;
 mod serve;
 
@@ -406,6 +407,15 @@ deadlines are judged at that instant."
         #[arg(long, value_enum, default_value = "zh")]
         lang: report::Lang,
     },
+    /// Draw the districts to visit (≥ the fraction) and the trainees to call back, from the program's draw seal: nobody can choose it, anyone can re-derive it.
+    #[command(
+        after_help = "Examples:\n  fundledger sample --ledger kunming --program kunming-2023\n  \
+fundledger sample --ledger kunming --program kunming-2023 --fraction 0.30 --people 5 --format event \\\n      | fundledger append --ledger kunming --key audit.key -\n\n\
+The seed is the root signed by the program's draw seal: the first seal the ledger recorded after the program's \
+last filing deadline. The procedure (BLAKE3 XOF keyed by that root, Fisher–Yates) is in docs/audit.md; \
+`verify` re-derives every recorded plan and refuses one that differs. Exit 1: no draw seal yet."
+    )]
+    Sample(Box<sample::SampleArgs>),
     /// A short dashboard of every program in the ledger.
     #[command(after_help = "Example:\n  fundledger status --ledger demo-ledger")]
     Status {
@@ -650,6 +660,7 @@ fn main() -> ExitCode {
         } => prepare::expenditure(args),
         Command::Secret { what } => prepare::secret(what),
         Command::Enrol(args) => scaffold::enrol(&args),
+        Command::Sample(args) => sample::run(&args),
         Command::Load {
             ledger,
             keys,

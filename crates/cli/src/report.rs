@@ -692,17 +692,7 @@ fn checks(o: &mut String, l: &Labels, f: &ProgramFigures) {
         "\n## {}\n",
         l.t("七、抽查与数据核验", "7. Spot checks and data checks")
     );
-    for s in &f.spot_checks {
-        let codes: Vec<String> = s.districts_sampled.iter().map(|c| c.to_string()).collect();
-        let _ = writeln!(
-            o,
-            "- {} {}（{}）：{}",
-            l.t("抽查", "Spot check of"),
-            codes.join(", "),
-            pct(s.sample_rate_percent),
-            s.findings
-        );
-    }
+    crate::sample::report_lines(o, l.zh, f);
     let _ = writeln!(
         o,
         "- {} {}",

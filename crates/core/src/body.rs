@@ -356,6 +356,29 @@ pub struct SpotCheckRecorded {
     pub districts_sampled: Vec<DistrictCode>,
     /// Findings.
     pub findings: String,
+    /// The `spot_check_planned` event whose draw this check visited.
+    #[serde(default)]
+    pub plan: Option<String>,
+}
+
+/// `spot_check_planned`: the districts to visit and the number of trainees
+/// to call back in each, drawn from the program's draw seal
+/// ([`crate::draw`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpotCheckPlanned {
+    /// Program id.
+    pub program: String,
+    /// The seq of the draw seal: the first seal recorded after the
+    /// program's last filing deadline.
+    pub seal_seq: u64,
+    /// The root its checkpoint signs, 64 hex.
+    pub checkpoint_root: String,
+    /// The share of participating districts to visit, e.g. "0.30".
+    pub fraction: String,
+    /// Trainees to call back in each district drawn.
+    pub people_per_district: u32,
+    /// The districts drawn, in draw order.
+    pub districts: Vec<DistrictCode>,
 }
 
 /// `event_reversed`.
@@ -443,6 +466,7 @@ pub enum Body {
     BudgetAdjusted(BudgetAdjusted),
     SettlementImposed(SettlementImposed),
     ProgramClosed(ProgramClosed),
+    SpotCheckPlanned(SpotCheckPlanned),
 }
 
 /// Where a body is deserialized from: a JSON tree or JSON text.
@@ -506,6 +530,7 @@ impl Body {
             EventKind::SettlementImposed => Body::SettlementImposed(v(b)?),
             EventKind::ProgramClosed => Body::ProgramClosed(v(b)?),
             EventKind::EventReversed => Body::EventReversed(v(b)?),
+            EventKind::SpotCheckPlanned => Body::SpotCheckPlanned(v(b)?),
         })
     }
 
@@ -540,6 +565,7 @@ impl Body {
             Body::SurveyRecorded(b) => Some(&b.program),
             Body::IndicatorScored(b) => Some(&b.program),
             Body::SpotCheckRecorded(b) => Some(&b.program),
+            Body::SpotCheckPlanned(b) => Some(&b.program),
             _ => None,
         }
     }

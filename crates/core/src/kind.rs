@@ -47,11 +47,13 @@ pub enum EventKind {
     SettlementImposed,
     /// The program's year is closed after its evaluation.
     ProgramClosed,
+    /// An auditor's spot-check plan, drawn from the program's draw seal.
+    SpotCheckPlanned,
 }
 
 impl EventKind {
     /// All kinds, in the order the format document lists them.
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::LedgerOpened,
         EventKind::ActorEnrolled,
         EventKind::ActorRevoked,
@@ -72,6 +74,7 @@ impl EventKind {
         EventKind::BudgetAdjusted,
         EventKind::SettlementImposed,
         EventKind::ProgramClosed,
+        EventKind::SpotCheckPlanned,
     ];
 
     /// The snake_case name used on the wire and in schema file names.
@@ -97,6 +100,7 @@ impl EventKind {
             EventKind::BudgetAdjusted => "budget_adjusted",
             EventKind::SettlementImposed => "settlement_imposed",
             EventKind::ProgramClosed => "program_closed",
+            EventKind::SpotCheckPlanned => "spot_check_planned",
         }
     }
 
@@ -116,7 +120,7 @@ impl EventKind {
             RosterFiled | ExpenditureReported | FundUseReported | SettlementFiled => {
                 &[Role::District]
             }
-            SpotCheckRecorded => &[Role::Auditor],
+            SpotCheckRecorded | SpotCheckPlanned => &[Role::Auditor],
             EventReversed => &[Role::Operator, Role::City, Role::District, Role::Auditor],
         }
     }

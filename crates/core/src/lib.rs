@@ -14,6 +14,7 @@ pub mod bulk_bodies;
 pub mod canonical;
 pub mod checkpoint;
 pub mod crypto;
+pub mod draw;
 pub mod event_index;
 pub mod findings;
 pub mod gbt2260;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The schema text of every kind, in [`EventKind::ALL`] order.
-pub const SCHEMA_SOURCES: [(&str, &str); 20] = [
+pub const SCHEMA_SOURCES: [(&str, &str); 21] = [
     (
         "ledger_opened",
         include_str!("../../../schemas/events/ledger_opened.schema.json"),
@@ -86,6 +86,10 @@ pub const SCHEMA_SOURCES: [(&str, &str); 20] = [
     (
         "program_closed",
         include_str!("../../../schemas/events/program_closed.schema.json"),
+    ),
+    (
+        "spot_check_planned",
+        include_str!("../../../schemas/events/spot_check_planned.schema.json"),
     ),
 ];
 

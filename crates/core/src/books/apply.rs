@@ -103,9 +103,11 @@ impl Books {
                         event_id: id.clone(),
                         districts_sampled: b.districts_sampled.clone(),
                         findings: b.findings.clone(),
+                        plan: b.plan.clone(),
                     },
                 );
             }
+            Body::SpotCheckPlanned(b) => self.apply_plan(applied.seq, &id, b),
             Body::EventReversed(b) => {
                 let contribution = if self.rules_only {
                     applied.reversed_original.map(contribution_of)
@@ -166,6 +168,8 @@ impl Books {
                 surveys: imbl::OrdMap::new(),
                 scores: imbl::OrdMap::new(),
                 spot_checks: imbl::OrdMap::new(),
+                spot_check_plans: imbl::OrdMap::new(),
+                draw_basis: None,
                 people: imbl::HashMap::new(),
                 signed_people: imbl::HashMap::new(),
                 double_claimed: imbl::OrdSet::new(),
@@ -298,11 +302,14 @@ impl Books {
             Contribution::SpotCheck(p) => {
                 self.program_mut(&p).spot_checks.remove(event_id);
             }
+            Contribution::SpotCheckPlan(p) => {
+                self.program_mut(&p).spot_check_plans.remove(event_id);
+            }
             Contribution::Unreversible => {}
         }
     }
 
-    fn program_mut(&mut self, id: &str) -> &mut ProgramBooks {
+    pub(super) fn program_mut(&mut self, id: &str) -> &mut ProgramBooks {
         self.programs
             .get_mut(id)
             .expect("decided: the program is open")

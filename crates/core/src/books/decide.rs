@@ -120,8 +120,15 @@ impl Books {
                         ));
                     }
                 }
-                Ok(())
+                match &b.plan {
+                    Some(plan) if !program.spot_check_plans.contains_key(plan) => Err(rule(
+                        format!("{plan:?} is not a spot-check plan in force for this program"),
+                        "body.plan",
+                    )),
+                    _ => Ok(()),
+                }
             }
+            Body::SpotCheckPlanned(b) => self.decide_plan(b),
             Body::LedgerOpened(_)
             | Body::ActorEnrolled(_)
             | Body::ActorRevoked(_)

@@ -8,6 +8,9 @@
 
 mod apply;
 mod decide;
+mod draw;
+
+pub use draw::{last_deadline, DrawBasis, SpotCheckPlan};
 
 use crate::body::{Body, Measure, ProgramOpened, SurveyRecorded};
 use crate::ids::{DistrictCode, Hash32, Timestamp};
@@ -145,6 +148,8 @@ pub struct SpotCheck {
     pub districts_sampled: Vec<DistrictCode>,
     /// Findings.
     pub findings: String,
+    /// The plan it visited, if it names one.
+    pub plan: Option<String>,
 }
 
 /// One program's books.
@@ -175,6 +180,10 @@ pub struct ProgramBooks {
     pub scores: imbl::OrdMap<String, Score>,
     /// Spot checks in force.
     pub spot_checks: imbl::OrdMap<String, SpotCheck>,
+    /// Spot-check plans in force, by event id.
+    pub spot_check_plans: imbl::OrdMap<String, SpotCheckPlan>,
+    /// The draw seal, once one is recorded after the filing deadlines.
+    pub draw_basis: Option<Arc<DrawBasis>>,
     /// Every person on a roster in force, with how many districts claim them.
     pub people: imbl::HashMap<Hash32, u32>,
     /// Every person who signed a roster in force, with how many districts'.
@@ -241,6 +250,7 @@ enum Contribution {
     Survey(String),
     Score(String, String),
     SpotCheck(String),
+    SpotCheckPlan(String),
     Closing(String),
     Unreversible,
 }
@@ -261,6 +271,7 @@ impl Contribution {
             | Contribution::Survey(p)
             | Contribution::Score(p, _)
             | Contribution::SpotCheck(p)
+            | Contribution::SpotCheckPlan(p)
             | Contribution::Closing(p) => Some(p),
             Contribution::Unreversible => None,
         }
@@ -305,6 +316,7 @@ fn contribution_of(body: &Body) -> Contribution {
         Body::SurveyRecorded(b) => Contribution::Survey(b.program.clone()),
         Body::IndicatorScored(b) => Contribution::Score(b.program.clone(), b.indicator.clone()),
         Body::SpotCheckRecorded(b) => Contribution::SpotCheck(b.program.clone()),
+        Body::SpotCheckPlanned(b) => Contribution::SpotCheckPlan(b.program.clone()),
         Body::ProgramClosed(b) => Contribution::Closing(b.program.clone()),
         Body::ProgramOpened(_)
         | Body::EventReversed(_)

@@ -88,6 +88,9 @@ impl Ledger {
         }
         if decided.kind == EventKind::LedgerSealed {
             self.last_seal = Some(seq);
+            let root = self.merkle.root();
+            self.books
+                .note_seal(seq, root, recorded_at, self.utc_offset);
         }
         self.merkle.push(&hash);
         self.size += 1;

@@ -13,11 +13,13 @@ use serde::{Serialize, Serializer};
 
 mod evaluation;
 mod report_json;
+mod spot_checks;
 mod survey;
 
 use evaluation::evaluate;
 pub use evaluation::{grade, EvaluationFigures, IndicatorFigures};
 pub use report_json::{LedgerRef, ReportJson};
+pub use spot_checks::{DrawSealFigures, PlannedDistrict, SpotCheckFigures, SpotCheckPlanFigures};
 pub use survey::{survey_figures, OptionFigures, QuestionFigures, SurveyFigures};
 
 /// An exact decimal written with exactly two decimals (`"96.28"`, `"100.00"`).
@@ -309,19 +311,10 @@ pub struct ProgramFigures {
     pub evaluation: Option<EvaluationFigures>,
     /// Spot checks: districts sampled and findings.
     pub spot_checks: Vec<SpotCheckFigures>,
-}
-
-/// A spot check.
-#[derive(Clone, Debug, Serialize)]
-pub struct SpotCheckFigures {
-    /// The event.
-    pub event_id: String,
-    /// Districts sampled.
-    pub districts_sampled: Vec<DistrictCode>,
-    /// sampled ÷ participating, in percent.
-    pub sample_rate_percent: Option<Fixed2>,
-    /// Findings.
-    pub findings: String,
+    /// The draw seal, once one is recorded after the filing deadlines.
+    pub draw_seal: Option<DrawSealFigures>,
+    /// Spot-check plans drawn from it, with their coverage.
+    pub spot_check_plans: Vec<SpotCheckPlanFigures>,
 }
 
 fn last_recorded<'a>(filings: impl Iterator<Item = &'a Filing>) -> Option<Timestamp> {
@@ -579,19 +572,9 @@ pub fn program_figures(
         backdated,
         surveys,
         evaluation: None,
-        spot_checks: p
-            .spot_checks
-            .values()
-            .map(|s| SpotCheckFigures {
-                event_id: s.event_id.clone(),
-                districts_sampled: s.districts_sampled.clone(),
-                sample_rate_percent: percent(
-                    Decimal::from(s.districts_sampled.len()),
-                    Decimal::from(p.districts.len()),
-                ),
-                findings: s.findings.clone(),
-            })
-            .collect(),
+        spot_checks: spot_checks::spot_check_figures(p),
+        draw_seal: spot_checks::draw_seal_figures(p),
+        spot_check_plans: spot_checks::plan_figures(p),
     };
     figures.evaluation = p
         .opened
