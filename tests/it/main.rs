@@ -2,6 +2,7 @@
 //! sled store, real files in temporary directories.
 
 mod attacks;
+mod audit_scores;
 mod chain;
 mod cli;
 mod durability;

@@ -37,17 +37,23 @@ pub fn compute(
     program: &str,
     as_of: Option<Timestamp>,
 ) -> CliResult<(Vec<Finding>, Timestamp)> {
-    let (ledger, findings) = replay(dir, program, None, None)?;
-    if ledger.books().programs().all(|(id, _)| id != program) {
-        let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
-        return Err(CliError::usage(format!(
-            "--program: no program {program:?} in this ledger (programs: {known:?})"
-        )));
-    }
+    let (ledger, findings) = replay(dir, program, as_of, None)?;
     let instant = as_of.unwrap_or_else(|| {
         Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()))
     });
-    let list = findings.finish(instant, ledger.utc_offset());
+    let (_, list) = fundledger_core::findings::audited(
+        ledger.books(),
+        &findings,
+        program,
+        ledger.utc_offset(),
+        instant,
+    )
+    .ok_or_else(|| {
+        let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
+        CliError::usage(format!(
+            "--program: no program {program:?} in this ledger (programs: {known:?})"
+        ))
+    })?;
     Ok((list, instant))
 }
 

@@ -79,19 +79,24 @@ pub fn report(
             .unwrap_or_else(|| now_or(None, &ledger)),
         _ => now_or(as_of, &ledger),
     };
-    let figures = program_figures(ledger.books(), program, ledger.utc_offset(), instant)
-        .ok_or_else(|| {
-            let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
-            CliError::usage(format!(
-                "--program: no program {program:?} in this ledger{} (programs: {known:?})",
-                if as_of.is_some() || as_of_seq.is_some() {
-                    " as of that time"
-                } else {
-                    ""
-                }
-            ))
-        })?;
-    let findings = findings.finish(instant, ledger.utc_offset());
+    let (figures, findings) = fundledger_core::findings::audited(
+        ledger.books(),
+        &findings,
+        program,
+        ledger.utc_offset(),
+        instant,
+    )
+    .ok_or_else(|| {
+        let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
+        CliError::usage(format!(
+            "--program: no program {program:?} in this ledger{} (programs: {known:?})",
+            if as_of.is_some() || as_of_seq.is_some() {
+                " as of that time"
+            } else {
+                ""
+            }
+        ))
+    })?;
     let text = match format {
         Format::Json => crate::findings::with_json(render_json(&ledger, &figures), &findings),
         Format::Md => {

@@ -98,6 +98,10 @@ pub struct Indicator {
     pub weight: String,
     /// For leaves derived from ledger facts: the figure that scores it.
     pub measure: Option<Measure>,
+    /// For leaves scored by hand: the figure the score should agree with
+    /// (a finding when it does not, docs/audit.md).
+    #[serde(default)]
+    pub cross_check: Option<Measure>,
     /// Sub-indicators.
     #[serde(default)]
     pub children: Vec<Indicator>,
@@ -117,6 +121,9 @@ pub enum Measure {
     SatisfactionAgainstTarget,
     /// Standard ÷ actual cost per trainee.
     CostPerTrainee,
+    /// Full marks less `deduction_per_finding` for each high or medium
+    /// finding of the auditor's desk (docs/audit.md).
+    AuditFindings,
 }
 
 /// The evaluation framework.
@@ -164,6 +171,13 @@ pub struct FindingThresholds {
     /// A district's cost per trainee more than this many times the program's median is an outlier (default "2.00").
     #[serde(default)]
     pub cost_per_trainee_factor: Option<String>,
+    /// A hand score whose rate differs from its cross-check's by more than
+    /// this many percentage points contradicts it (default 10).
+    #[serde(default)]
+    pub score_contradiction_points: Option<u32>,
+    /// Points an `audit_findings` leaf loses per high or medium finding (default "1.00").
+    #[serde(default)]
+    pub deduction_per_finding: Option<String>,
 }
 
 /// `budget_approved` and `funds_received` share this shape.

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fundledger_core::checkpoint::SignedCheckpoint;
+use fundledger_core::findings::{audited, Findings};
 use fundledger_core::ids::{DistrictCode, Timestamp};
 use fundledger_core::ledger::BatchItem;
 use fundledger_core::projection::{program_figures, ReportJson};
@@ -491,9 +492,42 @@ fn no_program(id: &str) -> ApiError {
 async fn report(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let (snapshot, now) = now(&app);
     let ledger = &snapshot.ledger;
-    let figures = program_figures(ledger.books(), &id, ledger.utc_offset(), now)
+    if ledger.books().program(&id).is_none() {
+        return Err(no_program(&id));
+    }
+    let fold = program_records(&app, &id, ledger.size()).await?;
+    let (figures, findings) = audited(ledger.books(), &fold, &id, ledger.utc_offset(), now)
         .ok_or_else(|| no_program(&id))?;
-    Ok(axum::Json(ReportJson::new(ledger, &figures)).into_response())
+    let mut report = serde_json::to_value(ReportJson::new(ledger, &figures))
+        .map_err(|e| ApiError::internal("internal", e.to_string()))?;
+    report["findings"] = json!(findings);
+    Ok(axum::Json(report).into_response())
+}
+
+/// The records of `program` among the first `size`, read back from the
+/// store and gathered for its findings (docs/audit.md).
+async fn program_records(app: &App, program: &str, size: u64) -> Result<Findings, ApiError> {
+    let reader = app.reader.clone();
+    let mut findings = Findings::new(program);
+    tokio::task::spawn_blocking(move || {
+        const CHUNK: usize = 4096;
+        let mut from = 0;
+        while from < size {
+            let rows = reader
+                .range(from, size, CHUNK)
+                .map_err(|e| ApiError::internal("store", e.to_string()))?;
+            let Some((last, _)) = rows.last() else { break };
+            from = last + 1;
+            for (_, bytes) in rows {
+                let record = fundledger_core::ledger::parse_stored(&bytes)
+                    .map_err(|e| ApiError::internal("store", e.message))?;
+                findings.add(&record);
+            }
+        }
+        Ok(findings)
+    })
+    .await
+    .map_err(|e| ApiError::internal("internal", e.to_string()))?
 }
 
 async fn district(

@@ -524,6 +524,12 @@ fn check_indicators<'a>(
                 &format!("{here}.weight"),
             )
         })?;
+        if node.cross_check.is_some() && (node.measure.is_some() || !node.children.is_empty()) {
+            return Err(rule(
+                "only leaves scored by hand carry a cross_check".to_string(),
+                &format!("{here}.cross_check"),
+            ));
+        }
         if !node.children.is_empty() {
             if node.measure.is_some() {
                 return Err(rule(

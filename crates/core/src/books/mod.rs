@@ -414,5 +414,6 @@ pub fn measure_name(measure: Measure) -> &'static str {
         Measure::Timeliness => "timeliness",
         Measure::SatisfactionAgainstTarget => "satisfaction_against_target",
         Measure::CostPerTrainee => "cost_per_trainee",
+        Measure::AuditFindings => "audit_findings",
     }
 }

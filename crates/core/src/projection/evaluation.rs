@@ -30,8 +30,24 @@ pub struct IndicatorFigures {
     pub basis: String,
     /// The measured figure or the evaluators' rationale.
     pub note: String,
+    /// For a leaf scored by hand with a `cross_check`: what the figure it
+    /// should agree with would give.
+    pub cross_check: Option<CrossCheckFigures>,
     /// Sub-indicators.
     pub children: Vec<IndicatorFigures>,
+}
+
+/// What a hand-scored leaf's cross-check measure gives.
+#[derive(Clone, Debug, Serialize)]
+pub struct CrossCheckFigures {
+    /// The measure.
+    pub measure: String,
+    /// The score it would give.
+    pub score: Fixed2,
+    /// That score ÷ the weight, in percent.
+    pub score_rate_percent: Option<Fixed2>,
+    /// The measured figure.
+    pub note: String,
 }
 
 /// The evaluation.
@@ -149,13 +165,36 @@ fn not_yet_due(measure: Measure, f: &ProgramFigures) -> Option<&'static str> {
         Measure::TraineesAgainstTarget | Measure::CostPerTrainee if !year_over => {
             Some("the fiscal year is not over")
         }
+        Measure::AuditFindings if f.findings_counted.is_none() => {
+            Some("the findings are not computed here")
+        }
         _ => None,
     }
 }
 
-fn score_leaf(measure: Measure, weight: Decimal, f: &ProgramFigures) -> (Decimal, String) {
+fn score_leaf(
+    measure: Measure,
+    weight: Decimal,
+    p: &ProgramBooks,
+    f: &ProgramFigures,
+) -> (Decimal, String) {
     let o = &f.outputs;
     match measure {
+        Measure::AuditFindings => {
+            let counted = f.findings_counted.unwrap_or(0);
+            let per = p
+                .opened
+                .findings
+                .as_ref()
+                .and_then(|t| t.deduction_per_finding.as_deref())
+                .and_then(parse_score)
+                .unwrap_or(Decimal::ONE);
+            let score = (weight - per * Decimal::from(counted)).max(Decimal::ZERO);
+            (
+                score,
+                format!("{counted} high or medium finding(s), {per} point(s) each"),
+            )
+        }
         Measure::ExecutionRate => match f.execution_rate_percent {
             Some(rate) => (
                 proportional(weight, rate.0 / Decimal::from(100)),
@@ -242,7 +281,7 @@ fn score_node(
             Vec::new(),
         )
     } else if let Some(measure) = node.measure {
-        let (score, note) = score_leaf(measure, weight, f);
+        let (score, note) = score_leaf(measure, weight, p, f);
         (
             score,
             crate::books::measure_name(measure).to_string(),
@@ -276,6 +315,18 @@ fn score_node(
         score_rate_percent: percent(score, weight),
         basis,
         note,
+        cross_check: node
+            .cross_check
+            .filter(|m| node.measure.is_none() && not_yet_due(*m, f).is_none())
+            .map(|m| {
+                let (score, note) = score_leaf(m, weight, p, f);
+                CrossCheckFigures {
+                    measure: crate::books::measure_name(m).to_string(),
+                    score: Fixed2(score),
+                    score_rate_percent: percent(score, weight),
+                    note,
+                }
+            }),
         children,
     }
 }

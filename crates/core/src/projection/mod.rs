@@ -17,7 +17,7 @@ mod spot_checks;
 mod survey;
 
 use evaluation::evaluate;
-pub use evaluation::{grade, EvaluationFigures, IndicatorFigures};
+pub use evaluation::{grade, CrossCheckFigures, EvaluationFigures, IndicatorFigures};
 pub use report_json::{LedgerRef, ReportJson};
 pub use spot_checks::{DrawSealFigures, PlannedDistrict, SpotCheckFigures, SpotCheckPlanFigures};
 pub use survey::{survey_figures, OptionFigures, QuestionFigures, SurveyFigures};
@@ -315,6 +315,9 @@ pub struct ProgramFigures {
     pub draw_seal: Option<DrawSealFigures>,
     /// Spot-check plans drawn from it, with their coverage.
     pub spot_check_plans: Vec<SpotCheckPlanFigures>,
+    /// High and medium findings of the auditor's desk, once they are
+    /// computed ([`with_findings`]); `audit_findings` leaves wait for them.
+    pub findings_counted: Option<u64>,
 }
 
 fn last_recorded<'a>(filings: impl Iterator<Item = &'a Filing>) -> Option<Timestamp> {
@@ -575,6 +578,7 @@ pub fn program_figures(
         spot_checks: spot_checks::spot_check_figures(p),
         draw_seal: spot_checks::draw_seal_figures(p),
         spot_check_plans: spot_checks::plan_figures(p),
+        findings_counted: None,
     };
     figures.evaluation = p
         .opened
@@ -582,4 +586,19 @@ pub fn program_figures(
         .as_ref()
         .map(|framework| evaluate(&framework.indicators, p, &figures));
     Some(figures)
+}
+
+/// The figures with the program's findings counted: `counted` high and
+/// medium findings, which `audit_findings` leaves deduct for. The
+/// evaluation is scored again; nothing else changes.
+pub fn with_findings(books: &Books, mut figures: ProgramFigures, counted: u64) -> ProgramFigures {
+    figures.findings_counted = Some(counted);
+    if let Some(p) = books.program(&figures.program) {
+        figures.evaluation = p
+            .opened
+            .evaluation_framework
+            .as_ref()
+            .map(|framework| evaluate(&framework.indicators, p, &figures));
+    }
+    figures
 }

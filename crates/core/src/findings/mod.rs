@@ -19,6 +19,13 @@ use chrono::{FixedOffset, NaiveDate};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod scores;
+mod settlements;
+
+pub use scores::{audited, counted, SCORE_CONTRADICTION_POINTS};
+
+use settlements::{offset_findings, refiled_settlements, reversal_findings};
+
 /// A filing recorded more than this after its own `at` is backdated (the
 /// documented default; `program_opened.findings.backdated_after_hours`).
 pub const BACKDATED_AFTER_HOURS: i64 = 24;
@@ -193,7 +200,13 @@ impl Findings {
 
     /// The findings as of `as_of` (records recorded after it are ignored),
     /// deadlines judged in the ledger's `offset`.
-    pub fn finish(&self, as_of: Timestamp, offset: FixedOffset) -> Vec<Finding> {
+    /// Hand scores are checked against `evaluation`'s cross-checks when given.
+    pub fn finish(
+        &self,
+        as_of: Timestamp,
+        offset: FixedOffset,
+        evaluation: Option<&crate::projection::EvaluationFigures>,
+    ) -> Vec<Finding> {
         let (facts, reversals, in_force) = self.as_of(as_of);
         let mut out = Vec::new();
         let Some(opened) = in_force
@@ -258,6 +271,7 @@ impl Findings {
         cost_outliers(&mut out, &districts, &name, factor, standard);
         let next_year: Vec<&Fact> = self.next_year_allocations(program.fiscal_year, as_of);
         offset_findings(&mut out, &in_force, &next_year, &name);
+        refiled_settlements(&mut out, &facts, &reversals, &in_force, &name);
         let backdated_after = thresholds
             .backdated_after_hours
             .map_or(BACKDATED_AFTER_HOURS, i64::from);
@@ -265,39 +279,17 @@ impl Findings {
             backdated(&mut out, fact, backdated_after);
         }
         reversal_findings(&mut out, &facts, &reversals);
+        if let Some(evaluation) = evaluation {
+            let points = thresholds
+                .score_contradiction_points
+                .unwrap_or(SCORE_CONTRADICTION_POINTS);
+            scores::score_contradictions(&mut out, &in_force, evaluation, points);
+        }
         out.sort_by(|a, b| {
             let first = |f: &Finding| f.evidence.first().map_or(0, |e| e.seq);
             (first(a), a.code).cmp(&(first(b), b.code))
         });
         out
-    }
-}
-
-/// Each reversal that counts: who reversed what, when, why.
-fn reversal_findings(out: &mut Vec<Finding>, facts: &[&Fact], reversals: &[&Fact]) {
-    for reversal in reversals {
-        let Body::EventReversed(r) = &reversal.body else {
-            continue;
-        };
-        let target = facts
-            .iter()
-            .find(|f| f.id == r.event_id && !matches!(f.body, Body::EventReversed(_)));
-        let mut evidence = vec![reversal.evidence()];
-        evidence.extend(target.map(|t| t.evidence()));
-        out.push(Finding {
-            code: "EVENT_REVERSED",
-            severity: "info",
-            district: None,
-            zh: format!(
-                "{} 于 {} 撤销了 {}，理由：{}",
-                reversal.actor, reversal.recorded_at, r.event_id, r.reason
-            ),
-            en: format!(
-                "{} reversed {} at {}: {}",
-                reversal.actor, r.event_id, reversal.recorded_at, r.reason
-            ),
-            evidence: sorted(evidence),
-        });
     }
 }
 
@@ -534,69 +526,6 @@ fn deadline_findings(
 /// Surpluses and deficits carried into the next year (次年抵补): a settled
 /// surplus not offset by the time the next year's program pre-allocated to
 /// the district, and every deficit offset.
-fn offset_findings(
-    out: &mut Vec<Finding>,
-    in_force: &[&Fact],
-    next_year: &[&Fact],
-    name: &dyn Fn(&str) -> String,
-) {
-    let offsets: Vec<&Fact> = in_force
-        .iter()
-        .copied()
-        .filter(|f| matches!(f.body, Body::OffsetApplied(_)))
-        .collect();
-    for fact in &offsets {
-        let Body::OffsetApplied(o) = &fact.body else {
-            continue;
-        };
-        if o.surplus_cny < Money::ZERO {
-            let code = o.district_code.to_string();
-            out.push(Finding {
-                code: "DEFICIT_OFFSET",
-                severity: "medium",
-                district: Some(code.clone()),
-                zh: format!(
-                    "{}（{code}）的赤字 {} 元抵减入次年项目 {}",
-                    name(&code),
-                    o.surplus_cny,
-                    o.into_program
-                ),
-                en: format!(
-                    "district {code}'s deficit of {} CNY was offset into next year's program {}",
-                    o.surplus_cny, o.into_program
-                ),
-                evidence: vec![fact.evidence()],
-            });
-        }
-    }
-    for fact in in_force {
-        let Body::SettlementFiled(s) = &fact.body else {
-            continue;
-        };
-        let code = s.district_code.to_string();
-        let offset = offsets.iter().any(
-            |f| matches!(&f.body, Body::OffsetApplied(o) if o.district_code == s.district_code),
-        );
-        if s.surplus_cny <= Money::ZERO || offset {
-            continue;
-        }
-        let allocation = next_year
-            .iter()
-            .filter(|f| matches!(&f.body, Body::AllocationMade(a) if a.district_code == s.district_code))
-            .min_by_key(|f| f.seq);
-        if let Some(allocation) = allocation {
-            out.push(Finding {
-                code: "SURPLUS_NOT_OFFSET",
-                severity: "medium",
-                district: Some(code.clone()),
-                zh: format!("{}（{code}）结余 {} 元，次年预拨 {} 时尚未抵补", name(&code), s.surplus_cny, allocation.id),
-                en: format!("district {code}'s surplus of {} CNY was not offset when next year's allocation {} was made", s.surplus_cny, allocation.id),
-                evidence: vec![fact.evidence(), allocation.evidence()],
-            });
-        }
-    }
-}
-
 /// A district's cost per trainee: spent ÷ distinct people who signed its
 /// rosters (districts with no spending or no such people have none).
 fn cost_per_trainee(d: &District) -> Option<rust_decimal::Decimal> {
