@@ -39,7 +39,8 @@ pub fn compute(
 ) -> CliResult<(Vec<Finding>, Timestamp)> {
     let (ledger, findings) = replay(dir, program, as_of, None)?;
     let instant = as_of.unwrap_or_else(|| {
-        Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()))
+        let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
+        ledger.books().default_report_instant(program, now)
     });
     let (_, list) = fundledger_core::findings::audited(
         ledger.books(),

@@ -361,8 +361,12 @@ Exit codes: 0 caught up (--once), 3 ALARM: the server contradicted what the mirr
     #[command(
         after_help = "Examples:\n  fundledger report --ledger demo-ledger --program kunming-2022\n  \
 fundledger report --ledger demo-ledger --program kunming-2022 --format json\n  \
-fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31T00:00:00+08:00 --lang en\n\n\
---as-of replays only the records recorded by then and judges deadlines at that instant."
+fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31T00:00:00+08:00 --lang en\n  \
+fundledger report --ledger demo-ledger --program kunming-2022 --format xlsx --out 自评表.xlsx\n  \
+fundledger report --ledger demo-ledger --program kunming-2022 --format html --out report.html\n\n\
+--as-of replays only the records recorded by then and judges deadlines at that instant. \
+xlsx: the 项目支出绩效自评表 and sheets for districts, deadlines, survey, findings and the chain. \
+html: one self-contained page with charts (no script, no outside file), printable to A4."
     )]
     Report {
         /// The ledger directory.
@@ -377,9 +381,12 @@ fundledger report --ledger demo-ledger --program kunming-2022 --as-of 2022-10-31
         /// Report as of the first N records (deadlines judged at the N-th record's time).
         #[arg(long)]
         as_of_seq: Option<u64>,
-        /// md (default) or json.
+        /// md (default), json, xlsx or html.
         #[arg(long, value_enum, default_value = "md")]
-        format: report::Format,
+        format: report::ReportFormat,
+        /// Write to this file instead of standard output (required for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// zh (default) or en.
         #[arg(long, value_enum, default_value = "zh")]
         lang: report::Lang,
@@ -621,8 +628,19 @@ fn main() -> ExitCode {
             as_of,
             as_of_seq,
             format,
+            out,
             lang,
-        } => report::report(&ledger, &program, as_of.as_deref(), as_of_seq, format, lang),
+        } => report::report(
+            &ledger,
+            &program,
+            report::ReportAs {
+                as_of: as_of.as_deref(),
+                as_of_seq,
+            },
+            format,
+            out.as_deref(),
+            lang,
+        ),
         Command::Findings {
             ledger,
             program,

@@ -21,6 +21,37 @@ pub enum Format {
     Json,
 }
 
+/// What `report` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown, laid out like the seed report.
+    Md,
+    /// JSON; every figure a string with fixed decimals.
+    Json,
+    /// The 项目支出绩效自评表 workbook, with a sheet each for districts, deadlines, survey, findings, chain.
+    Xlsx,
+    /// One self-contained HTML page with SVG charts, printable to A4.
+    Html,
+}
+
+/// The instant a report is as of: a time, or the first N records.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportAs<'a> {
+    /// `--as-of`.
+    pub as_of: Option<&'a str>,
+    /// `--as-of-seq`.
+    pub as_of_seq: Option<u64>,
+}
+
+impl From<Lang> for fundledger_report::Lang {
+    fn from(lang: Lang) -> fundledger_report::Lang {
+        match lang {
+            Lang::Zh => fundledger_report::Lang::Zh,
+            Lang::En => fundledger_report::Lang::En,
+        }
+    }
+}
+
 /// Report language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
@@ -61,11 +92,17 @@ fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {
 pub fn report(
     dir: &Path,
     program: &str,
-    as_of: Option<&str>,
-    as_of_seq: Option<u64>,
-    format: Format,
+    when: ReportAs<'_>,
+    format: ReportFormat,
+    out: Option<&Path>,
     lang: Lang,
 ) -> CliResult<()> {
+    let ReportAs { as_of, as_of_seq } = when;
+    if format == ReportFormat::Xlsx && out.is_none() {
+        return Err(CliError::usage(
+            "--out: a workbook is written to a file; give --out FILE.xlsx".to_string(),
+        ));
+    }
     let as_of = as_of
         .map(|t| Timestamp::parse(t).map_err(|e| CliError::usage(format!("--as-of: {}", e.0))))
         .transpose()?;
@@ -77,7 +114,10 @@ pub fn report(
         (None, Some(_)) => ledger
             .last_recorded_at()
             .unwrap_or_else(|| now_or(None, &ledger)),
-        _ => now_or(as_of, &ledger),
+        (Some(t), _) => t,
+        (None, None) => ledger
+            .books()
+            .default_report_instant(program, now_or(None, &ledger)),
     };
     let (figures, findings) = fundledger_core::findings::audited(
         ledger.books(),
@@ -97,13 +137,41 @@ pub fn report(
             }
         ))
     })?;
-    let text = match format {
-        Format::Json => crate::findings::with_json(render_json(&ledger, &figures), &findings),
-        Format::Md => {
-            render_markdown(&ledger, &figures, lang) + &crate::findings::section(&findings, lang)
+    let chain = fundledger_report::ChainIdentity::of(&ledger);
+    let bytes = match format {
+        ReportFormat::Json => {
+            crate::findings::with_json(render_json(&ledger, &figures), &findings).into_bytes()
+        }
+        ReportFormat::Md => (render_markdown(&ledger, &figures, lang)
+            + &crate::findings::section(&findings, lang))
+            .into_bytes(),
+        ReportFormat::Html => fundledger_report::html::report_page(
+            &chain,
+            &figures,
+            &findings,
+            lang.into(),
+            &fundledger_report::html::PageOptions::default(),
+        )
+        .into_bytes(),
+        ReportFormat::Xlsx => {
+            fundledger_report::xlsx::workbook(&chain, &figures, &findings, lang.into())
+                .map_err(|e| CliError::usage(format!("cannot build the workbook: {e}")))?
         }
     };
-    print!("{text}");
+    match out {
+        Some(path) => {
+            std::fs::write(path, &bytes).map_err(|e| {
+                CliError::usage(format!("--out {}: cannot write: {e}", path.display()))
+            })?;
+            eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| CliError::usage(format!("cannot write output: {e}")))?;
+        }
+    }
     Ok(())
 }
 
@@ -202,7 +270,7 @@ pub fn render_markdown(ledger: &Ledger, f: &ProgramFigures, lang: Lang) -> Strin
         l.t("账本", "Ledger"),
         ledger.name(),
         l.t("截至", "as of"),
-        f.as_of,
+        fundledger_report::date(&f.as_of, lang.into()),
         l.t("共", "records:"),
         ledger.size(),
         l.t("条记录", ""),

@@ -24,7 +24,7 @@ use std::sync::Arc;
 /// The OpenAPI document.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
-type App = Arc<Writer>;
+pub(crate) type App = Arc<Writer>;
 
 /// The API's routes over a running writer.
 pub fn router(writer: Arc<Writer>) -> Router {
@@ -60,6 +60,16 @@ pub fn router(writer: Arc<Writer>) -> Router {
             get(district).fallback(method_not_allowed),
         )
         .route("/v1/status", get(status).fallback(method_not_allowed))
+        .route("/", get(crate::pages::dashboard).fallback(method_not_allowed))
+        .route(
+            "/programs/{id}",
+            get(crate::pages::program).fallback(method_not_allowed),
+        )
+        .route(
+            "/programs/{id}/districts/{code}",
+            get(crate::pages::district).fallback(method_not_allowed),
+        )
+        .route("/records", get(crate::pages::records).fallback(method_not_allowed))
         .route(
             "/v1/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })
@@ -91,7 +101,7 @@ pub fn router(writer: Arc<Writer>) -> Router {
 
 /// An error answer: `{"error": {"status", "class", "message", "field"?, "item"?}}`.
 #[derive(Debug)]
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     class: &'static str,
     message: String,
@@ -110,11 +120,11 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed", message)
     }
 
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
@@ -130,11 +140,11 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, class, message)
     }
 
-    fn internal(class: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn internal(class: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, class, message)
     }
 
-    fn field(mut self, field: &str) -> ApiError {
+    pub(crate) fn field(mut self, field: &str) -> ApiError {
         self.field = Some(field.to_string());
         self
     }
@@ -506,7 +516,7 @@ async fn report(State(app): State<App>, Path(id): Path<String>) -> Result<Respon
 
 /// The records of `program` among the first `size`, read back from the
 /// store and gathered for its findings (docs/audit.md).
-async fn program_records(app: &App, program: &str, size: u64) -> Result<Findings, ApiError> {
+pub(crate) async fn program_records(app: &App, program: &str, size: u64) -> Result<Findings, ApiError> {
     let reader = app.reader.clone();
     let mut findings = Findings::new(program);
     tokio::task::spawn_blocking(move || {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod http;
+mod pages;
 mod plain_errors;
 mod writer;
 

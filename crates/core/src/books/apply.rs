@@ -6,7 +6,7 @@ use super::{
     SpotCheck,
 };
 use crate::body::{Body, OffsetApplied, ProgramOpened, RosterFiled};
-use crate::ids::{DistrictCode, Hash32};
+use crate::ids::{DistrictCode, Hash32, Timestamp};
 use crate::kind::EventKind;
 use crate::money::Money;
 use std::sync::Arc;
@@ -21,7 +21,9 @@ impl Books {
         };
         let id = applied.event_id.to_string();
         match body {
-            Body::ProgramOpened(b) => self.apply_program_opened(applied.seq, b),
+            Body::ProgramOpened(b) => {
+                self.apply_program_opened(applied.seq, applied.recorded_at, b)
+            }
             Body::BudgetApproved(b) => {
                 self.program_mut(&b.program).budget_approved += b.amount_cny;
             }
@@ -123,6 +125,9 @@ impl Books {
             | Body::ActorRevoked(_)
             | Body::LedgerSealed(_) => {}
         }
+        if let Some(program) = body.program() {
+            self.program_mut(program).last_recorded_at = applied.recorded_at;
+        }
         if !self.rules_only {
             let contribution = contribution_of(body);
             if !matches!(contribution, Contribution::Unreversible)
@@ -133,7 +138,7 @@ impl Books {
         }
     }
 
-    fn apply_program_opened(&mut self, seq: u64, b: &ProgramOpened) {
+    fn apply_program_opened(&mut self, seq: u64, seq_time: Timestamp, b: &ProgramOpened) {
         let rules_only = self.rules_only;
         let districts = b
             .districts
@@ -170,6 +175,7 @@ impl Books {
                 spot_checks: imbl::OrdMap::new(),
                 spot_check_plans: imbl::OrdMap::new(),
                 draw_basis: None,
+                last_recorded_at: seq_time,
                 people: imbl::HashMap::new(),
                 signed_people: imbl::HashMap::new(),
                 double_claimed: imbl::OrdSet::new(),

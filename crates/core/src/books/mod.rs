@@ -184,6 +184,8 @@ pub struct ProgramBooks {
     pub spot_check_plans: imbl::OrdMap<String, SpotCheckPlan>,
     /// The draw seal, once one is recorded after the filing deadlines.
     pub draw_basis: Option<Arc<DrawBasis>>,
+    /// When the ledger recorded the program's latest event.
+    pub last_recorded_at: Timestamp,
     /// Every person on a roster in force, with how many districts claim them.
     pub people: imbl::HashMap<Hash32, u32>,
     /// Every person who signed a roster in force, with how many districts'.
@@ -344,6 +346,17 @@ impl Books {
         Books {
             rules_only: true,
             ..Books::default()
+        }
+    }
+
+    /// The instant a program's report is as of when none is asked for:
+    /// once the program is evaluated (scored or closed), the latest record
+    /// of the program — the report is dated like the evaluation it reports;
+    /// before that, `now`, so that deadlines passed without a filing show.
+    pub fn default_report_instant(&self, id: &str, now: Timestamp) -> Timestamp {
+        match self.programs.get(id) {
+            Some(p) if !p.scores.is_empty() || p.closed.is_some() => p.last_recorded_at,
+            _ => now,
         }
     }
 

@@ -112,6 +112,10 @@ impl StoredRecord {
     pub fn event_id(&self) -> &str {
         &self.event.id
     }
+    /// Who asserts the event.
+    pub fn actor(&self) -> &str {
+        &self.event.actor
+    }
     /// The event's kind.
     pub fn kind(&self) -> EventKind {
         self.event.kind
