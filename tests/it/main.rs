@@ -21,3 +21,4 @@ mod server;
 mod structure;
 mod support;
 mod vectors;
+mod way_out;

@@ -648,7 +648,7 @@ fn main() -> ExitCode {
             format,
             lang,
         } => findings::run(&ledger, &program, as_of.as_deref(), format, lang),
-        Command::Status { ledger } => report::status(&ledger),
+        Command::Status { ledger } => summary::status(&ledger),
         Command::Serve {
             ledger,
             addr,

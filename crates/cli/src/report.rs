@@ -4,10 +4,7 @@
 use crate::error::{CliError, CliResult};
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::Ledger;
-use fundledger_core::money::Money;
-use fundledger_core::projection::{
-    program_figures, Compliance, Fixed2, ProgramFigures, ReportJson,
-};
+use fundledger_core::projection::{Compliance, Fixed2, ProgramFigures, ReportJson};
 use fundledger_store::Store;
 use std::fmt::Write;
 use std::path::Path;
@@ -83,7 +80,7 @@ pub fn ledger_as_of(
     ))
 }
 
-fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {
+pub fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {
     as_of.unwrap_or_else(|| {
         Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()))
     })
@@ -180,22 +177,7 @@ pub fn render_json(ledger: &Ledger, figures: &ProgramFigures) -> String {
         + "\n"
 }
 
-/// 1234567.50 → 1,234,567.50
-pub fn grouped(amount: Money) -> String {
-    let text = amount.to_string();
-    let (sign, rest) = text
-        .strip_prefix('-')
-        .map_or(("", text.as_str()), |r| ("-", r));
-    let (whole, fraction) = rest.split_once('.').expect("money has a point");
-    let mut out = String::new();
-    for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{sign}{out}.{fraction}")
-}
+pub use fundledger_report::grouped;
 
 fn pct(value: Option<Fixed2>) -> String {
     value.map_or("—".to_string(), |v| format!("{v}%"))
@@ -800,50 +782,4 @@ fn checks(o: &mut String, l: &Labels, f: &ProgramFigures) {
             b.event_id, b.district_code, b.at, b.recorded_at
         );
     }
-}
-
-pub fn status(dir: &Path) -> CliResult<()> {
-    let ledger = ledger_as_of(dir, None, None)?;
-    let now = now_or(None, &ledger);
-    println!(
-        "{} — {} records, head {}, sealed through seq {}",
-        ledger.name(),
-        ledger.size(),
-        ledger.head(),
-        ledger
-            .sealed_through()
-            .map_or("— (no seal)".to_string(), |s| s.to_string())
-    );
-    println!(
-        "ledger id {} (what every event is signed for: sign --ledger-id)",
-        ledger.ledger_id().map_or("—".to_string(), |id| id.to_hex())
-    );
-    let mut any = false;
-    for (id, _) in ledger.books().programs() {
-        any = true;
-        let f = program_figures(ledger.books(), id, ledger.utc_offset(), now).expect("listed");
-        let score = f
-            .evaluation
-            .as_ref()
-            .map_or("not evaluated".to_string(), |e| {
-                format!("score {} {}", e.score, e.grade_label(true))
-            });
-        println!(
-            "{id} ({}): budget {} · received {} · spent {} ({}) · trainees {}/{} · deadlines {}/{} on time · satisfaction {} · {score}",
-            f.fiscal_year,
-            grouped(f.budget_approved_cny),
-            grouped(f.funds_received_cny),
-            grouped(f.spent_cny),
-            pct(f.execution_rate_percent),
-            f.outputs.trainees,
-            f.outputs.trainees_target,
-            f.outputs.deadlines_on_time,
-            f.outputs.deadlines_due,
-            f.outputs.satisfaction.map_or("—".to_string(), |s| s.to_string()),
-        );
-    }
-    if !any {
-        println!("no programs yet");
-    }
-    Ok(())
 }

@@ -1,6 +1,7 @@
-//! A short text summary of a ledger: what `demo` prints.
+//! Short text summaries of a ledger: what `demo` prints, and `status`.
 
-use crate::report::grouped;
+use crate::error::CliResult;
+use crate::report::{grouped, ledger_as_of, now_or};
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::Ledger;
 use fundledger_core::projection::program_figures;
@@ -85,4 +86,51 @@ pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
         dir.display()
     );
     out
+}
+
+/// `status`: every program's key figures, one line each.
+pub fn status(dir: &Path) -> CliResult<()> {
+    let ledger = ledger_as_of(dir, None, None)?;
+    let now = now_or(None, &ledger);
+    println!(
+        "{} — {} records, head {}, sealed through seq {}",
+        ledger.name(),
+        ledger.size(),
+        ledger.head(),
+        ledger
+            .sealed_through()
+            .map_or("— (no seal)".to_string(), |s| s.to_string())
+    );
+    println!(
+        "ledger id {} (what every event is signed for: sign --ledger-id)",
+        ledger.ledger_id().map_or("—".to_string(), |id| id.to_hex())
+    );
+    let mut any = false;
+    for (id, _) in ledger.books().programs() {
+        any = true;
+        let f = program_figures(ledger.books(), id, ledger.utc_offset(), now).expect("listed");
+        let score = f
+            .evaluation
+            .as_ref()
+            .map_or("not evaluated".to_string(), |e| {
+                format!("score {} {}", e.score, e.grade_label(true))
+            });
+        println!(
+            "{id} ({}): budget {} · received {} · spent {} ({}) · trainees {}/{} · deadlines {}/{} on time · satisfaction {} · {score}",
+            f.fiscal_year,
+            grouped(f.budget_approved_cny),
+            grouped(f.funds_received_cny),
+            grouped(f.spent_cny),
+            fundledger_report::pct(f.execution_rate_percent),
+            f.outputs.trainees,
+            f.outputs.trainees_target,
+            f.outputs.deadlines_on_time,
+            f.outputs.deadlines_due,
+            f.outputs.satisfaction.map_or("—".to_string(), |s| s.to_string()),
+        );
+    }
+    if !any {
+        println!("no programs yet");
+    }
+    Ok(())
 }

@@ -98,7 +98,12 @@ fn section(o: &mut String, n: &mut usize, zh: &str, en: &str, lang: Lang) {
 fn row(o: &mut String, cells: &[(String, bool)]) {
     o.push_str("<tr>");
     for (text, numeric) in cells {
-        let _ = write!(o, "<td{}>{}</td>", if *numeric { " class=\"num\"" } else { "" }, text);
+        let _ = write!(
+            o,
+            "<td{}>{}</td>",
+            if *numeric { " class=\"num\"" } else { "" },
+            text
+        );
     }
     o.push_str("</tr>\n");
 }
@@ -124,9 +129,9 @@ pub fn report_page(
     if let Some(nav) = &options.nav {
         o.push_str(nav);
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<header class=\"doc\"><h1>{}</h1><div>{}</div></header>\n<div class=\"meta\"><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></div>\n",
+        "<header class=\"doc\"><h1>{}</h1><div>{}</div></header>\n<div class=\"meta\"><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></div>",
         esc(&f.name),
         esc(t("项目支出绩效自评报告", "Project expenditure performance self-evaluation report")),
         t("填报单位", "Reporting unit"),
@@ -145,9 +150,9 @@ pub fn report_page(
     survey(&mut o, &mut n, f, lang);
     evaluation(&mut o, &mut n, f, lang);
     audit(&mut o, &mut n, f, findings, lang);
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<div class=\"stamp\"><div>{}</div><div>{}</div></div>\n",
+        "<div class=\"stamp\"><div>{}</div><div>{}</div></div>",
         t("填报单位（盖章）", "Reporting unit (seal)"),
         t("负责人 / 联系人（签字）", "Head / contact (signature)")
     );
@@ -171,9 +176,27 @@ fn overview(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
     section(o, n, "项目概况", "The project", lang);
     let t = |zh, en| lang.t(zh, en);
     o.push_str("<table class=\"facts\"><tbody>\n");
-    row(o, &[(esc(t("项目名称", "Project")), false), (esc(&f.name), false)]);
-    row(o, &[(esc(t("年度", "Fiscal year")), false), (f.fiscal_year.to_string(), false)]);
-    row(o, &[(esc(t("资金文件", "Funding documents")), false), (esc(&f.funding_documents.join("；")), false)]);
+    row(
+        o,
+        &[
+            (esc(t("项目名称", "Project")), false),
+            (esc(&f.name), false),
+        ],
+    );
+    row(
+        o,
+        &[
+            (esc(t("年度", "Fiscal year")), false),
+            (f.fiscal_year.to_string(), false),
+        ],
+    );
+    row(
+        o,
+        &[
+            (esc(t("资金文件", "Funding documents")), false),
+            (esc(&f.funding_documents.join("；")), false),
+        ],
+    );
     let targets = format!(
         "{} ≥ {}；{} ≥ {}%",
         t("培训人数", "trainees"),
@@ -181,7 +204,13 @@ fn overview(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
         t("满意度", "satisfaction"),
         f.outputs.satisfaction_target
     );
-    row(o, &[(esc(t("绩效目标", "Targets")), false), (esc(&targets), false)]);
+    row(
+        o,
+        &[
+            (esc(t("绩效目标", "Targets")), false),
+            (esc(&targets), false),
+        ],
+    );
     o.push_str("</tbody></table>\n");
 }
 
@@ -193,14 +222,36 @@ fn funding(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
     head(o, &[t("项目", "Item"), t("金额（元）", "Amount (CNY)")]);
     o.push_str("<tbody>\n");
     let lines = [
-        (t("年初预算数", "Budget at start"), grouped(f.budget_initial_cny)),
-        (t("全年预算数", "Budget for the year"), grouped(f.budget_approved_cny)),
-        (t("资金到位", "Funds received"), format!("{}（{}）", grouped(f.funds_received_cny), pct(f.funds_received_rate_percent))),
-        (t("年初预拨县区", "Pre-allocated to districts"), grouped(f.allocated_cny)),
+        (
+            t("年初预算数", "Budget at start"),
+            grouped(f.budget_initial_cny),
+        ),
+        (
+            t("全年预算数", "Budget for the year"),
+            grouped(f.budget_approved_cny),
+        ),
+        (
+            t("资金到位", "Funds received"),
+            format!(
+                "{}（{}）",
+                grouped(f.funds_received_cny),
+                pct(f.funds_received_rate_percent)
+            ),
+        ),
+        (
+            t("年初预拨县区", "Pre-allocated to districts"),
+            grouped(f.allocated_cny),
+        ),
         (t("实际支出", "Spent"), grouped(f.spent_cny)),
-        (t("预算执行率", "Execution rate"), pct(f.execution_rate_percent)),
+        (
+            t("预算执行率", "Execution rate"),
+            pct(f.execution_rate_percent),
+        ),
         (t("结转结余", "Carry-over"), grouped(f.carry_over_cny)),
-        (t("上年结余抵补", "Offset in from last year"), grouped(f.offset_in_cny)),
+        (
+            t("上年结余抵补", "Offset in from last year"),
+            grouped(f.offset_in_cny),
+        ),
     ];
     for (label, value) in lines {
         row(o, &[(esc(label), false), (esc(&value), true)]);
@@ -213,11 +264,27 @@ fn districts(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang, opti
     let t = |zh, en| lang.t(zh, en);
     o.push_str(&svg::execution_by_district(f, lang));
     o.push_str("<table>");
-    head(o, &[t("代码", "Code"), t("县区", "District"), t("预拨资金", "Pre-allocated"), t("支出", "Spent"), t("执行率", "Rate"), t("结余", "Surplus"), t("培训人数", "Trained"), t("决算", "Settled")]);
+    head(
+        o,
+        &[
+            t("代码", "Code"),
+            t("县区", "District"),
+            t("预拨资金", "Pre-allocated"),
+            t("支出", "Spent"),
+            t("执行率", "Rate"),
+            t("结余", "Surplus"),
+            t("培训人数", "Trained"),
+            t("决算", "Settled"),
+        ],
+    );
     o.push_str("<tbody>\n");
     for d in &f.districts {
         let name = match &options.district_link {
-            Some(pattern) => format!("<a href=\"{}\">{}</a>", esc(&pattern.replace("{code}", &d.code.to_string())), esc(&d.name)),
+            Some(pattern) => format!(
+                "<a href=\"{}\">{}</a>",
+                esc(&pattern.replace("{code}", &d.code.to_string())),
+                esc(&d.name)
+            ),
             None => esc(&d.name),
         };
         let settled = match (&d.settlement_imposed, d.settled) {
@@ -225,12 +292,21 @@ fn districts(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang, opti
             (None, true) => t("已决算", "settled"),
             (None, false) => t("未决算", "open"),
         };
-        row(o, &[
-            (d.code.to_string(), false), (name, false), (grouped(d.allocated_cny), true), (grouped(d.spent_cny), true),
-            (pct(d.execution_rate_percent), true), (grouped(d.surplus_cny), true), (d.trainees.to_string(), true), (esc(settled), false),
-        ]);
+        row(
+            o,
+            &[
+                (d.code.to_string(), false),
+                (name, false),
+                (grouped(d.allocated_cny), true),
+                (grouped(d.spent_cny), true),
+                (pct(d.execution_rate_percent), true),
+                (grouped(d.surplus_cny), true),
+                (d.trainees.to_string(), true),
+                (esc(settled), false),
+            ],
+        );
     }
-    let _ = write!(o, "<tr class=\"total\"><td></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td></td></tr>\n",
+    let _ = writeln!(o, "<tr class=\"total\"><td></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td></td></tr>",
         esc(t("合计", "Total")), grouped(f.allocated_cny), grouped(f.spent_cny), pct(f.execution_rate_percent), grouped(f.surplus_cny), f.outputs.trainees);
     o.push_str("</tbody></table>\n");
 }
@@ -238,17 +314,37 @@ fn districts(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang, opti
 fn deadlines(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
     section(o, n, "报送时限", "Deadlines", lang);
     let t = |zh, en| lang.t(zh, en);
-    let _ = writeln!(o, "<p>{} {}/{}</p>", esc(t("按时报送：", "Filed on time:")), f.outputs.deadlines_on_time, f.outputs.deadlines_due);
+    let _ = writeln!(
+        o,
+        "<p>{} {}/{}</p>",
+        esc(t("按时报送：", "Filed on time:")),
+        f.outputs.deadlines_on_time,
+        f.outputs.deadlines_due
+    );
     o.push_str(&svg::deadline_matrix(f, lang));
     if f.districts.len() > svg::DISTRICTS_DRAWN_MAX {
         o.push_str("<table>");
-        head(o, &[t("县区", "District"), t("培训台账", "Training ledger"), t("资金使用报告", "Fund-use report")]);
+        head(
+            o,
+            &[
+                t("县区", "District"),
+                t("培训台账", "Training ledger"),
+                t("资金使用报告", "Fund-use report"),
+            ],
+        );
         o.push_str("<tbody>\n");
         for d in &f.districts {
             let (a, ca) = compliance(&d.training_ledger, lang);
             let (b, cb) = compliance(&d.fund_use_report, lang);
             if ca != "ok" || cb != "ok" {
-                row(o, &[(esc(&format!("{} {}", d.code, d.name)), false), (esc(&a), false), (esc(&b), false)]);
+                row(
+                    o,
+                    &[
+                        (esc(&format!("{} {}", d.code, d.name)), false),
+                        (esc(&a), false),
+                        (esc(&b), false),
+                    ],
+                );
             }
         }
         o.push_str("</tbody></table>\n");
@@ -261,9 +357,49 @@ fn outputs(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
     o.push_str(&svg::trainees(f, lang));
     let out = &f.outputs;
     o.push_str("<table><tbody>\n");
-    row(o, &[(esc(t("培训人数（签字确认）", "Trained (signed)")), false), (format!("{} / {} ({})", out.trainees, out.trainees_target, pct(out.trainees_rate_percent)), true)]);
-    row(o, &[(esc(t("名单人数 / 未签字", "Listed / unsigned")), false), (format!("{} / {}", out.trainees_listed, out.trainees_unsigned), true)]);
-    row(o, &[(esc(t("人均培训成本（元）", "Cost per trainee (CNY)")), false), (format!("{} / {}", out.cost_per_trainee_cny.map_or("—".to_string(), grouped), out.cost_per_trainee_max_cny.map_or("—".to_string(), grouped)), true)]);
+    row(
+        o,
+        &[
+            (esc(t("培训人数（签字确认）", "Trained (signed)")), false),
+            (
+                format!(
+                    "{} / {} ({})",
+                    out.trainees,
+                    out.trainees_target,
+                    pct(out.trainees_rate_percent)
+                ),
+                true,
+            ),
+        ],
+    );
+    row(
+        o,
+        &[
+            (esc(t("名单人数 / 未签字", "Listed / unsigned")), false),
+            (
+                format!("{} / {}", out.trainees_listed, out.trainees_unsigned),
+                true,
+            ),
+        ],
+    );
+    row(
+        o,
+        &[
+            (
+                esc(t("人均培训成本（元）", "Cost per trainee (CNY)")),
+                false,
+            ),
+            (
+                format!(
+                    "{} / {}",
+                    out.cost_per_trainee_cny.map_or("—".to_string(), grouped),
+                    out.cost_per_trainee_max_cny
+                        .map_or("—".to_string(), grouped)
+                ),
+                true,
+            ),
+        ],
+    );
     o.push_str("</tbody></table>\n");
 }
 
@@ -271,24 +407,52 @@ fn survey(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
     section(o, n, "满意度调查", "Satisfaction survey", lang);
     let t = |zh, en| lang.t(zh, en);
     if f.surveys.is_empty() {
-        let _ = writeln!(o, "<p>{}</p>", esc(t("尚无满意度调查。", "No survey recorded yet.")));
+        let _ = writeln!(
+            o,
+            "<p>{}</p>",
+            esc(t("尚无满意度调查。", "No survey recorded yet."))
+        );
     }
     for s in &f.surveys {
-        let _ = writeln!(o, "<p>{}（{} {}）：<strong>{}</strong></p>", esc(&s.title), s.respondents, esc(t("份有效问卷", "respondents")), s.score);
+        let _ = writeln!(
+            o,
+            "<p>{}（{} {}）：<strong>{}</strong></p>",
+            esc(&s.title),
+            s.respondents,
+            esc(t("份有效问卷", "respondents")),
+            s.score
+        );
         o.push_str("<table><thead><tr>");
-        let _ = write!(o, "<th>{}</th><th>{}</th>", esc(t("序号", "No.")), esc(t("问题", "Question")));
+        let _ = write!(
+            o,
+            "<th>{}</th><th>{}</th>",
+            esc(t("序号", "No.")),
+            esc(t("问题", "Question"))
+        );
         for option in &s.totals {
             let _ = write!(o, "<th>{} {}</th>", esc(&option.code), esc(&option.label));
         }
-        let _ = write!(o, "<th>{}</th></tr></thead><tbody>\n", esc(t("得分", "Score")));
+        let _ = writeln!(
+            o,
+            "<th>{}</th></tr></thead><tbody>",
+            esc(t("得分", "Score"))
+        );
         for q in &s.questions {
             let mut cells = vec![(q.number.to_string(), true), (esc(&q.text), false)];
-            cells.extend(q.options.iter().map(|opt| (format!("{}（{}%）", opt.count, opt.share_percent), true)));
+            cells.extend(
+                q.options
+                    .iter()
+                    .map(|opt| (format!("{}（{}%）", opt.count, opt.share_percent), true)),
+            );
             cells.push((q.score.to_string(), true));
             row(o, &cells);
         }
         let mut cells = vec![(String::new(), false), (esc(t("合计", "Total")), false)];
-        cells.extend(s.totals.iter().map(|opt| (format!("{}（{}%）", opt.count, opt.share_percent), true)));
+        cells.extend(
+            s.totals
+                .iter()
+                .map(|opt| (format!("{}（{}%）", opt.count, opt.share_percent), true)),
+        );
         cells.push((s.score.to_string(), true));
         o.push_str("<tr class=\"total\">");
         for (text, _) in &cells {
@@ -302,25 +466,55 @@ fn evaluation(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
     let Some(e) = &f.evaluation else { return };
     section(o, n, "绩效评价", "Evaluation", lang);
     let t = |zh, en| lang.t(zh, en);
-    let _ = writeln!(o, "<p>{} <span class=\"grade\">{} {}</span></p>", esc(t("总分与等级：", "Score and grade:")), e.score, esc(&e.grade_label(lang == Lang::Zh)));
+    let _ = writeln!(
+        o,
+        "<p>{} <span class=\"grade\">{} {}</span></p>",
+        esc(t("总分与等级：", "Score and grade:")),
+        e.score,
+        esc(&e.grade_label(lang == Lang::Zh))
+    );
     o.push_str(&svg::score_tree(f, lang));
     o.push_str("<table class=\"indicators\">");
-    head(o, &[t("指标", "Indicator"), t("指标性质", "Sense"), t("年度指标值", "Target"), t("实际完成值", "Actual"), t("分值", "Weight"), t("得分", "Score"), t("偏差原因分析及改进措施", "Deviation and measures")]);
+    head(
+        o,
+        &[
+            t("指标", "Indicator"),
+            t("指标性质", "Sense"),
+            t("年度指标值", "Target"),
+            t("实际完成值", "Actual"),
+            t("分值", "Weight"),
+            t("得分", "Score"),
+            t("偏差原因分析及改进措施", "Deviation and measures"),
+        ],
+    );
     o.push_str("<tbody>\n");
     fn walk(o: &mut String, nodes: &[IndicatorFigures], f: &ProgramFigures) {
         for node in nodes {
             let indent = "　".repeat(node.level.saturating_sub(1));
-            let (sense, target, actual) = leaf_values(&node.basis, f).unwrap_or(("", String::new(), String::new()));
-            let note = if node.children.is_empty() && !node.deduction.0.is_zero() { node.note.clone() } else { String::new() };
-            row(o, &[
-                (esc(&format!("{indent}{} {}", node.code, node.name)), false), (esc(sense), false), (esc(&target), true), (esc(&actual), true),
-                (node.weight.to_string(), true), (node.score.to_string(), true), (esc(&note), false),
-            ]);
+            let (sense, target, actual) =
+                leaf_values(&node.basis, f).unwrap_or(("", String::new(), String::new()));
+            let note = if node.children.is_empty() && !node.deduction.0.is_zero() {
+                node.note.clone()
+            } else {
+                String::new()
+            };
+            row(
+                o,
+                &[
+                    (esc(&format!("{indent}{} {}", node.code, node.name)), false),
+                    (esc(sense), false),
+                    (esc(&target), true),
+                    (esc(&actual), true),
+                    (node.weight.to_string(), true),
+                    (node.score.to_string(), true),
+                    (esc(&note), false),
+                ],
+            );
             walk(o, &node.children, f);
         }
     }
     walk(o, &e.indicators, f);
-    let _ = write!(o, "<tr class=\"total\"><td>{}</td><td></td><td></td><td></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n", esc(t("总分", "Total")), e.weight, e.score, esc(&e.grade_label(lang == Lang::Zh)));
+    let _ = writeln!(o, "<tr class=\"total\"><td>{}</td><td></td><td></td><td></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>", esc(t("总分", "Total")), e.weight, e.score, esc(&e.grade_label(lang == Lang::Zh)));
     o.push_str("</tbody></table>\n");
 }
 
@@ -329,12 +523,35 @@ fn audit(o: &mut String, n: &mut usize, f: &ProgramFigures, findings: &[Finding]
     let t = |zh, en| lang.t(zh, en);
     o.push_str("<ul>\n");
     for s in &f.spot_checks {
-        let _ = writeln!(o, "<li>{} {}（{}）：{}</li>", esc(t("抽查", "Spot check of")), esc(&s.district_names.join("、")), pct(s.sample_rate_percent), esc(&s.findings));
+        let _ = writeln!(
+            o,
+            "<li>{} {}（{}）：{}</li>",
+            esc(t("抽查", "Spot check of")),
+            esc(&s.district_names.join("、")),
+            pct(s.sample_rate_percent),
+            esc(&s.findings)
+        );
     }
     for plan in &f.spot_check_plans {
-        let drawn: Vec<String> = plan.districts.iter().map(|d| format!("{}{}", d.name, if d.visited { "✓" } else { "✗" })).collect();
-        let _ = writeln!(o, "<li>{} {}：{} · {} {}，{}</li>", esc(t("抽查计划", "Plan")), esc(&plan.event_id), esc(&drawn.join("、")), esc(t("覆盖", "coverage")), pct(plan.coverage_percent),
-            esc(if plan.fraction_met { t("达到抽查比例", "fraction met") } else { t("未达到抽查比例", "fraction not met") }));
+        let drawn: Vec<String> = plan
+            .districts
+            .iter()
+            .map(|d| format!("{}{}", d.name, if d.visited { "✓" } else { "✗" }))
+            .collect();
+        let _ = writeln!(
+            o,
+            "<li>{} {}：{} · {} {}，{}</li>",
+            esc(t("抽查计划", "Plan")),
+            esc(&plan.event_id),
+            esc(&drawn.join("、")),
+            esc(t("覆盖", "coverage")),
+            pct(plan.coverage_percent),
+            esc(if plan.fraction_met {
+                t("达到抽查比例", "fraction met")
+            } else {
+                t("未达到抽查比例", "fraction not met")
+            })
+        );
     }
     o.push_str("</ul>\n");
     if findings.is_empty() {
@@ -342,7 +559,15 @@ fn audit(o: &mut String, n: &mut usize, f: &ProgramFigures, findings: &[Finding]
         return;
     }
     o.push_str("<table>");
-    head(o, &[t("严重程度", "Severity"), t("代码", "Code"), t("说明", "Finding"), t("证据（记录序号）", "Evidence (seq)")]);
+    head(
+        o,
+        &[
+            t("严重程度", "Severity"),
+            t("代码", "Code"),
+            t("说明", "Finding"),
+            t("证据（记录序号）", "Evidence (seq)"),
+        ],
+    );
     o.push_str("<tbody>\n");
     for finding in findings {
         let text = match lang {
@@ -350,7 +575,15 @@ fn audit(o: &mut String, n: &mut usize, f: &ProgramFigures, findings: &[Finding]
             Lang::En => &finding.en,
         };
         let evidence: Vec<String> = finding.evidence.iter().map(|e| e.seq.to_string()).collect();
-        let _ = write!(o, "<tr class=\"finding-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", finding.severity, finding.severity, finding.code, esc(text), evidence.join(", "));
+        let _ = writeln!(
+            o,
+            "<tr class=\"finding-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            finding.severity,
+            finding.severity,
+            finding.code,
+            esc(text),
+            evidence.join(", ")
+        );
     }
     o.push_str("</tbody></table>\n");
 }

@@ -110,7 +110,11 @@ pub fn date(t: &fundledger_core::ids::Timestamp, lang: Lang) -> String {
 pub fn compliance(c: &Compliance, lang: Lang) -> (String, &'static str) {
     match c {
         Compliance::OnTime { recorded_at } => (
-            format!("✓ {} {}", lang.t("按时", "on time"), date(recorded_at, lang)),
+            format!(
+                "✓ {} {}",
+                lang.t("按时", "on time"),
+                date(recorded_at, lang)
+            ),
             "ok",
         ),
         Compliance::Late { days_late, .. } => (
@@ -163,7 +167,8 @@ pub fn leaf_values(
         "audit_findings" => (
             "=",
             "0".to_string(),
-            f.findings_counted.map_or("—".to_string(), |n| n.to_string()),
+            f.findings_counted
+                .map_or("—".to_string(), |n| n.to_string()),
         ),
         _ => return None,
     })

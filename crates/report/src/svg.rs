@@ -83,7 +83,11 @@ pub fn execution_by_district(f: &ProgramFigures, lang: Lang) -> String {
     let program_rate = f64_of(f.execution_rate_percent);
     let reference = Some((
         program_rate,
-        format!("{} {}", lang.t("全市", "programme"), pct(f.execution_rate_percent)),
+        format!(
+            "{} {}",
+            lang.t("全市", "programme"),
+            pct(f.execution_rate_percent)
+        ),
     ));
     if f.districts.len() <= DISTRICTS_DRAWN_MAX {
         let items: Vec<(String, f64, String, &str)> = f
@@ -102,7 +106,11 @@ pub fn execution_by_district(f: &ProgramFigures, lang: Lang) -> String {
     let mut bands = [0usize; 12];
     for d in &f.districts {
         let rate = f64_of(d.execution_rate_percent);
-        let band = if rate > 100.0 { 11 } else { ((rate / 10.0).floor() as usize).min(10) };
+        let band = if rate > 100.0 {
+            11
+        } else {
+            ((rate / 10.0).floor() as usize).min(10)
+        };
         bands[band] += 1;
     }
     let items: Vec<(String, f64, String, &str)> = bands
@@ -115,7 +123,12 @@ pub fn execution_by_district(f: &ProgramFigures, lang: Lang) -> String {
                 _ => format!("{}–{}%", i * 10, i * 10 + 10),
             };
             let colour = if i == 11 { RED } else { BLUE };
-            (label, *n as f64, format!("{n} {}", lang.t("个县区", "districts")), colour)
+            (
+                label,
+                *n as f64,
+                format!("{n} {}", lang.t("个县区", "districts")),
+                colour,
+            )
         })
         .collect();
     let max = items.iter().map(|i| i.1).fold(1.0, f64::max);
@@ -131,30 +144,78 @@ pub fn execution_by_district(f: &ProgramFigures, lang: Lang) -> String {
 /// Funds flow: budget → received → pre-allocated → spent → carry-over.
 pub fn funds_flow(f: &ProgramFigures, lang: Lang) -> String {
     let items = vec![
-        (lang.t("全年预算", "Budget").to_string(), money(f.budget_approved_cny), crate::grouped(f.budget_approved_cny), GREY),
-        (lang.t("资金到位", "Received").to_string(), money(f.funds_received_cny), crate::grouped(f.funds_received_cny), BLUE),
-        (lang.t("年初预拨", "Pre-allocated").to_string(), money(f.allocated_cny), crate::grouped(f.allocated_cny), BLUE),
-        (lang.t("实际支出", "Spent").to_string(), money(f.spent_cny), crate::grouped(f.spent_cny), GREEN),
-        (lang.t("结转结余", "Carry-over").to_string(), money(f.carry_over_cny), crate::grouped(f.carry_over_cny), AMBER),
+        (
+            lang.t("全年预算", "Budget").to_string(),
+            money(f.budget_approved_cny),
+            crate::grouped(f.budget_approved_cny),
+            GREY,
+        ),
+        (
+            lang.t("资金到位", "Received").to_string(),
+            money(f.funds_received_cny),
+            crate::grouped(f.funds_received_cny),
+            BLUE,
+        ),
+        (
+            lang.t("年初预拨", "Pre-allocated").to_string(),
+            money(f.allocated_cny),
+            crate::grouped(f.allocated_cny),
+            BLUE,
+        ),
+        (
+            lang.t("实际支出", "Spent").to_string(),
+            money(f.spent_cny),
+            crate::grouped(f.spent_cny),
+            GREEN,
+        ),
+        (
+            lang.t("结转结余", "Carry-over").to_string(),
+            money(f.carry_over_cny),
+            crate::grouped(f.carry_over_cny),
+            AMBER,
+        ),
     ];
     let max = items.iter().map(|i| i.1).fold(1.0, f64::max);
-    bars(lang.t("资金流向（元）", "Funds flow (CNY)"), &items, max, None)
+    bars(
+        lang.t("资金流向（元）", "Funds flow (CNY)"),
+        &items,
+        max,
+        None,
+    )
 }
 
 /// Trainees against the target.
 pub fn trainees(f: &ProgramFigures, lang: Lang) -> String {
     let o = &f.outputs;
     let items = vec![
-        (lang.t("目标", "Target").to_string(), o.trainees_target as f64, o.trainees_target.to_string(), GREY),
-        (lang.t("实际培训", "Trained").to_string(), o.trainees as f64, format!("{} ({})", o.trainees, pct(o.trainees_rate_percent)), GREEN),
-        (lang.t("名单人数", "Listed").to_string(), o.trainees_listed as f64, o.trainees_listed.to_string(), BLUE),
+        (
+            lang.t("目标", "Target").to_string(),
+            o.trainees_target as f64,
+            o.trainees_target.to_string(),
+            GREY,
+        ),
+        (
+            lang.t("实际培训", "Trained").to_string(),
+            o.trainees as f64,
+            format!("{} ({})", o.trainees, pct(o.trainees_rate_percent)),
+            GREEN,
+        ),
+        (
+            lang.t("名单人数", "Listed").to_string(),
+            o.trainees_listed as f64,
+            o.trainees_listed.to_string(),
+            BLUE,
+        ),
     ];
     let max = items.iter().map(|i| i.1).fold(1.0, f64::max);
     bars(
         lang.t("培训人数与目标", "Trainees against target"),
         &items,
         max,
-        Some((o.trainees_target as f64, lang.t("目标", "target").to_string())),
+        Some((
+            o.trainees_target as f64,
+            lang.t("目标", "target").to_string(),
+        )),
     )
 }
 
@@ -165,15 +226,34 @@ pub fn score_tree(f: &ProgramFigures, lang: Lang) -> String {
     };
     let mut items = Vec::new();
     for top in &e.indicators {
-        items.push((format!("{} {}", top.code, top.name), f64_of(Some(top.score)), format!("{} / {}", top.score, top.weight), BLUE));
+        items.push((
+            format!("{} {}", top.code, top.name),
+            f64_of(Some(top.score)),
+            format!("{} / {}", top.score, top.weight),
+            BLUE,
+        ));
         for child in &top.children {
-            let colour = if child.deduction.0.is_zero() { GREEN } else { AMBER };
-            items.push((format!("  {} {}", child.code, child.name), f64_of(Some(child.score)), format!("{} / {}", child.score, child.weight), colour));
+            let colour = if child.deduction.0.is_zero() {
+                GREEN
+            } else {
+                AMBER
+            };
+            items.push((
+                format!("  {} {}", child.code, child.name),
+                f64_of(Some(child.score)),
+                format!("{} / {}", child.score, child.weight),
+                colour,
+            ));
         }
     }
     let max = items.iter().map(|i| i.1).fold(1.0, f64::max);
     bars(
-        &format!("{} {} {}", lang.t("绩效评价得分", "Evaluation score"), e.score, e.grade_label(lang == Lang::Zh)),
+        &format!(
+            "{} {} {}",
+            lang.t("绩效评价得分", "Evaluation score"),
+            e.score,
+            e.grade_label(lang == Lang::Zh)
+        ),
         &items,
         max,
         None,
@@ -191,43 +271,102 @@ fn status_colour(class: &str) -> &'static str {
 
 /// The deadline matrix: district × filing, a coloured cell with its status in words.
 pub fn deadline_matrix(f: &ProgramFigures, lang: Lang) -> String {
-    let title = lang.t("报送时限（县区 × 报送事项）", "Deadlines (district × filing)");
-    let columns = [lang.t("培训台账 10月30日", "Training ledger, Oct 30"), lang.t("资金使用报告 11月30日", "Fund-use report, Nov 30")];
-    let status = |d: &DistrictFigures| [compliance(&d.training_ledger, lang), compliance(&d.fund_use_report, lang)];
+    let title = lang.t(
+        "报送时限（县区 × 报送事项）",
+        "Deadlines (district × filing)",
+    );
+    let columns = [
+        lang.t("培训台账 10月30日", "Training ledger, Oct 30"),
+        lang.t("资金使用报告 11月30日", "Fund-use report, Nov 30"),
+    ];
+    let status = |d: &DistrictFigures| {
+        [
+            compliance(&d.training_ledger, lang),
+            compliance(&d.fund_use_report, lang),
+        ]
+    };
     if f.districts.len() > DISTRICTS_DRAWN_MAX {
         // Counts per filing and status; the districts that missed one follow as a list.
         let mut counts = [[0usize; 4]; 2];
         for d in &f.districts {
             for (i, (_, class)) in status(d).iter().enumerate() {
-                let k = match *class { "ok" => 0, "late" => 1, "missing" => 2, _ => 3 };
+                let k = match *class {
+                    "ok" => 0,
+                    "late" => 1,
+                    "missing" => 2,
+                    _ => 3,
+                };
                 counts[i][k] += 1;
             }
         }
-        let names = [lang.t("按时", "on time"), lang.t("逾期", "late"), lang.t("未报", "missing"), lang.t("未到期", "not due")];
+        let names = [
+            lang.t("按时", "on time"),
+            lang.t("逾期", "late"),
+            lang.t("未报", "missing"),
+            lang.t("未到期", "not due"),
+        ];
         let colours = [GREEN, AMBER, RED, GREY];
         let mut items = Vec::new();
         for (i, column) in columns.iter().enumerate() {
             for k in 0..4 {
-                items.push((format!("{column} · {}", names[k]), counts[i][k] as f64, counts[i][k].to_string(), colours[k]));
+                items.push((
+                    format!("{column} · {}", names[k]),
+                    counts[i][k] as f64,
+                    counts[i][k].to_string(),
+                    colours[k],
+                ));
             }
         }
         let max = items.iter().map(|i| i.1).fold(1.0, f64::max);
-        return bars(&format!("{title}（{} {}）", f.districts.len(), lang.t("个县区，按状态计数", "districts, counted by status")), &items, max, None);
+        return bars(
+            &format!(
+                "{title}（{} {}）",
+                f.districts.len(),
+                lang.t("个县区，按状态计数", "districts, counted by status")
+            ),
+            &items,
+            max,
+            None,
+        );
     }
     let (name_w, cell_w, row_h) = (130.0, 270.0, 22.0);
     let height = 52.0 + row_h * f.districts.len() as f64;
     let width = name_w + 2.0 * cell_w + 130.0;
     let mut o = String::new();
-    let _ = write!(o, r#"<svg class="chart" role="img" aria-label="{t}" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="0" y="16" class="chart-title">{t}</text>"#, t = esc(title));
+    let _ = write!(
+        o,
+        r#"<svg class="chart" role="img" aria-label="{t}" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="0" y="16" class="chart-title">{t}</text>"#,
+        t = esc(title)
+    );
     for (i, column) in columns.iter().enumerate() {
-        let _ = write!(o, r#"<text x="{x}" y="40" text-anchor="middle" class="label">{c}</text>"#, x = name_w + cell_w * (i as f64 + 0.5), c = esc(column));
+        let _ = write!(
+            o,
+            r#"<text x="{x}" y="40" text-anchor="middle" class="label">{c}</text>"#,
+            x = name_w + cell_w * (i as f64 + 0.5),
+            c = esc(column)
+        );
     }
     for (r, d) in f.districts.iter().enumerate() {
         let y = 48.0 + row_h * r as f64;
-        let _ = write!(o, r#"<text x="{x}" y="{ty}" text-anchor="end" class="label">{n}</text>"#, x = name_w - 6.0, ty = y + 15.0, n = esc(&d.name));
+        let _ = write!(
+            o,
+            r#"<text x="{x}" y="{ty}" text-anchor="end" class="label">{n}</text>"#,
+            x = name_w - 6.0,
+            ty = y + 15.0,
+            n = esc(&d.name)
+        );
         for (i, (text, class)) in status(d).iter().enumerate() {
             let x = name_w + cell_w * i as f64;
-            let _ = write!(o, r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{c}" fill-opacity="0.22" stroke="{c}"/><text x="{tx}" y="{ty}" class="value cell-{class}">{t}</text>"#, w = cell_w - 4.0, h = row_h - 3.0, c = status_colour(class), tx = x + 6.0, ty = y + 15.0, t = esc(text));
+            let _ = write!(
+                o,
+                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{c}" fill-opacity="0.22" stroke="{c}"/><text x="{tx}" y="{ty}" class="value cell-{class}">{t}</text>"#,
+                w = cell_w - 4.0,
+                h = row_h - 3.0,
+                c = status_colour(class),
+                tx = x + 6.0,
+                ty = y + 15.0,
+                t = esc(text)
+            );
         }
     }
     o.push_str("</svg>");

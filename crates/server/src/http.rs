@@ -60,7 +60,10 @@ pub fn router(writer: Arc<Writer>) -> Router {
             get(district).fallback(method_not_allowed),
         )
         .route("/v1/status", get(status).fallback(method_not_allowed))
-        .route("/", get(crate::pages::dashboard).fallback(method_not_allowed))
+        .route(
+            "/",
+            get(crate::pages::dashboard).fallback(method_not_allowed),
+        )
         .route(
             "/programs/{id}",
             get(crate::pages::program).fallback(method_not_allowed),
@@ -69,7 +72,10 @@ pub fn router(writer: Arc<Writer>) -> Router {
             "/programs/{id}/districts/{code}",
             get(crate::pages::district).fallback(method_not_allowed),
         )
-        .route("/records", get(crate::pages::records).fallback(method_not_allowed))
+        .route(
+            "/records",
+            get(crate::pages::records).fallback(method_not_allowed),
+        )
         .route(
             "/v1/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })
@@ -516,7 +522,11 @@ async fn report(State(app): State<App>, Path(id): Path<String>) -> Result<Respon
 
 /// The records of `program` among the first `size`, read back from the
 /// store and gathered for its findings (docs/audit.md).
-pub(crate) async fn program_records(app: &App, program: &str, size: u64) -> Result<Findings, ApiError> {
+pub(crate) async fn program_records(
+    app: &App,
+    program: &str,
+    size: u64,
+) -> Result<Findings, ApiError> {
     let reader = app.reader.clone();
     let mut findings = Findings::new(program);
     tokio::task::spawn_blocking(move || {

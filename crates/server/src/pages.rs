@@ -39,7 +39,10 @@ fn html(body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:",
+            ),
         ],
         body,
     )
@@ -72,7 +75,12 @@ pub(crate) async fn dashboard(State(app): State<App>, Query(q): Query<PageQuery>
     let ledger = &snapshot.ledger;
     let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
     let mut o = nav(lang, "");
-    let _ = write!(o, "<header class=\"doc\"><h1>{}</h1><div>{}</div></header>", esc(&chain.name), t("公共补助资金账本", "Ledger of a public subsidy fund"));
+    let _ = write!(
+        o,
+        "<header class=\"doc\"><h1>{}</h1><div>{}</div></header>",
+        esc(&chain.name),
+        t("公共补助资金账本", "Ledger of a public subsidy fund")
+    );
     o.push_str("<h2>");
     o.push_str(t("账本", "The chain"));
     o.push_str("</h2><table class=\"facts\"><tbody>");
@@ -90,13 +98,25 @@ pub(crate) async fn dashboard(State(app): State<App>, Query(q): Query<PageQuery>
     o.push_str("</tbody></table><h2>");
     o.push_str(t("项目", "Programs"));
     o.push_str("</h2><table><thead><tr>");
-    for h in [t("项目", "Program"), t("年度", "Year"), t("全年预算", "Budget"), t("实际支出", "Spent"), t("执行率", "Rate"), t("培训人数", "Trained"), t("评价", "Evaluation")] {
+    for h in [
+        t("项目", "Program"),
+        t("年度", "Year"),
+        t("全年预算", "Budget"),
+        t("实际支出", "Spent"),
+        t("执行率", "Rate"),
+        t("培训人数", "Trained"),
+        t("评价", "Evaluation"),
+    ] {
         let _ = write!(o, "<th>{}</th>", esc(h));
     }
     o.push_str("</tr></thead><tbody>");
     for (id, _) in ledger.books().programs() {
-        let Some(f) = program_figures(ledger.books(), id, ledger.utc_offset(), now) else { continue };
-        let grade = f.evaluation.as_ref().map_or("—".to_string(), |e| format!("{} {}", e.score, e.grade_label(lang == Lang::Zh)));
+        let Some(f) = program_figures(ledger.books(), id, ledger.utc_offset(), now) else {
+            continue;
+        };
+        let grade = f.evaluation.as_ref().map_or("—".to_string(), |e| {
+            format!("{} {}", e.score, e.grade_label(lang == Lang::Zh))
+        });
         let _ = write!(
             o,
             "<tr><td><a href=\"/programs/{id_url}{suffix}\">{name}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
@@ -111,14 +131,27 @@ pub(crate) async fn dashboard(State(app): State<App>, Query(q): Query<PageQuery>
 /// The end of a local day, or an RFC 3339 instant.
 fn parse_as_of(text: &str, ledger: &Ledger) -> Result<Timestamp, ApiError> {
     if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(fundledger_core::projection::due_end(day, ledger.utc_offset()));
+        return Ok(fundledger_core::projection::due_end(
+            day,
+            ledger.utc_offset(),
+        ));
     }
-    Timestamp::parse(text).map_err(|e| ApiError::bad_request(format!("as_of: {} (give 2023-06-30 or an RFC 3339 time)", e.0)).field("as_of"))
+    Timestamp::parse(text).map_err(|e| {
+        ApiError::bad_request(format!(
+            "as_of: {} (give 2023-06-30 or an RFC 3339 time)",
+            e.0
+        ))
+        .field("as_of")
+    })
 }
 
 /// The ledger as of `as_of` (replayed from the store when it is in the
 /// past) and the program's records gathered for its findings.
-async fn state_as_of(app: &App, program: &str, as_of: Option<Timestamp>) -> Result<(Ledger, Findings, Timestamp), ApiError> {
+async fn state_as_of(
+    app: &App,
+    program: &str,
+    as_of: Option<Timestamp>,
+) -> Result<(Ledger, Findings, Timestamp), ApiError> {
     let snapshot = app.snapshot();
     let ledger = &snapshot.ledger;
     let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
@@ -135,15 +168,20 @@ async fn state_as_of(app: &App, program: &str, as_of: Option<Timestamp>) -> Resu
         let mut fold = Findings::new(&program);
         let mut from = 0;
         'records: while from < size {
-            let rows = reader.range(from, size, 4096).map_err(|e| ApiError::internal("store", e.to_string()))?;
+            let rows = reader
+                .range(from, size, 4096)
+                .map_err(|e| ApiError::internal("store", e.to_string()))?;
             let Some((last, _)) = rows.last() else { break };
             from = last + 1;
             for (_, bytes) in rows {
-                let record = parse_stored(&bytes).map_err(|e| ApiError::internal("store", e.message))?;
+                let record =
+                    parse_stored(&bytes).map_err(|e| ApiError::internal("store", e.message))?;
                 if record.recorded_at() > instant {
                     break 'records;
                 }
-                ledger.accept_stored(&record).map_err(|e| ApiError::internal("store", e.message))?;
+                ledger
+                    .accept_stored(&record)
+                    .map_err(|e| ApiError::internal("store", e.message))?;
                 fold.add(&record);
             }
         }
@@ -154,10 +192,19 @@ async fn state_as_of(app: &App, program: &str, as_of: Option<Timestamp>) -> Resu
 }
 
 /// `/programs/{id}`: the program's report with its charts.
-pub(crate) async fn program(State(app): State<App>, Path(id): Path<String>, Query(q): Query<PageQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn program(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
     let lang = q.lang();
     let (snapshot, chain) = identity(&app);
-    let as_of = q.as_of.as_deref().filter(|t| !t.is_empty()).map(|t| parse_as_of(t, &snapshot.ledger)).transpose()?;
+    let as_of = q
+        .as_of
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| parse_as_of(t, &snapshot.ledger))
+        .transpose()?;
     let (ledger, fold, instant) = state_as_of(&app, &id, as_of).await?;
     let (figures, findings) = audited(ledger.books(), &fold, &id, ledger.utc_offset(), instant)
         .ok_or_else(|| ApiError::not_found(format!("no program {id:?}")).field("id"))?;
@@ -176,11 +223,17 @@ pub(crate) async fn program(State(app): State<App>, Path(id): Path<String>, Quer
         nav: Some(top),
         district_link: Some(format!("/programs/{}/districts/{{code}}{suffix}", esc(&id))),
     };
-    Ok(html(report_page(&chain, &figures, &findings, lang, &options)))
+    Ok(html(report_page(
+        &chain, &figures, &findings, lang, &options,
+    )))
 }
 
 /// `/programs/{id}/districts/{code}`: one district's figures and deadlines.
-pub(crate) async fn district(State(app): State<App>, Path((id, code)): Path<(String, String)>, Query(q): Query<PageQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn district(
+    State(app): State<App>,
+    Path((id, code)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
     let lang = q.lang();
     let t = |zh, en| lang.t(zh, en);
     let snapshot = app.snapshot();
@@ -192,7 +245,9 @@ pub(crate) async fn district(State(app): State<App>, Path((id, code)): Path<(Str
         .districts
         .iter()
         .find(|d| d.code.to_string() == code)
-        .ok_or_else(|| ApiError::not_found(format!("district {code:?} is not in program {id:?}")).field("code"))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!("district {code:?} is not in program {id:?}")).field("code")
+        })?;
     let suffix = if lang == Lang::En { "?lang=en" } else { "" };
     let mut o = nav(lang, suffix);
     let _ = write!(o, "<header class=\"doc\"><h1>{} {}</h1><div><a href=\"/programs/{}{suffix}\">{}</a></div></header><table class=\"facts\"><tbody>", esc(&d.name), d.code, esc(&id), esc(&figures.name));
@@ -202,23 +257,53 @@ pub(crate) async fn district(State(app): State<App>, Path((id, code)): Path<(Str
         (t("预拨资金", "Pre-allocated"), grouped(d.allocated_cny)),
         (t("支出", "Spent"), grouped(d.spent_cny)),
         (t("执行率", "Execution rate"), pct(d.execution_rate_percent)),
-        (t("结余（负为赤字）", "Surplus (− deficit)"), grouped(d.surplus_cny)),
-        (t("培训人数 / 名单人数", "Trained / listed"), format!("{} / {}", d.trainees, d.trainees_listed)),
+        (
+            t("结余（负为赤字）", "Surplus (− deficit)"),
+            grouped(d.surplus_cny),
+        ),
+        (
+            t("培训人数 / 名单人数", "Trained / listed"),
+            format!("{} / {}", d.trainees, d.trainees_listed),
+        ),
         (t("台账份数", "Rosters"), d.rosters.to_string()),
         (t("培训台账", "Training ledger"), ledger_status),
         (t("资金使用报告", "Fund-use report"), report_status),
-        (t("决算", "Settlement"), if d.settled { t("已决算", "settled").to_string() } else { t("未决算", "open").to_string() }),
+        (
+            t("决算", "Settlement"),
+            if d.settled {
+                t("已决算", "settled").to_string()
+            } else {
+                t("未决算", "open").to_string()
+            },
+        ),
         (t("上年抵补", "Offset in"), grouped(d.offset_in_cny)),
     ];
     for (label, value) in rows {
-        let _ = write!(o, "<tr><td>{}</td><td class=\"num\">{}</td></tr>", esc(label), esc(&value));
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(label),
+            esc(&value)
+        );
     }
-    let _ = write!(o, "</tbody></table><p><a href=\"/v1/programs/{}/districts/{}\">JSON</a></p>", esc(&id), d.code);
-    Ok(html(document(&format!("{} — {}", d.name, figures.name), lang, &o)))
+    let _ = write!(
+        o,
+        "</tbody></table><p><a href=\"/v1/programs/{}/districts/{}\">JSON</a></p>",
+        esc(&id),
+        d.code
+    );
+    Ok(html(document(
+        &format!("{} — {}", d.name, figures.name),
+        lang,
+        &o,
+    )))
 }
 
 /// `/records`: the latest records, newest first, 50 a page.
-pub(crate) async fn records(State(app): State<App>, Query(q): Query<PageQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn records(
+    State(app): State<App>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
     let lang = q.lang();
     let t = |zh, en| lang.t(zh, en);
     let (snapshot, chain) = identity(&app);
@@ -232,13 +317,28 @@ pub(crate) async fn records(State(app): State<App>, Query(q): Query<PageQuery>) 
         .map_err(|e| ApiError::internal("store", e.to_string()))?;
     let suffix = if lang == Lang::En { "?lang=en" } else { "" };
     let mut o = nav(lang, suffix);
-    let _ = write!(o, "<h2>{} {}–{}</h2><table><thead><tr>", esc(t("最新记录", "Latest records")), from, end.saturating_sub(1));
-    for h in [t("序号", "Seq"), t("记账时间", "Recorded"), t("类型", "Kind"), t("事件", "Event"), t("签署方", "Actor"), ""] {
+    let _ = write!(
+        o,
+        "<h2>{} {}–{}</h2><table><thead><tr>",
+        esc(t("最新记录", "Latest records")),
+        from,
+        end.saturating_sub(1)
+    );
+    for h in [
+        t("序号", "Seq"),
+        t("记账时间", "Recorded"),
+        t("类型", "Kind"),
+        t("事件", "Event"),
+        t("签署方", "Actor"),
+        "",
+    ] {
         let _ = write!(o, "<th>{}</th>", esc(h));
     }
     o.push_str("</tr></thead><tbody>");
     for (seq, bytes) in rows.iter().rev() {
-        let Ok(record) = parse_stored(bytes) else { continue };
+        let Ok(record) = parse_stored(bytes) else {
+            continue;
+        };
         let _ = write!(
             o,
             "<tr><td class=\"num\">{seq}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/v1/records/{seq}\">JSON</a> · <a href=\"/v1/proofs/inclusion?seq={seq}\">{}</a></td></tr>",
@@ -251,7 +351,12 @@ pub(crate) async fn records(State(app): State<App>, Query(q): Query<PageQuery>) 
     }
     o.push_str("</tbody></table>");
     if from > 0 {
-        let _ = write!(o, "<p><a href=\"/records?before={from}{}\">{}</a></p>", if lang == Lang::En { "&lang=en" } else { "" }, esc(t("更早的记录 →", "Older records →")));
+        let _ = write!(
+            o,
+            "<p><a href=\"/records?before={from}{}\">{}</a></p>",
+            if lang == Lang::En { "&lang=en" } else { "" },
+            esc(t("更早的记录 →", "Older records →"))
+        );
     }
     Ok(html(document(&chain.name, lang, &o)))
 }

@@ -99,15 +99,15 @@ impl Books {
                 );
             }
             Body::SpotCheckRecorded(b) => {
-                self.program_mut(&b.program).spot_checks.insert(
-                    id.clone(),
-                    SpotCheck {
-                        event_id: id.clone(),
-                        districts_sampled: b.districts_sampled.clone(),
-                        findings: b.findings.clone(),
-                        plan: b.plan.clone(),
-                    },
-                );
+                let check = SpotCheck {
+                    event_id: id.clone(),
+                    districts_sampled: b.districts_sampled.clone(),
+                    findings: b.findings.clone(),
+                    plan: b.plan.clone(),
+                };
+                self.program_mut(&b.program)
+                    .spot_checks
+                    .insert(id.clone(), check);
             }
             Body::SpotCheckPlanned(b) => self.apply_plan(applied.seq, &id, b),
             Body::EventReversed(b) => {
@@ -125,6 +125,12 @@ impl Books {
             | Body::ActorRevoked(_)
             | Body::LedgerSealed(_) => {}
         }
+        self.remember(applied, body, id);
+    }
+
+    /// When the program last changed, and (in a full ledger) what the event
+    /// contributed, so a reversal can take it back.
+    fn remember(&mut self, applied: &Applied<'_>, body: &Body, id: String) {
         if let Some(program) = body.program() {
             self.program_mut(program).last_recorded_at = applied.recorded_at;
         }
