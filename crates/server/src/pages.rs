@@ -199,12 +199,17 @@ pub(crate) async fn program(
 ) -> Result<Response, ApiError> {
     let lang = q.lang();
     let (snapshot, chain) = identity(&app);
-    let as_of = q
-        .as_of
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(|t| parse_as_of(t, &snapshot.ledger))
-        .transpose()?;
+    let as_of = match q.as_of.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => parse_as_of(text, &snapshot.ledger)?,
+        // Like `report`: once evaluated, the program is shown as of its evaluation.
+        None => {
+            let ledger = &snapshot.ledger;
+            let now =
+                Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
+            ledger.books().default_report_instant(&id, now)
+        }
+    };
+    let as_of = Some(as_of);
     let (ledger, fold, instant) = state_as_of(&app, &id, as_of).await?;
     let (figures, findings) = audited(ledger.books(), &fold, &id, ledger.utc_offset(), instant)
         .ok_or_else(|| ApiError::not_found(format!("no program {id:?}")).field("id"))?;
