@@ -442,22 +442,81 @@ fn charts_aggregate_for_a_province_of_districts() {
     let p = dir.path();
     crate::support::bench_ok(
         p,
-        &["gen", "--out", "province.jsonl", "--counties", "300", "--years", "1", "--trainees-min", "2", "--trainees-max", "3"],
+        &[
+            "gen",
+            "--out",
+            "province.jsonl",
+            "--counties",
+            "300",
+            "--years",
+            "1",
+            "--trainees-min",
+            "2",
+            "--trainees-max",
+            "3",
+        ],
     );
     ok(p, &["import", "--ledger", "province", "province.jsonl"]);
-    ok(p, &["report", "--ledger", "province", "--program", "province-2022", "--format", "html", "--out", "province.html"]);
+    ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            "province",
+            "--program",
+            "province-2022",
+            "--format",
+            "html",
+            "--out",
+            "province.html",
+        ],
+    );
     let html = std::fs::read_to_string(p.join("province.html")).unwrap();
     let svgs: Vec<&str> = html.split("<svg").skip(1).collect();
-    let execution = svgs.iter().find(|s| s.contains("各县区预算执行率")).unwrap();
-    assert!(execution.contains("300 个县区，按执行率分段"), "{execution}");
-    assert_eq!(execution.matches("<rect").count(), 12, "a bar per band of 10 points, and one over 100 %");
-    let deadlines = svgs.iter().find(|s| s.contains("报送时限（县区 × 报送事项）")).unwrap();
-    assert_eq!(deadlines.matches("<rect").count(), 8, "counts per filing and status");
+    let execution = svgs
+        .iter()
+        .find(|s| s.contains("各县区预算执行率"))
+        .unwrap();
+    assert!(
+        execution.contains("300 个县区，按执行率分段"),
+        "{execution}"
+    );
+    assert_eq!(
+        execution.matches("<rect").count(),
+        12,
+        "a bar per band of 10 points, and one over 100 %"
+    );
+    let deadlines = svgs
+        .iter()
+        .find(|s| s.contains("报送时限（县区 × 报送事项）"))
+        .unwrap();
+    assert_eq!(
+        deadlines.matches("<rect").count(),
+        8,
+        "counts per filing and status"
+    );
     // Every district is still in the district table, sorted by code.
     let table = html.split("<table").nth(3).unwrap();
-    assert_eq!(table.matches("<tr>").count(), 1 + 300, "the header and a row per district");
+    assert_eq!(
+        table.matches("<tr>").count(),
+        1 + 300,
+        "the header and a row per district"
+    );
     // The workbook lists them all too.
-    ok(p, &["report", "--ledger", "province", "--program", "province-2022", "--format", "xlsx", "--out", "province.xlsx"]);
+    ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            "province",
+            "--program",
+            "province-2022",
+            "--format",
+            "xlsx",
+            "--out",
+            "province.xlsx",
+        ],
+    );
     let mut book: Xlsx<_> = open_workbook(p.join("province.xlsx")).unwrap();
     assert_eq!(book.worksheet_range("县区").unwrap().height(), 302);
 }

@@ -60,29 +60,7 @@ pub fn compute(
 
 /// One finding as a line: severity, code, district, sentence, evidence.
 pub fn line(finding: &Finding, lang: Lang) -> String {
-    let evidence: Vec<String> = finding
-        .evidence
-        .iter()
-        .map(|e| format!("seq {} {}", e.seq, e.event_id))
-        .collect();
-    format!(
-        "- **{}** `{}`{}: {} ({}: {})",
-        finding.severity,
-        finding.code,
-        finding
-            .district
-            .as_ref()
-            .map_or(String::new(), |d| format!(" {d}")),
-        match lang {
-            Lang::Zh => &finding.zh,
-            Lang::En => &finding.en,
-        },
-        match lang {
-            Lang::Zh => "证据",
-            Lang::En => "evidence",
-        },
-        evidence.join("; ")
-    )
+    fundledger_report::markdown::finding_line(finding, lang.into())
 }
 
 /// The report's JSON with its findings added (`findings`, docs/audit.md).
@@ -95,25 +73,6 @@ pub fn with_json(report: String, findings: &[Finding]) -> String {
     let list = serde_json::to_string_pretty(findings).expect("findings serialize");
     let indented = list.replace('\n', "\n  ");
     format!("{},\n  \"findings\": {indented}\n}}\n", body.trim_end())
-}
-
-/// The report's Markdown section of findings.
-pub fn section(findings: &[Finding], lang: Lang) -> String {
-    let mut text = match lang {
-        Lang::Zh => "\n## 审计发现\n\n".to_string(),
-        Lang::En => "\n## Findings\n\n".to_string(),
-    };
-    if findings.is_empty() {
-        text.push_str(match lang {
-            Lang::Zh => "无。\n",
-            Lang::En => "None.\n",
-        });
-    }
-    for finding in findings {
-        text.push_str(&line(finding, lang));
-        text.push('\n');
-    }
-    text
 }
 
 /// Runs `findings`.

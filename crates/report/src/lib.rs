@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod html;
+pub mod markdown;
 pub mod svg;
 pub mod xlsx;
 

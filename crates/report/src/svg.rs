@@ -134,7 +134,10 @@ pub fn execution_by_district(f: &ProgramFigures, lang: Lang) -> String {
     let max = items.iter().map(|i| i.1).fold(1.0, f64::max);
     let title = match lang {
         Lang::Zh => format!("{title}（{} 个县区，按执行率分段）", f.districts.len()),
-        Lang::En => format!("{title} ({} districts, by band of execution rate)", f.districts.len()),
+        Lang::En => format!(
+            "{title} ({} districts, by band of execution rate)",
+            f.districts.len()
+        ),
     };
     bars(&title, &items, max, None)
 }

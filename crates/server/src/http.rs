@@ -505,7 +505,38 @@ fn no_program(id: &str) -> ApiError {
     ApiError::not_found(format!("no program {id:?}")).field("id")
 }
 
-async fn report(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// `?format=md|json` (default json), `?lang=zh|en` (Markdown; default zh).
+#[derive(Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+    lang: Option<String>,
+}
+
+async fn report(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let markdown = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("md") => true,
+        Some(other) => {
+            return Err(
+                ApiError::bad_request(format!("format is md or json, not {other:?}"))
+                    .field("format"),
+            )
+        }
+    };
+    let lang = match q.lang.as_deref() {
+        None | Some("zh") => fundledger_report::Lang::Zh,
+        Some("en") => fundledger_report::Lang::En,
+        Some(other) => {
+            return Err(
+                ApiError::bad_request(format!("lang is zh or en, not {other:?}")).field("lang"),
+            )
+        }
+    };
     let (snapshot, now) = now(&app);
     let ledger = &snapshot.ledger;
     if ledger.books().program(&id).is_none() {
@@ -514,6 +545,14 @@ async fn report(State(app): State<App>, Path(id): Path<String>) -> Result<Respon
     let fold = program_records(&app, &id, ledger.size()).await?;
     let (figures, findings) = audited(ledger.books(), &fold, &id, ledger.utc_offset(), now)
         .ok_or_else(|| no_program(&id))?;
+    if markdown {
+        let text = fundledger_report::markdown::render(ledger, &figures, &findings, lang);
+        return Ok((
+            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            text,
+        )
+            .into_response());
+    }
     let mut report = serde_json::to_value(ReportJson::new(ledger, &figures))
         .map_err(|e| ApiError::internal("internal", e.to_string()))?;
     report["findings"] = json!(findings);
