@@ -442,7 +442,7 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         ],
     );
     assert!(
-        report_md.contains("## 审计发现") && report_md.contains("`CLAIMED_OVER_ROSTERED` 530124"),
+        report_md.contains("、审计发现\n") && report_md.contains("`CLAIMED_OVER_ROSTERED` 530124"),
         "{report_md}"
     );
     // The Markdown form names the evidence too.

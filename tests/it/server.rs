@@ -451,12 +451,28 @@ fn every_error_status() {
     assert_eq!(report["findings"], serde_json::json!([]), "{report}");
     assert_eq!(report["program"]["findings_counted"], 0);
     // The same report as Markdown, in Chinese or English; other formats are refused.
-    let (status, md) = get(&a, &format!("{url}/v1/programs/kunming-2022/report?format=md"));
+    let (status, md) = get(
+        &a,
+        &format!("{url}/v1/programs/kunming-2022/report?format=md"),
+    );
     assert_eq!(status, 200);
-    assert!(md.contains("绩效自评报告") && md.contains("94.50") && md.contains("## 审计发现"), "{md}");
-    let (_, en) = get(&a, &format!("{url}/v1/programs/kunming-2022/report?format=md&lang=en"));
-    assert!(en.contains("## Findings"), "{en}");
-    assert_eq!(get(&a, &format!("{url}/v1/programs/kunming-2022/report?format=xml")).0, 400);
+    assert!(
+        md.contains("绩效自评报告") && md.contains("94.50") && md.contains("、审计发现\n"),
+        "{md}"
+    );
+    let (_, en) = get(
+        &a,
+        &format!("{url}/v1/programs/kunming-2022/report?format=md&lang=en"),
+    );
+    assert!(en.contains(". Findings\n"), "{en}");
+    assert_eq!(
+        get(
+            &a,
+            &format!("{url}/v1/programs/kunming-2022/report?format=xml")
+        )
+        .0,
+        400
+    );
     let (status, body) = get(
         &a,
         &format!("{url}/v1/programs/kunming-2022/districts/530128"),

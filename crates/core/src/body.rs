@@ -160,6 +160,12 @@ pub struct ProgramOpened {
     /// the documented defaults (docs/audit.md).
     #[serde(default)]
     pub findings: Option<FindingThresholds>,
+    /// 填报单位 of the report (default: the ledger's name).
+    #[serde(default)]
+    pub reporting_unit: Option<String>,
+    /// 联系人 of the report.
+    #[serde(default)]
+    pub contact: Option<String>,
 }
 
 /// The thresholds of the auditor's findings (docs/audit.md).

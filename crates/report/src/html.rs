@@ -131,13 +131,15 @@ pub fn report_page(
     }
     let _ = writeln!(
         o,
-        "<header class=\"doc\"><h1>{}</h1><div>{}</div></header>\n<div class=\"meta\"><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></div>",
+        "<header class=\"doc\"><h1>{}</h1><div>{}</div></header>\n<div class=\"meta\"><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></div>",
         esc(&f.name),
         esc(t("项目支出绩效自评报告", "Project expenditure performance self-evaluation report")),
         t("填报单位", "Reporting unit"),
-        esc(&chain.name),
+        esc(f.reporting_unit.as_deref().unwrap_or(&chain.name)),
         t("填报日期（数据截至）", "Date (figures as of)"),
         esc(&date(&f.as_of, lang)),
+        t("联系人", "Contact"),
+        esc(f.contact.as_deref().unwrap_or("—")),
         t("账本", "Ledger"),
         esc(&format!("{} {} · {} {}", chain.size, t("条记录", "records"), t("头哈希", "head"), &chain.head[..16.min(chain.head.len())]))
     );

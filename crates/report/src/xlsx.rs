@@ -129,13 +129,14 @@ fn leaves<'a>(nodes: &'a [IndicatorFigures], path: &mut Vec<&'a str>, out: &mut 
     }
 }
 
-fn self_evaluation(
+/// The sheet's name, widths, title and the program's facts; the next row.
+fn title_rows(
     sheet: &mut Worksheet,
     chain: &ChainIdentity,
     f: &ProgramFigures,
     lang: Lang,
     s: &Styles,
-) -> Result<(), XlsxError> {
+) -> Result<u32, XlsxError> {
     let t = |zh, en| lang.t(zh, en);
     sheet.set_name(t("自评表", "Self-evaluation"))?;
     let widths = [16.0, 16.0, 22.0, 10.0, 14.0, 14.0, 9.0, 9.0, 40.0];
@@ -165,8 +166,17 @@ fn self_evaluation(
     )?;
     let info = [
         (t("项目名称", "Project"), f.name.clone()),
-        (t("填报单位", "Reporting unit"), chain.name.clone()),
+        (
+            t("填报单位", "Reporting unit"),
+            f.reporting_unit
+                .clone()
+                .unwrap_or_else(|| chain.name.clone()),
+        ),
         (t("填报日期", "Date"), date(&f.as_of, lang)),
+        (
+            t("联系人", "Contact"),
+            f.contact.clone().unwrap_or_else(|| "—".to_string()),
+        ),
     ];
     let mut row = 2;
     for (label, value) in info {
@@ -174,6 +184,18 @@ fn self_evaluation(
         sheet.merge_range(row, 1, row, 8, &value, &s.text)?;
         row += 1;
     }
+    Ok(row)
+}
+
+fn self_evaluation(
+    sheet: &mut Worksheet,
+    chain: &ChainIdentity,
+    f: &ProgramFigures,
+    lang: Lang,
+    s: &Styles,
+) -> Result<(), XlsxError> {
+    let t = |zh, en| lang.t(zh, en);
+    let mut row = title_rows(sheet, chain, f, lang, s)?;
     let mut all = Vec::new();
     if let Some(e) = &f.evaluation {
         leaves(&e.indicators, &mut Vec::new(), &mut all);

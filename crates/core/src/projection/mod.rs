@@ -258,6 +258,10 @@ pub struct ProgramFigures {
     pub fiscal_year: i32,
     /// The query instant.
     pub as_of: Timestamp,
+    /// 填报单位, if the program names one.
+    pub reporting_unit: Option<String>,
+    /// 联系人, if the program names one.
+    pub contact: Option<String>,
     /// Funding documents, "number title".
     pub funding_documents: Vec<String>,
     /// The closing in force: the program takes nothing until it is reversed.
@@ -545,6 +549,8 @@ pub fn program_figures(
         name: p.opened.name.clone(),
         fiscal_year: p.opened.fiscal_year,
         as_of,
+        reporting_unit: p.opened.reporting_unit.clone(),
+        contact: p.opened.contact.clone(),
         funding_documents: p
             .opened
             .funding_documents

@@ -10,6 +10,11 @@ use std::fmt::Write;
 
 use crate::grouped;
 
+mod audit;
+
+pub use audit::{basis_name, finding_line};
+use audit::{deviations, findings_section, leaf_note, overview, renumber, spot_check_lines};
+
 fn pct(value: Option<Fixed2>) -> String {
     value.map_or("—".to_string(), |v| format!("{v}%"))
 }
@@ -81,6 +86,16 @@ pub fn render(ledger: &Ledger, f: &ProgramFigures, findings: &[Finding], lang: L
     );
     let _ = writeln!(
         o,
+        "{}{}　{}{}　{}{}\n",
+        l.t("填报单位：", "Reporting unit: "),
+        f.reporting_unit.as_deref().unwrap_or(ledger.name()),
+        l.t("填报日期：", "Date: "),
+        crate::date(&f.as_of, lang),
+        l.t("联系人：", "Contact: "),
+        f.contact.as_deref().unwrap_or("—"),
+    );
+    let _ = writeln!(
+        o,
         "> {} {}，{} {}（{} {} {}，{} `{}`）。{}\n",
         l.t("账本", "Ledger"),
         ledger.name(),
@@ -117,6 +132,7 @@ pub fn render(ledger: &Ledger, f: &ProgramFigures, findings: &[Finding], lang: L
             f.reopened.join(", ")
         );
     }
+    overview(&mut o, &l, f);
     funding(&mut o, &l, f);
     districts(&mut o, &l, f);
     deadlines(&mut o, &l, f);
@@ -125,12 +141,13 @@ pub fn render(ledger: &Ledger, f: &ProgramFigures, findings: &[Finding], lang: L
     evaluation(&mut o, &l, f);
     checks(&mut o, &l, f);
     o.push_str(&findings_section(findings, lang));
-    o
+    deviations(&mut o, &l, f, findings);
+    renumber(&o, lang)
 }
 
 /// The funding table (一、资金情况).
 fn funding(o: &mut String, l: &Labels, f: &ProgramFigures) {
-    let _ = writeln!(o, "## {}\n", l.t("一、资金情况", "1. Funding"));
+    let _ = writeln!(o, "## §{}\n", l.t("资金情况", "Funding"));
     let _ = writeln!(
         o,
         "| {} | {} |\n|---|---:|",
@@ -228,8 +245,8 @@ fn funding(o: &mut String, l: &Labels, f: &ProgramFigures) {
 fn districts(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
-        "\n## {}\n",
-        l.t("二、各县（市）区资金及培训情况", "2. Districts")
+        "\n## §{}\n",
+        l.t("各县（市）区资金及培训情况", "Districts")
     );
     let _ = writeln!(
         o,
@@ -277,7 +294,7 @@ fn districts(o: &mut String, l: &Labels, f: &ProgramFigures) {
 
 /// Deadline compliance (三).
 fn deadlines(o: &mut String, l: &Labels, f: &ProgramFigures) {
-    let _ = writeln!(o, "\n## {}\n", l.t("三、报送时限", "3. Deadlines"));
+    let _ = writeln!(o, "\n## §{}\n", l.t("报送时限", "Deadlines"));
     let _ = writeln!(
         o,
         "| {} |\n|---|---|---|---|",
@@ -310,8 +327,8 @@ fn deadlines(o: &mut String, l: &Labels, f: &ProgramFigures) {
 fn outputs(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
-        "\n## {}\n",
-        l.t("四、产出与目标", "4. Outputs against targets")
+        "\n## §{}\n",
+        l.t("产出与目标", "Outputs against targets")
     );
     let _ = writeln!(
         o,
@@ -397,8 +414,8 @@ fn surveys(o: &mut String, l: &Labels, f: &ProgramFigures) {
     for s in &f.surveys {
         let _ = writeln!(
             o,
-            "\n## {}\n\n{}（{} {}）\n",
-            l.t("五、满意度调查", "5. Satisfaction survey"),
+            "\n## §{}\n\n{}（{} {}）\n",
+            l.t("满意度调查", "Satisfaction survey"),
             s.title,
             s.respondents,
             l.t("份有效问卷", "valid questionnaires")
@@ -470,11 +487,7 @@ fn surveys(o: &mut String, l: &Labels, f: &ProgramFigures) {
 /// The evaluation: level-1 scores, the grade and every indicator (六).
 fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
     if let Some(e) = &f.evaluation {
-        let _ = writeln!(
-            o,
-            "\n## {}\n",
-            l.t("六、绩效评价", "6. Performance evaluation")
-        );
+        let _ = writeln!(o, "\n## §{}\n", l.t("绩效评价", "Performance evaluation"));
         let _ = writeln!(
             o,
             "{}\n",
@@ -553,8 +566,15 @@ fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
                 "code | indicator | level | weight | score | basis | note"
             )
         );
-        fn walk(o: &mut String, nodes: &[fundledger_core::projection::IndicatorFigures]) {
+        fn walk(
+            o: &mut String,
+            nodes: &[fundledger_core::projection::IndicatorFigures],
+            f: &ProgramFigures,
+            zh: bool,
+        ) {
+            let lang = if zh { Lang::Zh } else { Lang::En };
             for n in nodes {
+                let note = leaf_note(n, f, lang);
                 row(
                     o,
                     &[
@@ -563,14 +583,14 @@ fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
                         &n.level,
                         &n.weight,
                         &n.score,
-                        &n.basis,
-                        &n.note.replace('|', "/"),
+                        &basis_name(&n.basis, lang),
+                        &note.replace('|', "/"),
                     ],
                 );
-                walk(o, &n.children);
+                walk(o, &n.children, f, zh);
             }
         }
-        walk(o, &e.indicators);
+        walk(o, &e.indicators, f, l.zh);
     }
 }
 
@@ -578,8 +598,8 @@ fn evaluation(o: &mut String, l: &Labels, f: &ProgramFigures) {
 fn checks(o: &mut String, l: &Labels, f: &ProgramFigures) {
     let _ = writeln!(
         o,
-        "\n## {}\n",
-        l.t("七、抽查与数据核验", "7. Spot checks and data checks")
+        "\n## §{}\n",
+        l.t("抽查与数据核验", "Spot checks and data checks")
     );
     spot_check_lines(o, l.zh, f);
     let _ = writeln!(
@@ -616,133 +636,4 @@ fn checks(o: &mut String, l: &Labels, f: &ProgramFigures) {
             b.event_id, b.district_code, b.at, b.recorded_at
         );
     }
-}
-
-/// The report's lines on spot checks: the draw seal, each plan with its
-/// coverage and the people to call back, each check recorded.
-fn spot_check_lines(o: &mut String, zh: bool, f: &ProgramFigures) {
-    use std::fmt::Write;
-    let t = |z: &'static str, e: &'static str| if zh { z } else { e };
-    let pct = |v: Option<fundledger_core::projection::Fixed2>| {
-        v.map_or("—".to_string(), |v| format!("{v}%"))
-    };
-    if let Some(seal) = &f.draw_seal {
-        let _ = writeln!(
-            o,
-            "- {} {}{}（{} {}），{} `{}…`",
-            t("抽样种子：第", "Draw seal: record"),
-            seal.seal_seq,
-            t(" 条记录的封印", ""),
-            t("记录于", "recorded"),
-            seal.recorded_at,
-            t("其检查点根哈希", "checkpoint root"),
-            &seal.checkpoint_root[..16]
-        );
-    }
-    for plan in &f.spot_check_plans {
-        let names: Vec<String> = plan
-            .districts
-            .iter()
-            .map(|d| {
-                let mark = if d.visited { "✓" } else { "✗" };
-                format!("{}{mark}", d.name)
-            })
-            .collect();
-        let _ = writeln!(
-            o,
-            "- {} `{}`：{} {}/{}，{} {}，{}",
-            t("抽查计划", "Plan"),
-            plan.event_id,
-            t("计划抽查", "districts drawn"),
-            plan.districts.len(),
-            plan.participating,
-            t("已抽查覆盖", "visited"),
-            pct(plan.coverage_percent),
-            match (plan.fraction_met, zh) {
-                (true, true) => format!(
-                    "达到不低于 {}% 的要求",
-                    (plan.fraction.0 * rust_decimal::Decimal::from(100)).normalize()
-                ),
-                (false, true) => format!(
-                    "未达到不低于 {}% 的要求",
-                    (plan.fraction.0 * rust_decimal::Decimal::from(100)).normalize()
-                ),
-                (true, false) => format!("meets the {} fraction", plan.fraction),
-                (false, false) => format!("short of the {} fraction", plan.fraction),
-            }
-        );
-        let _ = writeln!(o, "  - {}", names.join("、"));
-        for d in &plan.districts {
-            let people: Vec<String> = d
-                .people
-                .iter()
-                .map(|p| p.to_hex()[..12].to_string())
-                .collect();
-            if !people.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "  - {} {}：{}",
-                    d.name,
-                    t("回访学员（人员摘要）", "call back (person digests)"),
-                    people.join(", ")
-                );
-            }
-        }
-    }
-    for s in &f.spot_checks {
-        let _ = writeln!(
-            o,
-            "- {} {}（{}）：{}",
-            t("抽查", "Spot check of"),
-            s.district_names.join("、"),
-            pct(s.sample_rate_percent),
-            s.findings
-        );
-    }
-}
-
-/// One finding as a line: severity, code, district, sentence, evidence.
-pub fn finding_line(finding: &Finding, lang: Lang) -> String {
-    let evidence: Vec<String> = finding
-        .evidence
-        .iter()
-        .map(|e| format!("seq {} {}", e.seq, e.event_id))
-        .collect();
-    format!(
-        "- **{}** `{}`{}: {} ({}: {})",
-        finding.severity,
-        finding.code,
-        finding
-            .district
-            .as_ref()
-            .map_or(String::new(), |d| format!(" {d}")),
-        match lang {
-            Lang::Zh => &finding.zh,
-            Lang::En => &finding.en,
-        },
-        match lang {
-            Lang::Zh => "证据",
-            Lang::En => "evidence",
-        },
-        evidence.join("; ")
-    )
-}
-
-/// The report's Markdown section of findings.
-fn findings_section(findings: &[Finding], lang: Lang) -> String {
-    let mut text = match lang {
-        Lang::Zh => "\n## 审计发现\n\n".to_string(),
-        Lang::En => "\n## Findings\n\n".to_string(),
-    };
-    if findings.is_empty() {
-        text.push_str(match lang {
-            Lang::Zh => "无。\n",
-            Lang::En => "None.\n",
-        });
-    }
-    for finding in findings {
-        text.push_str(&finding_line(finding, lang));
-        text.push('\n');
-    }
-    text
 }
