@@ -852,6 +852,10 @@ fn a_locked_or_existing_ledger_is_in_the_way() {
     let ledger = demo_ledger(dir.path());
     let l = ledger.to_str().unwrap();
     let server = Server::start(&ledger);
+    // Reading works through the server (tests/it/way_out.rs); without the
+    // note that names it, the lock is in the way and says so.
+    assert!(ok(dir.path(), &["status", "--ledger", l]).contains("94.50"));
+    std::fs::remove_file(ledger.join("SERVING")).unwrap();
     let err = fails(dir.path(), &["status", "--ledger", l], None, 5);
     assert!(err.contains("is another fundledger process"), "{err}");
     server.stop();

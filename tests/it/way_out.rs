@@ -520,3 +520,88 @@ fn charts_aggregate_for_a_province_of_districts() {
     let mut book: Xlsx<_> = open_workbook(p.join("province.xlsx")).unwrap();
     assert_eq!(book.worksheet_range("县区").unwrap().height(), 302);
 }
+
+#[test]
+fn reading_commands_work_while_serve_holds_the_ledger() {
+    let dir = tempdir();
+    let p = dir.path();
+    let ledger = demo_ledger(p);
+    let l = ledger.to_str().unwrap();
+    let before = ok(
+        p,
+        &[
+            "report",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2022",
+            "--format",
+            "json",
+        ],
+    );
+    let server = crate::server::Server::start(&ledger);
+    assert!(std::fs::read_to_string(ledger.join("SERVING"))
+        .unwrap()
+        .starts_with(&server.url));
+    // Through the server: the same report, and every reading command works.
+    let out = crate::support::run(
+        p,
+        &[
+            "report",
+            "--ledger",
+            l,
+            "--program",
+            "kunming-2022",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading its 154 records through it"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), before);
+    let verified = ok(p, &["verify", "--ledger", l]);
+    assert!(verified.contains("ok: 154 records"), "{verified}");
+    ok(
+        p,
+        &["export", "--ledger", l, "--out", "while-serving.jsonl"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("while-serving.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        154
+    );
+    assert!(
+        ok(p, &["log", "--ledger", l, "--kind", "survey_recorded"]).contains("kunming-2022.survey")
+    );
+    assert!(ok(p, &["findings", "--ledger", l, "--program", "kunming-2022"]).contains("无。"));
+    assert!(ok(p, &["status", "--ledger", l]).contains("94.50"));
+    assert!(ok(p, &["sample", "--ledger", l, "--program", "kunming-2022"]).contains("530128"));
+    server.stop();
+    assert!(
+        !ledger.join("SERVING").exists(),
+        "the note goes with the server"
+    );
+    // After the server, the same commands read the store directly again.
+    assert_eq!(
+        ok(
+            p,
+            &[
+                "report",
+                "--ledger",
+                l,
+                "--program",
+                "kunming-2022",
+                "--format",
+                "json"
+            ]
+        ),
+        before
+    );
+}

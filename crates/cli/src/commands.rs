@@ -349,6 +349,16 @@ pub fn export(dir: &Path, out: Option<&Path>, format: ExportFormat) -> CliResult
 }
 
 pub fn import(dir: &Path, file: &str) -> CliResult<()> {
+    let (count, head) = import_quietly(dir, file)?;
+    println!(
+        "imported {count} records into {}, head {head}",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// [`import`] without its report: the records and head imported.
+pub fn import_quietly(dir: &Path, file: &str) -> CliResult<(u64, Hash32)> {
     if Store::exists(dir) {
         return Err(fundledger_store::StoreError::AlreadyExists(dir.to_path_buf()).into());
     }
@@ -361,12 +371,7 @@ pub fn import(dir: &Path, file: &str) -> CliResult<()> {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-    let (count, head) = result?;
-    println!(
-        "imported {count} records into {}, head {head}",
-        dir.display()
-    );
-    Ok(())
+    result
 }
 
 /// Rebuilds a damaged or rolled-back ledger from a verified export (or a

@@ -16,6 +16,7 @@ mod report;
 mod sample;
 mod scaffold;
 mod serve;
+mod served;
 
 /// mimalloc: allocation-heavy verification runs 10-20 % faster than with
 /// glibc's allocator. Built without transparent huge pages (`no_thp`) and
@@ -586,19 +587,23 @@ fn main() -> ExitCode {
             file,
             checkpoint,
             allow_unsealed,
-        } => {
-            let source = match (&ledger, &file) {
-                (Some(dir), _) => audit::Source::Ledger(dir),
-                (None, Some(file)) => audit::Source::File(file),
-                (None, None) => unreachable!("clap requires one"),
-            };
-            audit::verify(source, checkpoint.as_deref(), allow_unsealed)
-        }
+        } => match ledger.as_deref().map(served::readable).transpose() {
+            Err(e) => Err(e),
+            Ok(readable) => {
+                let source = match (&readable, &file) {
+                    (Some(dir), _) => audit::Source::Ledger(dir.path()),
+                    (None, Some(file)) => audit::Source::File(file),
+                    (None, None) => unreachable!("clap requires one"),
+                };
+                audit::verify(source, checkpoint.as_deref(), allow_unsealed)
+            }
+        },
         Command::Export {
             ledger,
             out,
             format,
-        } => commands::export(&ledger, out.as_deref(), format),
+        } => served::readable(&ledger)
+            .and_then(|r| commands::export(r.path(), out.as_deref(), format)),
         Command::Import { ledger, file } => commands::import(&ledger, &file),
         Command::Recover { ledger, from } => commands::recover(&ledger, &from),
         Command::Log {
@@ -606,7 +611,8 @@ fn main() -> ExitCode {
             kind,
             district,
             json,
-        } => commands::log(&ledger, kind.as_deref(), district.as_deref(), json),
+        } => served::readable(&ledger)
+            .and_then(|r| commands::log(r.path(), kind.as_deref(), district.as_deref(), json)),
         Command::Checkpoint {
             ledger,
             size,
@@ -630,25 +636,24 @@ fn main() -> ExitCode {
             format,
             out,
             lang,
-        } => report::report(
-            &ledger,
-            &program,
-            report::ReportAs {
+        } => served::readable(&ledger).and_then(|r| {
+            let when = report::ReportAs {
                 as_of: as_of.as_deref(),
                 as_of_seq,
-            },
-            format,
-            out.as_deref(),
-            lang,
-        ),
+            };
+            report::report(r.path(), &program, when, format, out.as_deref(), lang)
+        }),
         Command::Findings {
             ledger,
             program,
             as_of,
             format,
             lang,
-        } => findings::run(&ledger, &program, as_of.as_deref(), format, lang),
-        Command::Status { ledger } => summary::status(&ledger),
+        } => served::readable(&ledger)
+            .and_then(|r| findings::run(r.path(), &program, as_of.as_deref(), format, lang)),
+        Command::Status { ledger } => {
+            served::readable(&ledger).and_then(|r| summary::status(r.path()))
+        }
         Command::Serve {
             ledger,
             addr,
@@ -678,7 +683,10 @@ fn main() -> ExitCode {
         } => prepare::expenditure(args),
         Command::Secret { what } => prepare::secret(what),
         Command::Enrol(args) => scaffold::enrol(&args),
-        Command::Sample(args) => sample::run(&args),
+        Command::Sample(mut args) => served::readable(&args.ledger).and_then(|r| {
+            args.ledger = r.path().to_path_buf();
+            sample::run(&args)
+        }),
         Command::Load {
             ledger,
             keys,

@@ -28,9 +28,12 @@ pub fn run(
         .build()
         .map_err(|e| CliError::usage(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(fundledger_server::serve(config, |bound| {
+        // Readers of the ledger find the server here (`crate::served`).
+        crate::served::announce(ledger, &format!("http://{bound}"));
         println!("listening on http://{bound}");
         let _ = std::io::stdout().flush();
     }));
+    crate::served::withdraw(ledger);
     match result {
         Ok(()) => {
             eprintln!("stopped: every acknowledged record is on disk");
