@@ -31,6 +31,25 @@ pub fn replay(
     Ok((std::mem::ManuallyDrop::new(ledger), findings))
 }
 
+/// The program's figures and findings ([`fundledger_core::findings::audited`]),
+/// or the sentence naming the programs there are (`scoped`: as of a time).
+pub fn audited(
+    ledger: &Ledger,
+    fold: &Findings,
+    program: &str,
+    instant: Timestamp,
+    scoped: bool,
+) -> CliResult<(fundledger_core::projection::ProgramFigures, Vec<Finding>)> {
+    fundledger_core::findings::audited(ledger.books(), fold, program, ledger.utc_offset(), instant)
+        .ok_or_else(|| {
+            let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
+            CliError::usage(format!(
+                "--program: no program {program:?} in this ledger{} (programs: {known:?})",
+                if scoped { " as of that time" } else { "" }
+            ))
+        })
+}
+
 /// The findings of `program` as of `as_of` (default: now), and the instant.
 pub fn compute(
     dir: &Path,
@@ -42,19 +61,7 @@ pub fn compute(
         let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
         ledger.books().default_report_instant(program, now)
     });
-    let (_, list) = fundledger_core::findings::audited(
-        ledger.books(),
-        &findings,
-        program,
-        ledger.utc_offset(),
-        instant,
-    )
-    .ok_or_else(|| {
-        let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
-        CliError::usage(format!(
-            "--program: no program {program:?} in this ledger (programs: {known:?})"
-        ))
-    })?;
+    let (_, list) = audited(&ledger, &findings, program, instant, false)?;
     Ok((list, instant))
 }
 

@@ -115,24 +115,9 @@ pub fn report(
             .books()
             .default_report_instant(program, now_or(None, &ledger)),
     };
-    let (figures, findings) = fundledger_core::findings::audited(
-        ledger.books(),
-        &findings,
-        program,
-        ledger.utc_offset(),
-        instant,
-    )
-    .ok_or_else(|| {
-        let known: Vec<&String> = ledger.books().programs().map(|(id, _)| id).collect();
-        CliError::usage(format!(
-            "--program: no program {program:?} in this ledger{} (programs: {known:?})",
-            if as_of.is_some() || as_of_seq.is_some() {
-                " as of that time"
-            } else {
-                ""
-            }
-        ))
-    })?;
+    let scoped = as_of.is_some() || as_of_seq.is_some();
+    let (figures, findings) =
+        crate::findings::audited(&ledger, &findings, program, instant, scoped)?;
     let chain = fundledger_report::ChainIdentity::of(&ledger);
     let bytes = match format {
         ReportFormat::Json => {

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fundledger_core::checkpoint::SignedCheckpoint;
-use fundledger_core::findings::{audited, Findings};
 use fundledger_core::ids::{DistrictCode, Timestamp};
 use fundledger_core::ledger::BatchItem;
 use fundledger_core::projection::{program_figures, ReportJson};
@@ -538,52 +537,39 @@ async fn report(
         }
     };
     let (snapshot, now) = now(&app);
-    let ledger = &snapshot.ledger;
-    if ledger.books().program(&id).is_none() {
-        return Err(no_program(&id));
-    }
-    let fold = program_records(&app, &id, ledger.size()).await?;
-    let (figures, findings) = audited(ledger.books(), &fold, &id, ledger.utc_offset(), now)
+    let audited = program_audited(&app, snapshot.clone(), &id, now)
+        .await?
         .ok_or_else(|| no_program(&id))?;
+    let ledger = &snapshot.ledger;
+    let (figures, findings) = (&audited.0, &audited.1);
     if markdown {
-        let text = fundledger_report::markdown::render(ledger, &figures, &findings, lang);
+        let text = fundledger_report::markdown::render(ledger, figures, findings, lang);
         return Ok((
             [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
             text,
         )
             .into_response());
     }
-    let mut report = serde_json::to_value(ReportJson::new(ledger, &figures))
+    let mut report = serde_json::to_value(ReportJson::new(ledger, figures))
         .map_err(|e| ApiError::internal("internal", e.to_string()))?;
     report["findings"] = json!(findings);
     Ok(axum::Json(report).into_response())
 }
 
-/// The records of `program` among the first `size`, read back from the
-/// store and gathered for its findings (docs/audit.md).
-pub(crate) async fn program_records(
+/// `program`'s figures and findings on `snapshot` as of `now`, through the
+/// server's findings cache (docs/audit.md).
+pub(crate) async fn program_audited(
     app: &App,
+    snapshot: Arc<crate::writer::Snapshot>,
     program: &str,
-    size: u64,
-) -> Result<Findings, ApiError> {
-    let reader = app.reader.clone();
-    let mut findings = Findings::new(program);
+    now: Timestamp,
+) -> Result<Option<crate::findings_cache::Audited>, ApiError> {
+    let app = app.clone();
+    let program = program.to_string();
     tokio::task::spawn_blocking(move || {
-        const CHUNK: usize = 4096;
-        let mut from = 0;
-        while from < size {
-            let rows = reader
-                .range(from, size, CHUNK)
-                .map_err(|e| ApiError::internal("store", e.to_string()))?;
-            let Some((last, _)) = rows.last() else { break };
-            from = last + 1;
-            for (_, bytes) in rows {
-                let record = fundledger_core::ledger::parse_stored(&bytes)
-                    .map_err(|e| ApiError::internal("store", e.message))?;
-                findings.add(&record);
-            }
-        }
-        Ok(findings)
+        app.findings
+            .audited(&app.reader, &snapshot.ledger, &program, now)
+            .map_err(|e| ApiError::internal("store", e))
     })
     .await
     .map_err(|e| ApiError::internal("internal", e.to_string()))?

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod findings_cache;
 mod http;
 mod pages;
 mod plain_errors;

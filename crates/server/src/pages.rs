@@ -5,7 +5,8 @@
 //! inclusion proof. No script; the pages are the HTML report's
 //! (`fundledger_report::html`), laid out for a screen and for print.
 
-use crate::http::{program_records, ApiError, App};
+use crate::findings_cache::Audited;
+use crate::http::{program_audited, ApiError, App};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -145,22 +146,21 @@ fn parse_as_of(text: &str, ledger: &Ledger) -> Result<Timestamp, ApiError> {
     })
 }
 
-/// The ledger as of `as_of` (replayed from the store when it is in the
-/// past) and the program's records gathered for its findings.
-async fn state_as_of(
+/// The program's figures and findings as of `as_of`, with the identity of
+/// the chain they come from: the served snapshot (through the findings
+/// cache), or, for a past instant, the ledger replayed from the store to it.
+async fn audited_as_of(
     app: &App,
     program: &str,
-    as_of: Option<Timestamp>,
-) -> Result<(Ledger, Findings, Timestamp), ApiError> {
-    let snapshot = app.snapshot();
+    as_of: Timestamp,
+) -> Result<(ChainIdentity, Option<Audited>), ApiError> {
+    let (snapshot, chain) = identity(app);
     let ledger = &snapshot.ledger;
-    let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
     let size = ledger.size();
-    let past = as_of.filter(|t| ledger.last_recorded_at().is_some_and(|last| *t < last));
-    let Some(instant) = past else {
-        let fold = program_records(app, program, size).await?;
-        return Ok((ledger.clone(), fold, as_of.unwrap_or(now)));
-    };
+    if !ledger.last_recorded_at().is_some_and(|last| as_of < last) {
+        let audited = program_audited(app, snapshot.clone(), program, as_of).await?;
+        return Ok((chain, audited));
+    }
     let reader = app.reader.clone();
     let program = program.to_string();
     tokio::task::spawn_blocking(move || {
@@ -176,7 +176,7 @@ async fn state_as_of(
             for (_, bytes) in rows {
                 let record =
                     parse_stored(&bytes).map_err(|e| ApiError::internal("store", e.message))?;
-                if record.recorded_at() > instant {
+                if record.recorded_at() > as_of {
                     break 'records;
                 }
                 ledger
@@ -185,7 +185,8 @@ async fn state_as_of(
                 fold.add(&record);
             }
         }
-        Ok((ledger, fold, instant))
+        let audited = audited(ledger.books(), &fold, &program, ledger.utc_offset(), as_of);
+        Ok((ChainIdentity::of(&ledger), audited.map(std::sync::Arc::new)))
     })
     .await
     .map_err(|e| ApiError::internal("internal", e.to_string()))?
@@ -198,7 +199,7 @@ pub(crate) async fn program(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let lang = q.lang();
-    let (snapshot, chain) = identity(&app);
+    let snapshot = app.snapshot();
     let as_of = match q.as_of.as_deref().filter(|t| !t.is_empty()) {
         Some(text) => parse_as_of(text, &snapshot.ledger)?,
         // Like `report`: once evaluated, the program is shown as of its evaluation.
@@ -209,10 +210,10 @@ pub(crate) async fn program(
             ledger.books().default_report_instant(&id, now)
         }
     };
-    let as_of = Some(as_of);
-    let (ledger, fold, instant) = state_as_of(&app, &id, as_of).await?;
-    let (figures, findings) = audited(ledger.books(), &fold, &id, ledger.utc_offset(), instant)
-        .ok_or_else(|| ApiError::not_found(format!("no program {id:?}")).field("id"))?;
+    let (chain, audited) = audited_as_of(&app, &id, as_of).await?;
+    let audited =
+        audited.ok_or_else(|| ApiError::not_found(format!("no program {id:?}")).field("id"))?;
+    let (figures, findings) = (&audited.0, &audited.1);
     let suffix = if lang == Lang::En { "?lang=en" } else { "" };
     let mut top = nav(lang, suffix);
     let _ = write!(
@@ -228,9 +229,7 @@ pub(crate) async fn program(
         nav: Some(top),
         district_link: Some(format!("/programs/{}/districts/{{code}}{suffix}", esc(&id))),
     };
-    Ok(html(report_page(
-        &chain, &figures, &findings, lang, &options,
-    )))
+    Ok(html(report_page(&chain, figures, findings, lang, &options)))
 }
 
 /// `/programs/{id}/districts/{code}`: one district's figures and deadlines.

@@ -129,6 +129,8 @@ pub struct Writer {
     pub stats: Arc<CommitStats>,
     /// Started without the operator key: submissions are refused.
     pub read_only: bool,
+    /// The programs' findings, gathered as they are asked for.
+    pub findings: crate::findings_cache::FindingsCache,
 }
 
 impl Writer {
@@ -165,6 +167,7 @@ impl Writer {
             reader,
             stats,
             read_only,
+            findings: Default::default(),
         }
     }
 

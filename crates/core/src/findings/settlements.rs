@@ -1,20 +1,23 @@
 //! Findings about settlements, offsets and reversals (docs/audit.md).
 
 use super::{sorted, Fact, Finding};
-use crate::body::Body;
+use crate::body::{Body, EventReversed};
 use crate::ids::DistrictCode;
 use crate::money::Money;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Each reversal that counts: who reversed what, when, why.
 pub(super) fn reversal_findings(out: &mut Vec<Finding>, facts: &[&Fact], reversals: &[&Fact]) {
+    let targets: HashMap<&str, &&Fact> = facts
+        .iter()
+        .filter(|f| !matches!(f.body, Body::EventReversed(_)))
+        .map(|f| (f.id.as_str(), f))
+        .collect();
     for reversal in reversals {
         let Body::EventReversed(r) = &reversal.body else {
             continue;
         };
-        let target = facts
-            .iter()
-            .find(|f| f.id == r.event_id && !matches!(f.body, Body::EventReversed(_)));
+        let target = targets.get(r.event_id.as_str());
         let mut evidence = vec![reversal.evidence()];
         evidence.extend(target.map(|t| t.evidence()));
         out.push(Finding {
@@ -143,21 +146,33 @@ pub(super) fn refiled_settlements(
     in_force: &[&Fact],
     name: &dyn Fn(&str) -> String,
 ) {
+    // Each reversed settlement, by district, with its reversal.
+    let by_id: HashMap<&str, &Fact> = facts
+        .iter()
+        .filter(|f| settlement_of(f).is_some())
+        .map(|f| (f.id.as_str(), *f))
+        .collect();
+    let mut reversed: BTreeMap<DistrictCode, Vec<(&Fact, &Fact, &EventReversed)>> = BTreeMap::new();
+    for reversal in reversals {
+        let Body::EventReversed(r) = &reversal.body else {
+            continue;
+        };
+        if let Some(old) = by_id.get(r.event_id.as_str()) {
+            let (district, _) = settlement_of(old).expect("a settlement");
+            reversed
+                .entry(district)
+                .or_default()
+                .push((old, reversal, r));
+        }
+    }
     for current in in_force {
         let Some((district, surplus)) = settlement_of(current) else {
             continue;
         };
-        for reversal in reversals {
-            let Body::EventReversed(r) = &reversal.body else {
+        for (old, reversal, r) in reversed.get(&district).into_iter().flatten() {
+            if old.seq >= current.seq {
                 continue;
-            };
-            let Some(old) = facts.iter().find(|f| {
-                f.id == r.event_id
-                    && f.seq < current.seq
-                    && settlement_of(f).is_some_and(|(d, _)| d == district)
-            }) else {
-                continue;
-            };
+            }
             let code = district.to_string();
             let shown = |s: Option<Money>| s.map_or("—".to_string(), |m| m.to_string());
             let old_surplus = settlement_of(old).and_then(|(_, s)| s);

@@ -1,0 +1,110 @@
+//! The findings of the programs the server is asked about. A program's
+//! records are gathered once (the first request reads the store) and then
+//! only the records appended since are added; a report computed for the
+//! same ledger size, for an instant less than [`REPORT_REUSE`] apart, is
+//! reused for up to [`REPORT_REUSE`], so a burst of requests costs one
+//! computation (deadlines are judged at that computation's instant).
+
+use fundledger_core::findings::{audited, Finding, Findings};
+use fundledger_core::ids::Timestamp;
+use fundledger_core::ledger::{parse_stored, Ledger};
+use fundledger_core::projection::ProgramFigures;
+use fundledger_store::StoreReader;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a report for an unchanged ledger is reused.
+pub const REPORT_REUSE: Duration = Duration::from_secs(60);
+
+/// A program's figures and findings, as one report shows them.
+pub type Audited = Arc<(ProgramFigures, Vec<Finding>)>;
+
+struct Entry {
+    fold: Findings,
+    /// Records of the ledger gathered so far.
+    size: u64,
+    /// The last report: for which size and instant, computed when, what.
+    last: Option<(u64, Timestamp, Instant, Audited)>,
+}
+
+/// Per-program folds of the records findings need.
+#[derive(Default)]
+pub struct FindingsCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl FindingsCache {
+    /// `program`'s figures and findings over `ledger` (a snapshot of
+    /// `ledger.size()` records) as of `now`; `None` if there is no such
+    /// program. Blocking: reads the store for records not yet gathered.
+    pub fn audited(
+        &self,
+        reader: &StoreReader,
+        ledger: &Ledger,
+        program: &str,
+        now: Timestamp,
+    ) -> Result<Option<Audited>, String> {
+        if ledger.books().program(program).is_none() {
+            return Ok(None);
+        }
+        let size = ledger.size();
+        let mut entries = self.entries.lock().map_err(|e| e.to_string())?;
+        let entry = entries.entry(program.to_string()).or_insert_with(|| Entry {
+            fold: Findings::new(program),
+            size: 0,
+            last: None,
+        });
+        if let Some((at_size, instant, when, report)) = &entry.last {
+            let apart = (now.datetime() - instant.datetime())
+                .num_seconds()
+                .unsigned_abs();
+            if *at_size == size && apart < REPORT_REUSE.as_secs() && when.elapsed() < REPORT_REUSE {
+                return Ok(Some(report.clone()));
+            }
+        }
+        // A snapshot older than what was gathered (a request that raced a
+        // commit) is computed apart, from the store.
+        if size < entry.size {
+            let mut fold = Findings::new(program);
+            gather(reader, &mut fold, 0, size)?;
+            return Ok(
+                audited(ledger.books(), &fold, program, ledger.utc_offset(), now).map(Arc::new),
+            );
+        }
+        gather(reader, &mut entry.fold, entry.size, size)?;
+        entry.size = size;
+        let report = audited(
+            ledger.books(),
+            &entry.fold,
+            program,
+            ledger.utc_offset(),
+            now,
+        )
+        .map(Arc::new);
+        if let Some(report) = &report {
+            entry.last = Some((size, now, Instant::now(), report.clone()));
+        }
+        Ok(report)
+    }
+}
+
+/// Adds records `from..end` of the store to `fold`.
+pub fn gather(
+    reader: &StoreReader,
+    fold: &mut Findings,
+    mut from: u64,
+    end: u64,
+) -> Result<(), String> {
+    const CHUNK: usize = 4096;
+    while from < end {
+        let rows = reader.range(from, end, CHUNK).map_err(|e| e.to_string())?;
+        let Some((last, _)) = rows.last() else { break };
+        from = last + 1;
+        for (_, bytes) in rows {
+            let record = parse_stored(&bytes).map_err(|e| e.message)?;
+            fold.add(&record);
+        }
+    }
+    Ok(())
+}
