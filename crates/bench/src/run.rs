@@ -18,12 +18,13 @@ struct Floor {
     blake3_seconds: f64,
 }
 
-/// The report of the last program, served by an open ledger.
+/// The report of the last program, served by an open ledger, and the web
+/// UI's pages: per path, the first request and the later ones.
 struct ReportLatency {
     program: String,
     open_seconds: f64,
-    p50_ms: f64,
-    max_ms: f64,
+    /// (path, first ms, p50 ms of the rest, max ms of the rest).
+    paths: Vec<(String, f64, f64, f64)>,
 }
 
 /// The workload every phase reads.
@@ -179,34 +180,61 @@ fn report_on_open_ledger(ledger: &Path, status: &str) -> CliResult<Option<Report
     let server = Server::start(ledger, None)?;
     let open_seconds = start.elapsed().as_secs_f64();
     let agent = agent();
-    let mut times = Vec::with_capacity(REPORT_REQUESTS);
-    for _ in 0..REPORT_REQUESTS {
-        let t = Instant::now();
-        let ok = agent
-            .get(format!("{}/v1/programs/{program}/report", server.url))
-            .call()
-            .ok()
-            .and_then(|mut r| {
-                (r.status().as_u16() == 200)
-                    .then(|| r.body_mut().read_to_string().ok())
-                    .flatten()
-            })
-            .is_some();
-        if !ok {
-            return Err(CliError::rejected(format!(
-                "bench: the report of {program} failed"
-            )));
+    let district = first_district(&agent, &server.url, program);
+    let mut paths = vec![
+        format!("/v1/programs/{program}/report"),
+        "/".to_string(),
+        format!("/programs/{program}"),
+        "/records".to_string(),
+    ];
+    if let Some(code) = district {
+        paths.push(format!("/programs/{program}/districts/{code}"));
+    }
+    let mut timed = Vec::new();
+    for path in paths {
+        let mut times = Vec::with_capacity(REPORT_REQUESTS);
+        for _ in 0..REPORT_REQUESTS {
+            let t = Instant::now();
+            let ok = agent
+                .get(format!("{}{path}", server.url))
+                .call()
+                .ok()
+                .and_then(|mut r| {
+                    (r.status().as_u16() == 200)
+                        .then(|| r.body_mut().with_config().limit(1 << 30).read_to_vec().ok())
+                        .flatten()
+                })
+                .is_some();
+            if !ok {
+                return Err(CliError::rejected(format!("bench: GET {path} failed")));
+            }
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        let first = times.remove(0);
+        times.sort_by(|a, b| a.total_cmp(b));
+        timed.push((path, first, times[times.len() / 2], times[times.len() - 1]));
     }
     drop(server);
-    times.sort_by(|a, b| a.total_cmp(b));
     Ok(Some(ReportLatency {
         program: program.to_string(),
         open_seconds,
-        p50_ms: times[times.len() / 2],
-        max_ms: times[times.len() - 1],
+        paths: timed,
     }))
+}
+
+/// The first district of `program`'s report, for its page.
+fn first_district(agent: &ureq::Agent, url: &str, program: &str) -> Option<String> {
+    let text = agent
+        .get(format!("{url}/v1/programs/{program}/report"))
+        .call()
+        .ok()?
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_string()
+        .ok()?;
+    let report: serde_json::Value = serde_json::from_str(&text).ok()?;
+    report["program"]["districts"][0]["code"].as_str().map(str::to_string)
 }
 
 /// The journal export, and ledger-cli and hledger balancing it.
@@ -270,9 +298,12 @@ fn print_results(
     }
     if let Some(r) = report {
         println!(
-            "\nreport on an open ledger: GET /v1/programs/{}/report, {REPORT_REQUESTS} requests after `serve` opened the ledger in {:.1} s: p50 {:.1} ms, max {:.1} ms",
-            r.program, r.open_seconds, r.p50_ms, r.max_ms
+            "\nthe open ledger over HTTP ({}; `serve` opened it in {:.1} s), {REPORT_REQUESTS} requests a path:\n| path | first ms | p50 ms (later) | max ms (later) |\n|---|---:|---:|---:|",
+            r.program, r.open_seconds
         );
+        for (path, first, p50, max) in &r.paths {
+            println!("| `{path}` | {first:.1} | {p50:.1} | {max:.1} |");
+        }
     }
     let seconds = |name: &str| {
         phases
