@@ -684,7 +684,7 @@ fn main() -> ExitCode {
         Command::Secret { what } => prepare::secret(what),
         Command::Enrol(args) => scaffold::enrol(&args),
         Command::Sample(mut args) => served::readable(&args.ledger).and_then(|r| {
-            args.ledger = r.path().to_path_buf();
+            args.read_from = Some(r.path().to_path_buf());
             sample::run(&args)
         }),
         Command::Load {

@@ -44,6 +44,10 @@ pub struct SampleArgs {
     /// For --format event: the event's time, RFC 3339 (default: now, in UTC+08:00).
     #[arg(long)]
     pub at: Option<String>,
+    /// The directory actually read, when it is not `ledger` (a served
+    /// ledger's temporary copy, `crate::served`).
+    #[arg(skip)]
+    pub read_from: Option<PathBuf>,
 }
 
 /// What `sample` prints.
@@ -168,7 +172,8 @@ the draw is made from the first one, so nobody can choose it — append anything
 type Names = HashMap<(DistrictCode, Hash32), String>;
 
 fn replay(args: &SampleArgs) -> CliResult<(std::mem::ManuallyDrop<Ledger>, Names)> {
-    let store = Store::open_raw(&args.ledger)?;
+    let dir = args.read_from.as_deref().unwrap_or(&args.ledger);
+    let store = Store::open_raw(dir)?;
     if store.is_empty() {
         return Err(CliError::usage(format!(
             "ledger {}: no ledger here",
