@@ -41,7 +41,12 @@ th, td { border: 1px solid var(--line); padding: .25rem .45rem; vertical-align: 
 th { background: var(--head); font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total td { font-weight: 600; }
-table.indicators td:first-child { width: 34%; }
+table.indicators td:first-child { width: 30%; }
+table.indicators th { white-space: nowrap; }
+table.indicators td:last-child { width: 26%; }
+table.survey td:nth-child(2) { width: 34%; }
+table.survey td.num { white-space: normal; }
+table.survey small { color: var(--muted); }
 table.facts td:first-child { width: 9rem; white-space: nowrap; }
 table.facts td { word-break: break-all; }
 pre { white-space: pre-wrap; word-break: break-all; margin: 0; font-size: .8rem; }
@@ -59,6 +64,7 @@ footer.chain { margin-top: 2rem; font-size: .75rem; color: var(--muted); word-br
 @page { size: A4; margin: 18mm 15mm 18mm 15mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
+  table { font-size: 8.5pt; }
   nav.site, form.asof { display: none; }
   h2 { break-after: avoid; }
   table, .chart, .stamp { break-inside: avoid; }
@@ -424,7 +430,7 @@ fn survey(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
             esc(t("份有效问卷", "respondents")),
             s.score
         );
-        o.push_str("<table><thead><tr>");
+        o.push_str("<table class=\"survey\"><thead><tr>");
         let _ = write!(
             o,
             "<th>{}</th><th>{}</th>",
@@ -441,20 +447,22 @@ fn survey(o: &mut String, n: &mut usize, f: &ProgramFigures, lang: Lang) {
         );
         for q in &s.questions {
             let mut cells = vec![(q.number.to_string(), true), (esc(&q.text), false)];
-            cells.extend(
-                q.options
-                    .iter()
-                    .map(|opt| (format!("{}（{}%）", opt.count, opt.share_percent), true)),
-            );
+            cells.extend(q.options.iter().map(|opt| {
+                (
+                    format!("{}<br><small>{}%</small>", opt.count, opt.share_percent),
+                    true,
+                )
+            }));
             cells.push((q.score.to_string(), true));
             row(o, &cells);
         }
         let mut cells = vec![(String::new(), false), (esc(t("合计", "Total")), false)];
-        cells.extend(
-            s.totals
-                .iter()
-                .map(|opt| (format!("{}（{}%）", opt.count, opt.share_percent), true)),
-        );
+        cells.extend(s.totals.iter().map(|opt| {
+            (
+                format!("{}<br><small>{}%</small>", opt.count, opt.share_percent),
+                true,
+            )
+        }));
         cells.push((s.score.to_string(), true));
         o.push_str("<tr class=\"total\">");
         for (text, _) in &cells {
