@@ -128,21 +128,7 @@ fn refiled_settlements_imposed_surpluses_and_hand_scores_are_found_and_feed_the_
         ],
     );
     let as_of = "2024-02-01T00:00:00+08:00";
-    let report: Value = serde_json::from_str(&ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            P,
-            "--format",
-            "json",
-            "--as-of",
-            as_of,
-        ],
-    ))
-    .unwrap();
+    let report: Value = crate::support::report_json(p, l, P, &["--as-of", as_of]);
     let findings = report["findings"].as_array().unwrap();
 
     let refiled = find(findings, "SETTLEMENT_REFILED");

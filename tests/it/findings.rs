@@ -412,21 +412,7 @@ fn a_year_with_each_cause_shows_each_finding_with_its_evidence() {
         ],
     ))
     .unwrap();
-    let report: Value = serde_json::from_str(&ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2023",
-            "--format",
-            "json",
-            "--as-of",
-            as_of,
-        ],
-    ))
-    .unwrap();
+    let report: Value = crate::support::report_json(p, l, "kunming-2023", &["--as-of", as_of]);
     assert_eq!(report["findings"], alone["findings"]);
     assert_eq!(alone["findings"].as_array().unwrap().len(), list.len());
     let report_md = ok(

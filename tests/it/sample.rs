@@ -119,19 +119,7 @@ fn the_demo_draw_is_pinned_repeatable_recorded_and_covered() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_str(&ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            PROGRAM,
-            "--format",
-            "json",
-        ],
-    ))
-    .unwrap();
+    let report: Value = crate::support::report_json(p, l, PROGRAM, &[]);
     let plans = &report["program"]["spot_check_plans"];
     assert_eq!(plans[0]["visited"], json!(3));
     assert_eq!(plans[0]["coverage_percent"], json!("23.08"));

@@ -135,19 +135,7 @@ fn a_city_starts_a_ledger_from_flags_and_a_district_files_its_sheet() {
         ],
     );
     ok(p, &["verify", "--ledger", l]);
-    let report: Value = serde_json::from_str(&ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2023",
-            "--format",
-            "json",
-        ],
-    ))
-    .unwrap();
+    let report: Value = crate::support::report_json(p, l, "kunming-2023", &[]);
     let luquan = report["program"]["districts"]
         .as_array()
         .unwrap()
@@ -372,19 +360,7 @@ fn a_spending_sheet_becomes_one_event_per_row() {
             "spending.jsonl",
         ],
     );
-    let report: Value = serde_json::from_str(&ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2023",
-            "--format",
-            "json",
-        ],
-    ))
-    .unwrap();
+    let report: Value = crate::support::report_json(p, l, "kunming-2023", &[]);
     let luquan = report["program"]["districts"]
         .as_array()
         .unwrap()

@@ -154,3 +154,19 @@ pub fn demo_ledger_id() -> String {
     })
     .clone()
 }
+
+/// `report --format json` of `program` in `ledger` (with `extra` flags),
+/// parsed.
+pub fn report_json(dir: &Path, ledger: &str, program: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "report",
+        "--ledger",
+        ledger,
+        "--program",
+        program,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(dir, &args)).expect("the report is JSON")
+}

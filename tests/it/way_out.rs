@@ -10,20 +10,21 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn json_report(p: &Path, l: &str) -> Value {
-    serde_json::from_str(&ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2022",
-            "--format",
-            "json",
-        ],
-    ))
-    .unwrap()
+/// Writes `report --format FORMAT --out OUT` (and `extra` flags) of `program`.
+fn report_to(p: &Path, ledger: &str, program: &str, format: &str, out: &str, extra: &[&str]) {
+    let mut args = vec![
+        "report",
+        "--ledger",
+        ledger,
+        "--program",
+        program,
+        "--format",
+        format,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    ok(p, &args);
 }
 
 fn money(text: &Value) -> f64 {
@@ -48,23 +49,10 @@ fn the_workbook_is_the_self_evaluation_table_with_every_demo_figure_as_a_number(
     let p = dir.path();
     let ledger = demo_ledger(p);
     let l = ledger.to_str().unwrap();
-    let report = json_report(p, l);
+    let report = crate::support::report_json(p, l, "kunming-2022", &[]);
     let program = &report["program"];
     let out = p.join("自评表.xlsx");
-    ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2022",
-            "--format",
-            "xlsx",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    report_to(p, l, "kunming-2022", "xlsx", out.to_str().unwrap(), &[]);
     let mut book: Xlsx<_> = open_workbook(&out).unwrap();
     assert_eq!(
         book.sheet_names(),
@@ -165,21 +153,13 @@ fn the_workbook_is_the_self_evaluation_table_with_every_demo_figure_as_a_number(
 
     // The English workbook.
     let en = p.join("self-evaluation.xlsx");
-    ok(
+    report_to(
         p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2022",
-            "--format",
-            "xlsx",
-            "--lang",
-            "en",
-            "--out",
-            en.to_str().unwrap(),
-        ],
+        l,
+        "kunming-2022",
+        "xlsx",
+        en.to_str().unwrap(),
+        &["--lang", "en"],
     );
     let mut book: Xlsx<_> = open_workbook(&en).unwrap();
     assert_eq!(book.sheet_names()[0], "Self-evaluation");
@@ -292,20 +272,7 @@ fn the_html_report_renders_offline_and_prints_with_its_figures() {
     let ledger = demo_ledger(p);
     let l = ledger.to_str().unwrap();
     let page = p.join("report.html");
-    ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            l,
-            "--program",
-            "kunming-2022",
-            "--format",
-            "html",
-            "--out",
-            page.to_str().unwrap(),
-        ],
-    );
+    report_to(p, l, "kunming-2022", "html", page.to_str().unwrap(), &[]);
     let html = std::fs::read_to_string(&page).unwrap();
     for outside in [
         "<script",
@@ -457,20 +424,7 @@ fn charts_aggregate_for_a_province_of_districts() {
         ],
     );
     ok(p, &["import", "--ledger", "province", "province.jsonl"]);
-    ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            "province",
-            "--program",
-            "province-2022",
-            "--format",
-            "html",
-            "--out",
-            "province.html",
-        ],
-    );
+    report_to(p, "province", "province-2022", "html", "province.html", &[]);
     let html = std::fs::read_to_string(p.join("province.html")).unwrap();
     let svgs: Vec<&str> = html.split("<svg").skip(1).collect();
     let execution = svgs
@@ -503,20 +457,7 @@ fn charts_aggregate_for_a_province_of_districts() {
         "the header and a row per district"
     );
     // The workbook lists them all too.
-    ok(
-        p,
-        &[
-            "report",
-            "--ledger",
-            "province",
-            "--program",
-            "province-2022",
-            "--format",
-            "xlsx",
-            "--out",
-            "province.xlsx",
-        ],
-    );
+    report_to(p, "province", "province-2022", "xlsx", "province.xlsx", &[]);
     let mut book: Xlsx<_> = open_workbook(p.join("province.xlsx")).unwrap();
     assert_eq!(book.worksheet_range("县区").unwrap().height(), 302);
 }

@@ -33,19 +33,8 @@ struct Client {
 impl Client {
     fn get(&self, path: &str) -> CliResult<(u16, Vec<u8>)> {
         let url = format!("{}{path}", self.base);
-        let mut response = self
-            .agent
-            .get(&url)
-            .call()
-            .map_err(|e| CliError::usage(format!("{url}: {e}")))?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(PAGE_RECORDS * fundledger_core::limits::RECORD_BYTES_MAX as u64)
-            .read_to_vec()
-            .map_err(|e| CliError::usage(format!("{url}: {e}")))?;
-        Ok((status, body))
+        crate::served::get(&self.agent, &url, PAGE_RECORDS)
+            .map_err(|e| CliError::usage(format!("{url}: {e}")))
     }
 }
 

@@ -58,13 +58,14 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, Vec<u8>), String> {
+/// GET `url`: its status and at most `records` records' worth of body.
+pub fn get(agent: &ureq::Agent, url: &str, records: u64) -> Result<(u16, Vec<u8>), String> {
     let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
         .with_config()
-        .limit(PAGE * fundledger_core::limits::RECORD_BYTES_MAX as u64)
+        .limit(records * fundledger_core::limits::RECORD_BYTES_MAX as u64)
         .read_to_vec()
         .map_err(|e| e.to_string())?;
     Ok((status, body))
@@ -83,7 +84,7 @@ pub fn readable(dir: &Path) -> CliResult<Readable> {
     };
     let base = note.trim().trim_end_matches('/').to_string();
     let agent = agent();
-    let Ok((200, status)) = get(&agent, &format!("{base}/v1/status")) else {
+    let Ok((200, status)) = get(&agent, &format!("{base}/v1/status"), 1) else {
         return Ok(direct);
     };
     let status: serde_json::Value = serde_json::from_slice(&status).unwrap_or_default();
@@ -111,7 +112,8 @@ pub fn readable(dir: &Path) -> CliResult<Readable> {
     let mut from = 0;
     while from < size {
         let url = format!("{base}/v1/records?from={from}&limit={PAGE}");
-        let (code, body) = get(&agent, &url).map_err(|e| CliError::usage(format!("{url}: {e}")))?;
+        let (code, body) =
+            get(&agent, &url, PAGE).map_err(|e| CliError::usage(format!("{url}: {e}")))?;
         if code != 200 {
             return Err(CliError::usage(format!(
                 "{url}: the server answered {code}"

@@ -82,7 +82,7 @@ pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
     }
     let _ = writeln!(
         out,
-        "\nnext: fundledger report --ledger {} --program kunming-2022   (add --format json, --lang en, --as-of TIME)",
+        "\nnext: fundledger report --ledger {} --program kunming-2022   (add --format json|html|xlsx --out FILE, --lang en, --as-of TIME; or `fundledger serve` and open http://127.0.0.1:8080/)",
         dir.display()
     );
     out

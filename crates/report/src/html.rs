@@ -92,12 +92,8 @@ pub fn document(title: &str, lang: Lang, body: &str) -> String {
 }
 
 fn section(o: &mut String, n: &mut usize, zh: &str, en: &str, lang: Lang) {
-    const NUMERALS: [&str; 10] = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
     *n += 1;
-    let title = match lang {
-        Lang::Zh => format!("{}、{zh}", NUMERALS[(*n - 1).min(9)]),
-        Lang::En => format!("{n}. {en}"),
-    };
+    let title = format!("{}{}", crate::section_number(*n, lang), lang.t(zh, en));
     let _ = writeln!(o, "<h2>{}</h2>", esc(&title));
 }
 

@@ -50,8 +50,6 @@ pub struct ChainIdentity {
     pub sealed_through: Option<u64>,
     /// The newest checkpoint note, if known.
     pub checkpoint: Option<String>,
-    /// Whether the serving process verified every record when it started.
-    pub verified_at_start: Option<bool>,
 }
 
 impl ChainIdentity {
@@ -66,7 +64,6 @@ impl ChainIdentity {
             head: ledger.head().to_string(),
             sealed_through: ledger.sealed_through(),
             checkpoint: None,
-            verified_at_start: None,
         }
     }
 }
@@ -86,6 +83,17 @@ pub fn grouped(amount: Money) -> String {
         out.push(ch);
     }
     format!("{sign}{out}.{fraction}")
+}
+
+/// The number of the report's `n`-th section (from 1): `一、` … `十二、`, or `1. `.
+pub fn section_number(n: usize, lang: Lang) -> String {
+    const NUMERALS: [&str; 12] = [
+        "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+    ];
+    match lang {
+        Lang::Zh => format!("{}、", NUMERALS[n.clamp(1, 12) - 1]),
+        Lang::En => format!("{n}. "),
+    }
 }
 
 /// A rate as `96.28%`, or `—`.

@@ -513,7 +513,6 @@ fn survey(
             &s.bold_text,
         )?;
         row += 1;
-        let head_row = row;
         sheet.write_string_with_format(row, 0, t("序号", "No."), &s.head)?;
         sheet.write_string_with_format(row, 1, t("问题", "Question"), &s.head)?;
         let options = survey.totals.len() as u16;
@@ -554,23 +553,15 @@ fn survey(
             sheet.write_number_with_format(row, col + 1, ratio(option.share_percent), &s.rate)?;
         }
         sheet.write_number_with_format(row, 2 + 2 * options, num(survey.score), &s.score)?;
-        if head_row == 1 {
-            sheet.set_freeze_panes(2, 2)?;
-            sheet.set_repeat_rows(1, 1)?;
-        }
         row += 2;
     }
     if f.surveys.is_empty() {
         sheet.write_string(0, 0, t("尚无满意度调查。", "No survey recorded yet."))?;
+        return print_setup(sheet, (0, 0), chain);
     }
-    sheet.set_landscape();
-    sheet.set_paper_size(9);
-    sheet.set_print_fit_to_pages(1, 0);
-    sheet.set_footer(format!(
-        "&L&8fundledger {} · head {}&R&8&P / &N",
-        chain.name, chain.head
-    ));
-    Ok(())
+    // The first survey's header row (row 1) stays in view and on every page.
+    sheet.set_freeze_panes(2, 2)?;
+    print_setup(sheet, (1, 1), chain)
 }
 
 fn findings_sheet(

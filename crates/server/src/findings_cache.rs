@@ -7,7 +7,7 @@
 
 use fundledger_core::findings::{audited, Finding, Findings};
 use fundledger_core::ids::Timestamp;
-use fundledger_core::ledger::{parse_stored, Ledger};
+use fundledger_core::ledger::{parse_stored, Ledger, StoredRecord};
 use fundledger_core::projection::ProgramFigures;
 use fundledger_store::StoreReader;
 use std::collections::HashMap;
@@ -89,22 +89,39 @@ impl FindingsCache {
     }
 }
 
-/// Adds records `from..end` of the store to `fold`.
-pub fn gather(
+/// Calls `each` with records `from..end` of the store in seq order, until
+/// it answers `false`.
+pub fn each_record(
     reader: &StoreReader,
-    fold: &mut Findings,
     mut from: u64,
     end: u64,
+    mut each: impl FnMut(&StoredRecord) -> Result<bool, String>,
 ) -> Result<(), String> {
     const CHUNK: usize = 4096;
     while from < end {
         let rows = reader.range(from, end, CHUNK).map_err(|e| e.to_string())?;
-        let Some((last, _)) = rows.last() else { break };
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
         from = last + 1;
         for (_, bytes) in rows {
-            let record = parse_stored(&bytes).map_err(|e| e.message)?;
-            fold.add(&record);
+            if !each(&parse_stored(&bytes).map_err(|e| e.message)?)? {
+                return Ok(());
+            }
         }
     }
     Ok(())
+}
+
+/// Adds records `from..end` of the store to `fold`.
+pub fn gather(
+    reader: &StoreReader,
+    fold: &mut Findings,
+    from: u64,
+    end: u64,
+) -> Result<(), String> {
+    each_record(reader, from, end, |record| {
+        fold.add(record);
+        Ok(true)
+    })
 }

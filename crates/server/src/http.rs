@@ -493,7 +493,8 @@ async fn consistency_proof(
     Ok(axum::Json(json!({"from": q.from, "to": q.to, "proof": proof})).into_response())
 }
 
-fn now(app: &App) -> (Arc<crate::Snapshot>, Timestamp) {
+/// The served snapshot and the time now, in the ledger's offset.
+pub(crate) fn now(app: &App) -> (Arc<crate::Snapshot>, Timestamp) {
     let snapshot = app.snapshot();
     let now =
         Timestamp::from_datetime(chrono::Utc::now().with_timezone(&snapshot.ledger.utc_offset()));

@@ -5,8 +5,8 @@
 //! inclusion proof. No script; the pages are the HTML report's
 //! (`fundledger_report::html`), laid out for a screen and for print.
 
-use crate::findings_cache::Audited;
-use crate::http::{program_audited, ApiError, App};
+use crate::findings_cache::{each_record, Audited};
+use crate::http::{now, program_audited, ApiError, App};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -64,7 +64,6 @@ fn identity(app: &App) -> (std::sync::Arc<crate::writer::Snapshot>, ChainIdentit
     let snapshot = app.snapshot();
     let mut chain = ChainIdentity::of(&snapshot.ledger);
     chain.checkpoint = snapshot.checkpoint.as_ref().map(|c| c.note().to_string());
-    chain.verified_at_start = Some(true);
     (snapshot, chain)
 }
 
@@ -74,7 +73,7 @@ pub(crate) async fn dashboard(State(app): State<App>, Query(q): Query<PageQuery>
     let t = |zh, en| lang.t(zh, en);
     let (snapshot, chain) = identity(&app);
     let ledger = &snapshot.ledger;
-    let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
+    let (_, now) = now(&app);
     let mut o = nav(lang, "");
     let _ = write!(
         o,
@@ -166,25 +165,15 @@ async fn audited_as_of(
     tokio::task::spawn_blocking(move || {
         let mut ledger = Ledger::new();
         let mut fold = Findings::new(&program);
-        let mut from = 0;
-        'records: while from < size {
-            let rows = reader
-                .range(from, size, 4096)
-                .map_err(|e| ApiError::internal("store", e.to_string()))?;
-            let Some((last, _)) = rows.last() else { break };
-            from = last + 1;
-            for (_, bytes) in rows {
-                let record =
-                    parse_stored(&bytes).map_err(|e| ApiError::internal("store", e.message))?;
-                if record.recorded_at() > as_of {
-                    break 'records;
-                }
-                ledger
-                    .accept_stored(&record)
-                    .map_err(|e| ApiError::internal("store", e.message))?;
-                fold.add(&record);
+        each_record(&reader, 0, size, |record| {
+            if record.recorded_at() > as_of {
+                return Ok(false);
             }
-        }
+            ledger.accept_stored(record).map_err(|e| e.message)?;
+            fold.add(record);
+            Ok(true)
+        })
+        .map_err(|e| ApiError::internal("store", e))?;
         let audited = audited(ledger.books(), &fold, &program, ledger.utc_offset(), as_of);
         Ok((ChainIdentity::of(&ledger), audited.map(std::sync::Arc::new)))
     })
@@ -199,16 +188,11 @@ pub(crate) async fn program(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let lang = q.lang();
-    let snapshot = app.snapshot();
+    let (snapshot, now) = now(&app);
     let as_of = match q.as_of.as_deref().filter(|t| !t.is_empty()) {
         Some(text) => parse_as_of(text, &snapshot.ledger)?,
         // Like `report`: once evaluated, the program is shown as of its evaluation.
-        None => {
-            let ledger = &snapshot.ledger;
-            let now =
-                Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
-            ledger.books().default_report_instant(&id, now)
-        }
+        None => snapshot.ledger.books().default_report_instant(&id, now),
     };
     let (chain, audited) = audited_as_of(&app, &id, as_of).await?;
     let audited =
@@ -240,9 +224,8 @@ pub(crate) async fn district(
 ) -> Result<Response, ApiError> {
     let lang = q.lang();
     let t = |zh, en| lang.t(zh, en);
-    let snapshot = app.snapshot();
+    let (snapshot, now) = now(&app);
     let ledger = &snapshot.ledger;
-    let now = Timestamp::from_datetime(chrono::Utc::now().with_timezone(&ledger.utc_offset()));
     let figures = program_figures(ledger.books(), &id, ledger.utc_offset(), now)
         .ok_or_else(|| ApiError::not_found(format!("no program {id:?}")).field("id"))?;
     let d = figures

@@ -62,7 +62,7 @@ impl DrawBasis {
 
     /// The root in hex, as plans state it.
     pub fn root_hex(&self) -> String {
-        self.root.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.root)
     }
 }
 

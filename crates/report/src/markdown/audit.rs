@@ -178,20 +178,13 @@ pub fn leaf_note(
 /// Numbers the report's sections in order (一、二、… or 1. 2. …), so an
 /// absent section leaves no gap.
 pub(super) fn renumber(text: &str, lang: Lang) -> String {
-    const NUMERALS: [&str; 12] = [
-        "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
-    ];
     let mut n = 0;
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         if let Some(rest) = line.strip_prefix("## §") {
             n += 1;
-            let number = match lang {
-                Lang::Zh => format!("{}、", NUMERALS[(n - 1).min(11)]),
-                Lang::En => format!("{n}. "),
-            };
             out.push_str("## ");
-            out.push_str(&number);
+            out.push_str(&crate::section_number(n, lang));
             out.push_str(rest);
         } else {
             out.push_str(line);

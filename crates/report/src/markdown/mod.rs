@@ -8,16 +8,12 @@ use fundledger_core::ledger::Ledger;
 use fundledger_core::projection::{Compliance, Fixed2, ProgramFigures};
 use std::fmt::Write;
 
-use crate::grouped;
+use crate::{grouped, pct};
 
 mod audit;
 
 pub use audit::{basis_name, finding_line};
 use audit::{deviations, findings_section, leaf_note, overview, renumber, spot_check_lines};
-
-fn pct(value: Option<Fixed2>) -> String {
-    value.map_or("—".to_string(), |v| format!("{v}%"))
-}
 
 struct Labels {
     zh: bool,
