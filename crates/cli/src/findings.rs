@@ -26,9 +26,38 @@ pub fn replay(
             dir.display()
         )));
     }
-    let mut findings = Findings::new(program);
-    let ledger = store.replay_each(records_max, as_of, |_, _, record| findings.add(record))?;
+    let ledger = store.replay_until(records_max, as_of)?;
+    let findings = gather(&store, &ledger, program)?;
     Ok((std::mem::ManuallyDrop::new(ledger), findings))
+}
+
+/// The records `program`'s findings read ([`fundledger_core::books::Books::findings_seqs`]),
+/// read back from the store and folded in seq order.
+pub fn gather(store: &Store, ledger: &Ledger, program: &str) -> CliResult<Findings> {
+    use rayon::prelude::*;
+    let mut findings = Findings::new(program);
+    let seqs = ledger.books().findings_seqs(program);
+    // Read in order, parsed on every core, folded in order.
+    for chunk in seqs.chunks(4096) {
+        let bytes: Vec<(u64, Vec<u8>)> = chunk
+            .iter()
+            .map(|&seq| Ok((seq, store.record(seq)?.unwrap_or_default())))
+            .collect::<CliResult<_>>()?;
+        let parsed: Vec<_> = bytes
+            .par_iter()
+            .map(|(seq, bytes)| (*seq, fundledger_core::ledger::parse_stored(bytes)))
+            .collect();
+        for (seq, record) in parsed {
+            let record = record.map_err(|r| {
+                CliError::usage(format!(
+                    "ledger {}: stored record seq {seq} fails verification: {r}",
+                    store.path().display()
+                ))
+            })?;
+            findings.add(&record);
+        }
+    }
+    Ok(findings)
 }
 
 /// The program's figures and findings ([`fundledger_core::findings::audited`]),

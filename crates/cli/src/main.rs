@@ -49,6 +49,7 @@ mod allocator_tests {
     }
 }
 mod session;
+mod snapshot;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -194,6 +195,9 @@ from before can show."
         /// Only warn about records after the last seal.
         #[arg(long)]
         allow_unsealed: bool,
+        /// Also replay the chain to each snapshot of the books (`snapshots/`) and check that its bytes are what the replay gives.
+        #[arg(long, requires = "ledger")]
+        check_snapshot: bool,
     },
     /// Write every record as JSONL, one record per line — or the money as a ledger-cli/hledger journal.
     #[command(
@@ -424,6 +428,21 @@ last filing deadline. The procedure (BLAKE3 XOF keyed by that root, Fisher–Yat
 `verify` re-derives every recorded plan and refuses one that differs. Exit 1: no draw seal yet."
     )]
     Sample(Box<sample::SampleArgs>),
+    /// Write a snapshot of the books at the last seal, so later opens fold only the records after it.
+    #[command(
+        after_help = "Examples:\n  fundledger snapshot --ledger kunming\n  fundledger snapshot --ledger kunming --at-seq 153\n  fundledger verify --ledger kunming --check-snapshot\n\n\
+Snapshots live in LEDGER/snapshots/ (the two newest are kept). An open that folds 10,000 records or more \
+after the newest snapshot writes one by itself, and `serve` writes one when it stops. A snapshot is only a \
+cache: one that does not match the chain is named on stderr and the whole chain is replayed instead."
+    )]
+    Snapshot {
+        /// The ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The seal to take it at (default: the last record, which is always a seal).
+        #[arg(long)]
+        at_seq: Option<u64>,
+    },
     /// A short dashboard of every program in the ledger.
     #[command(after_help = "Example:\n  fundledger status --ledger demo-ledger")]
     Status {
@@ -587,6 +606,7 @@ fn main() -> ExitCode {
             file,
             checkpoint,
             allow_unsealed,
+            check_snapshot,
         } => match ledger.as_deref().map(served::readable).transpose() {
             Err(e) => Err(e),
             Ok(readable) => {
@@ -595,7 +615,12 @@ fn main() -> ExitCode {
                     (None, Some(file)) => audit::Source::File(file),
                     (None, None) => unreachable!("clap requires one"),
                 };
-                audit::verify(source, checkpoint.as_deref(), allow_unsealed)
+                audit::verify(source, checkpoint.as_deref(), allow_unsealed).and_then(|()| {
+                    match (&readable, check_snapshot) {
+                        (Some(dir), true) => snapshot::check(dir.path()),
+                        _ => Ok(()),
+                    }
+                })
             }
         },
         Command::Export {
@@ -651,6 +676,7 @@ fn main() -> ExitCode {
             lang,
         } => served::readable(&ledger)
             .and_then(|r| findings::run(r.path(), &program, as_of.as_deref(), format, lang)),
+        Command::Snapshot { ledger, at_seq } => snapshot::write(&ledger, at_seq),
         Command::Status { ledger } => {
             served::readable(&ledger).and_then(|r| summary::status(r.path()))
         }

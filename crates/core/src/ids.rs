@@ -56,15 +56,28 @@ impl fmt::Debug for Hash32 {
         write!(f, "Hash32({})", self.to_hex())
     }
 }
+/// Lowercase hex in JSON; the 32 bytes themselves in a binary format (a
+/// snapshot), where hex would double the size of every digest.
 impl Serialize for Hash32 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            s.serialize_bytes(&self.0)
+        }
     }
 }
 impl<'de> Deserialize<'de> for Hash32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Hash32, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        Hash32::parse(&text).map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+            Hash32::parse(&text).map_err(serde::de::Error::custom)
+        } else {
+            let bytes = <&'de [u8]>::deserialize(d)?;
+            <[u8; 32]>::try_from(bytes)
+                .map(Hash32)
+                .map_err(|_| serde::de::Error::invalid_length(bytes.len(), &"32 bytes"))
+        }
     }
 }
 

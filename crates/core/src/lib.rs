@@ -29,6 +29,7 @@ pub mod privacy;
 pub mod projection;
 pub mod receipt;
 pub mod schema;
+pub mod snapshot;
 pub mod workload;
 
 /// Limits checked at the boundary. Everything has one.

@@ -42,7 +42,7 @@ fn split(n: u64) -> u64 {
 
 /// The hashes needed to know the root of a growing tree: one per set bit
 /// of its size, the largest subtree first.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Frontier {
     size: u64,
     peaks: Vec<NodeHash>,
@@ -80,7 +80,7 @@ impl Frontier {
 /// Every complete, aligned subtree of a tree: `levels[k][i]` is the hash of
 /// leaves `i·2^k .. (i+1)·2^k`. About two hashes a leaf; persistent vectors,
 /// so a clone is O(1).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct MerkleTree {
     levels: Vec<imbl::Vector<NodeHash>>,
 }

@@ -10,6 +10,9 @@
 #![forbid(unsafe_code)]
 
 mod acknowledged;
+mod snapshots;
+
+pub use snapshots::Found;
 
 use acknowledged::Acknowledged;
 use fundledger_core::ids::{Hash32, Timestamp};
@@ -23,6 +26,10 @@ const STORE_CACHE_BYTES: u64 = 256 << 20;
 const SCAN_CACHE_BYTES: u64 = 16 << 20;
 
 const RECORD_PREFIX: u8 = b'r';
+
+/// A whole-chain open that folds at least this many records after the
+/// newest snapshot writes a new one.
+pub const SNAPSHOT_AFTER_RECORDS: u64 = 10_000;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +182,7 @@ impl Store {
 
     /// The files of a store in a ledger directory, by name (and every
     /// `snap.*`, the engine's snapshots).
-    const FILES: [&'static str; 4] = ["conf", "db", "blobs", acknowledged::FILE];
+    const FILES: [&'static str; 5] = ["conf", "db", "blobs", acknowledged::FILE, snapshots::DIR];
 
     /// The names of the store's files present in `path`.
     fn files_in(path: &Path) -> Vec<String> {
@@ -337,18 +344,55 @@ impl Store {
     /// The records before seq `records_max` and recorded by `recorded_by`
     /// folded into a ledger, re-checking links, hashes and rules as
     /// [`Store::open`] does: the ledger as it stood then.
+    ///
+    /// It starts from the newest snapshot of the books that applies
+    /// (`snapshots/`, written at seals) and folds only the records after
+    /// it; a snapshot that does not match this chain is named on stderr and
+    /// the whole chain is replayed instead.
     pub fn replay_until(
         &self,
         records_max: Option<u64>,
         recorded_by: Option<Timestamp>,
     ) -> Result<Ledger, StoreError> {
-        self.replay_each(records_max, recorded_by, |_, _, _| {})
+        let start = match self.find_snapshot(records_max, recorded_by)? {
+            Found::Ledger(ledger, _) => *ledger,
+            Found::Refused(path, refusal) => {
+                eprintln!(
+                    "snapshot {}: {refusal}; replaying the whole chain instead",
+                    path.display()
+                );
+                Ledger::new()
+            }
+            Found::None => Ledger::new(),
+        };
+        let from = start.size();
+        let ledger = self.fold_from(start, records_max, recorded_by, |_, _, _| {})?;
+        // A whole-chain open that folded many records leaves a snapshot for
+        // the next one. It is a cache: failing to write it loses nothing.
+        let whole = records_max.is_none() && recorded_by.is_none();
+        if whole && ledger.size() - from >= SNAPSHOT_AFTER_RECORDS {
+            if let Err(e) = self.write_snapshot(&ledger) {
+                eprintln!("note: no snapshot of the books was written: {e}");
+            }
+        }
+        Ok(ledger)
     }
 
     /// [`Store::replay_until`], showing `each` every record as it is folded
     /// in, with the ledger as it stands after it.
     pub fn replay_each(
         &self,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+        each: impl FnMut(&Ledger, u64, &StoredRecord) + Send,
+    ) -> Result<Ledger, StoreError> {
+        self.fold_from(Ledger::new(), records_max, recorded_by, each)
+    }
+
+    /// Folds the records after `ledger` (from seq `ledger.size()`) into it.
+    fn fold_from(
+        &self,
+        mut ledger: Ledger,
         records_max: Option<u64>,
         recorded_by: Option<Timestamp>,
         mut each: impl FnMut(&Ledger, u64, &StoredRecord) + Send,
@@ -363,7 +407,7 @@ impl Store {
             seq,
             rejection,
         };
-        let mut records = self.records(0).fuse();
+        let mut records = self.records(ledger.size()).fuse();
         let mut read_chunk = || -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
             records.by_ref().take(CHUNK).collect()
         };
@@ -373,7 +417,6 @@ impl Store {
                 .map(|(seq, bytes)| (*seq, parse_stored(bytes)))
                 .collect()
         };
-        let mut ledger = Ledger::new();
         let mut chunk = read_chunk()?;
         let mut parsed = parse(&chunk);
         while !chunk.is_empty() {

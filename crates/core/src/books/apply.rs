@@ -132,9 +132,17 @@ impl Books {
     /// contributed, so a reversal can take it back.
     fn remember(&mut self, applied: &Applied<'_>, body: &Body, id: String) {
         if let Some(program) = body.program() {
-            self.program_mut(program).last_recorded_at = applied.recorded_at;
+            let rules_only = self.rules_only;
+            let program = self.program_mut(program);
+            program.last_recorded_at = applied.recorded_at;
+            if !rules_only {
+                program.record_seqs.push_back(applied.seq);
+            }
         }
         if !self.rules_only {
+            if applied.kind == EventKind::EventReversed {
+                self.reversal_seqs.push_back(applied.seq);
+            }
             let contribution = contribution_of(body);
             if !matches!(contribution, Contribution::Unreversible)
                 || applied.kind == EventKind::ProgramOpened
@@ -185,6 +193,7 @@ impl Books {
                 people: imbl::HashMap::new(),
                 signed_people: imbl::HashMap::new(),
                 double_claimed: imbl::OrdSet::new(),
+                record_seqs: imbl::Vector::new(),
             },
         );
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// A program's draw seal: the first seal recorded after its last filing
 /// deadline, with the districts' books as they stood at it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DrawBasis {
     /// The seal's seq (its checkpoint covers every record before it).
     pub seal_seq: u64,
@@ -67,13 +67,14 @@ impl DrawBasis {
 }
 
 /// A spot-check plan in force.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SpotCheckPlan {
     /// The `spot_check_planned` event.
     pub event_id: String,
     /// Its seq.
     pub seq: u64,
     /// The share of districts drawn.
+    #[serde(with = "crate::snapshot::decimal_text")]
     pub fraction: Decimal,
     /// Trainees to call back in each.
     pub people_per_district: u32,

@@ -19,6 +19,7 @@ use crate::money::Money;
 use crate::Rejection;
 use chrono::FixedOffset;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What [`Books::decide`] knows of the event being decided.
@@ -51,7 +52,7 @@ pub struct Applied<'a> {
 }
 
 /// A filing's two times: claimed and recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filing {
     /// The record's seq.
     pub seq: u64,
@@ -62,7 +63,7 @@ pub struct Filing {
 }
 
 /// A roster as the books keep it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RosterFacts {
     /// When it was filed.
     pub filing: Filing,
@@ -77,7 +78,7 @@ pub struct RosterFacts {
 }
 
 /// One district's books in one program.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DistrictBooks {
     /// Name, as the program lists it.
     pub name: String,
@@ -88,9 +89,11 @@ pub struct DistrictBooks {
     /// Rosters by event id.
     pub rosters: imbl::OrdMap<String, RosterFacts>,
     /// Distinct people across its rosters, with how many rosters name each.
+    #[serde(with = "crate::snapshot::sorted_map")]
     pub people: imbl::HashMap<Hash32, u32>,
     /// Those among them who signed a roster, with how many rosters they
     /// signed: the people trained (the others are listed only).
+    #[serde(with = "crate::snapshot::sorted_map")]
     pub signed_people: imbl::HashMap<Hash32, u32>,
     /// Fund-use reports by event id.
     pub fund_use_reports: imbl::OrdMap<String, Filing>,
@@ -103,7 +106,7 @@ pub struct DistrictBooks {
 }
 
 /// A district's settlement in force (年终决算).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
     /// The `settlement_filed` event.
     pub event_id: String,
@@ -118,7 +121,7 @@ pub struct Settlement {
 }
 
 /// A district's surplus offset into the next year's program, in force (次年抵补).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetOut {
     /// The `offset_applied` event.
     pub event_id: String,
@@ -129,18 +132,19 @@ pub struct OffsetOut {
 }
 
 /// An indicator score in force.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Score {
     /// The `indicator_scored` event.
     pub event_id: String,
     /// Score.
+    #[serde(with = "crate::snapshot::decimal_text")]
     pub score: Decimal,
     /// Why.
     pub rationale: String,
 }
 
 /// A spot check.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SpotCheck {
     /// The event.
     pub event_id: String,
@@ -153,7 +157,7 @@ pub struct SpotCheck {
 }
 
 /// One program's books.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProgramBooks {
     /// The `program_opened` body.
     pub opened: Arc<ProgramOpened>,
@@ -187,15 +191,20 @@ pub struct ProgramBooks {
     /// When the ledger recorded the program's latest event.
     pub last_recorded_at: Timestamp,
     /// Every person on a roster in force, with how many districts claim them.
+    #[serde(with = "crate::snapshot::sorted_map")]
     pub people: imbl::HashMap<Hash32, u32>,
     /// Every person who signed a roster in force, with how many districts'.
+    #[serde(with = "crate::snapshot::sorted_map")]
     pub signed_people: imbl::HashMap<Hash32, u32>,
     /// People claimed by more than one district.
     pub double_claimed: imbl::OrdSet<Hash32>,
+    /// The seqs of the program's records (not in a rules-only ledger):
+    /// what its findings read back from the store.
+    pub record_seqs: imbl::Vector<u64>,
 }
 
 /// A program's closing in force.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closing {
     /// The `program_closed` event.
     pub event_id: String,
@@ -206,7 +215,7 @@ pub struct Closing {
 }
 
 /// A budget adjustment in force.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BudgetAdjustment {
     /// The change.
     pub amount_cny: Money,
@@ -238,7 +247,7 @@ impl ProgramBooks {
 }
 
 /// How an event contributed, so a reversal can take it back.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 enum Contribution {
     Budget(String, Money),
     BudgetAdjustment(String, Money),
@@ -281,15 +290,19 @@ impl Contribution {
 }
 
 /// All programs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Books {
     programs: imbl::OrdMap<String, ProgramBooks>,
+    #[serde(with = "crate::snapshot::sorted_map")]
     contributions: imbl::HashMap<String, Contribution>,
     /// Every roster in force, in every mode, as [`roster_key`]: an
     /// expenditure's `roster_event_id` must name one of its district's.
     /// One set for all districts: a set per district would cost a tree
     /// node each, most of them nearly empty.
+    #[serde(with = "crate::snapshot::sorted_set")]
     rosters_in_force: imbl::HashSet<String>,
+    /// The seqs of every `event_reversed` (not in a rules-only ledger).
+    reversal_seqs: imbl::Vector<u64>,
     rules_only: bool,
 }
 
@@ -358,6 +371,27 @@ impl Books {
             Some(p) if !p.scores.is_empty() || p.closed.is_some() => p.last_recorded_at,
             _ => now,
         }
+    }
+
+    /// The records a program's findings read ([`crate::findings::Findings::add`]),
+    /// in seq order: its own, every reversal, and those of the programs of
+    /// the next fiscal year (their openings and allocations). Empty in a
+    /// rules-only ledger.
+    pub fn findings_seqs(&self, id: &str) -> Vec<u64> {
+        let Some(program) = self.programs.get(id) else {
+            return Vec::new();
+        };
+        let next_year = program.opened.fiscal_year + 1;
+        let mut seqs: Vec<u64> = program.record_seqs.iter().copied().collect();
+        seqs.extend(self.reversal_seqs.iter().copied());
+        for other in self.programs.values() {
+            if other.opened.fiscal_year == next_year {
+                seqs.extend(other.record_seqs.iter().copied());
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
     }
 
     /// A program's books.

@@ -45,7 +45,7 @@ use chrono::FixedOffset;
 use serde_json::{Map, Value};
 
 /// An enrolled actor.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     /// Actor id.
     pub id: String,
@@ -62,7 +62,7 @@ pub struct Actor {
 }
 
 /// What the ledger remembers of each event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EventEntry {
     /// Where it is.
     pub seq: u64,
@@ -77,22 +77,27 @@ pub struct EventEntry {
 }
 
 /// The state of a ledger after some prefix of its records.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     size: u64,
     head: Hash32,
     ledger_id: Option<Hash32>,
     name: String,
+    #[serde(with = "crate::snapshot::utc_offset")]
     utc_offset: FixedOffset,
     operator: Option<String>,
     last_recorded_at: Option<Timestamp>,
     /// Behind an `Arc`: a map node then holds pointers, not keys of 200 bytes.
+    #[serde(with = "crate::snapshot::sorted_map")]
     actors: imbl::HashMap<String, std::sync::Arc<Actor>>,
     /// Every event, in full mode.
+    #[serde(with = "crate::snapshot::sorted_map")]
     events: imbl::HashMap<String, EventEntry>,
     /// Every event id, in compact mode (then `events` stays empty).
+    #[serde(skip)]
     compact: Option<CompactIndex>,
     /// In compact mode: the seqs of reversed events, with the reversal's id.
+    #[serde(with = "crate::snapshot::sorted_map")]
     reversed: imbl::HashMap<u64, String>,
     books: Books,
     /// The RFC 6962 tree over the record hashes.
@@ -152,6 +157,11 @@ impl Ledger {
             merkle: Merkle::Compact(crate::merkle::Frontier::default()),
             ..Ledger::new()
         }
+    }
+
+    /// Is this a compact ledger ([`Ledger::compact`])?
+    pub fn is_compact(&self) -> bool {
+        self.compact.is_some()
     }
 
     /// Number of records.

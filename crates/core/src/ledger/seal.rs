@@ -25,7 +25,7 @@ pub fn seal_id(seq: u64) -> String {
 
 /// The ledger's Merkle tree over its record hashes: every subtree in full
 /// mode (for proofs of any size), the frontier in compact mode.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Merkle {
     Full(MerkleTree),
     Compact(Frontier),

@@ -1,0 +1,278 @@
+//! Snapshots of the books: a [`Ledger`] as it stood at one of its seals,
+//! in bytes, so that opening a long chain folds only the records after it.
+//!
+//! A snapshot file is the line `fundledger snapshot`, one line of JSON
+//! (the [`SnapshotHeader`]: format, writer, the seal it was taken at — the
+//! ledger's id, the size and head then — and the body's length and BLAKE3),
+//! and the body: the ledger's state in postcard, every hash map written in
+//! key order so that the same state always gives the same bytes. That makes
+//! a snapshot **re-derivable**: `verify --check-snapshot` replays the chain
+//! to the snapshot's seal, encodes that state and compares the bytes.
+//!
+//! Pure: the store reads and writes the files, and tells [`SnapshotHeader::check`]
+//! what the chain holds at the snapshot's seal. Anything that does not
+//! match is a [`Refusal`], and the caller replays the whole chain instead —
+//! a snapshot can make an open faster, never make a figure different.
+
+use crate::ids::Hash32;
+use crate::ledger::Ledger;
+use serde::{Deserialize, Serialize};
+
+/// The layout of the body. Any change to a type the snapshot holds (the
+/// ledger, the books, the Merkle tree) must bump it: a snapshot of another
+/// format is refused, never misread. `tests/it/snapshots.rs` pins the
+/// demo's body hash, so a changed layout fails a test until this is bumped.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// The first line of every snapshot file.
+pub const MAGIC: &[u8] = b"fundledger snapshot\n";
+
+/// What a snapshot says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotHeader {
+    /// [`SNAPSHOT_FORMAT`] of the writer.
+    pub format: u32,
+    /// The writer: `fundledger-core <version>`.
+    pub writer: String,
+    /// The ledger's id (the hash of record 0).
+    pub ledger_id: Hash32,
+    /// Records covered: the snapshot's seal is record `size - 1`.
+    pub size: u64,
+    /// The hash of that seal.
+    pub head: Hash32,
+    /// The ledger's time at the seal (`recorded_at`), RFC 3339.
+    pub recorded_at: String,
+    /// Length of the body.
+    pub body_bytes: u64,
+    /// BLAKE3 of the body.
+    pub body_blake3: Hash32,
+}
+
+/// Why a snapshot is not used: one sentence, after "snapshot FILE: ".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Not a snapshot, or of another format or writer.
+    #[error("written by another version ({0}), not fundledger-core {version} format {SNAPSHOT_FORMAT}", version = env!("CARGO_PKG_VERSION"))]
+    OtherVersion(String),
+    /// Shorter than its header says.
+    #[error("truncated: {got} of its {expected} body bytes are there")]
+    Truncated {
+        /// Bytes present.
+        got: u64,
+        /// Bytes the header promises.
+        expected: u64,
+    },
+    /// Its bytes do not hash to its header's hash, or do not decode.
+    #[error("corrupted: {0}")]
+    Corrupted(String),
+    /// Of another ledger.
+    #[error("foreign: it is a snapshot of ledger {theirs}, and this ledger is {ours}")]
+    Foreign {
+        /// The snapshot's ledger id.
+        theirs: Hash32,
+        /// This ledger's.
+        ours: Hash32,
+    },
+    /// Its seal is not in this chain (the store was rolled back or replaced).
+    #[error("stale: {0}")]
+    Stale(String),
+}
+
+fn writer() -> String {
+    format!("fundledger-core {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The snapshot file of `ledger`, which must be a full ledger (not compact)
+/// whose last record is a seal; `None` otherwise.
+pub fn encode(ledger: &Ledger) -> Option<Vec<u8>> {
+    if ledger.is_compact()
+        || ledger.size() == 0
+        || ledger.sealed_through() != Some(ledger.size() - 1)
+    {
+        return None;
+    }
+    let body = postcard::to_stdvec(ledger).expect("the books serialize");
+    let header = SnapshotHeader {
+        format: SNAPSHOT_FORMAT,
+        writer: writer(),
+        ledger_id: ledger.ledger_id()?,
+        size: ledger.size(),
+        head: ledger.head(),
+        recorded_at: ledger.last_recorded_at()?.to_string(),
+        body_bytes: body.len() as u64,
+        body_blake3: Hash32(*blake3::hash(&body).as_bytes()),
+    };
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(serde_json::to_string(&header).expect("header").as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+/// The header of a snapshot file and its body, checked against each other
+/// (format, writer, length, hash) but not yet against a chain.
+pub fn open(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), Refusal> {
+    let rest = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| Refusal::OtherVersion("not a fundledger snapshot".into()))?;
+    let line_end = rest
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or(Refusal::Truncated {
+            got: 0,
+            expected: 1,
+        })?;
+    let header: SnapshotHeader = serde_json::from_slice(&rest[..line_end])
+        .map_err(|e| Refusal::Corrupted(format!("its header does not parse: {e}")))?;
+    if header.format != SNAPSHOT_FORMAT || header.writer != writer() {
+        return Err(Refusal::OtherVersion(format!(
+            "{} format {}",
+            header.writer, header.format
+        )));
+    }
+    let body = &rest[line_end + 1..];
+    if (body.len() as u64) < header.body_bytes {
+        return Err(Refusal::Truncated {
+            got: body.len() as u64,
+            expected: header.body_bytes,
+        });
+    }
+    if body.len() as u64 != header.body_bytes {
+        return Err(Refusal::Corrupted(format!(
+            "{} bytes follow its body",
+            body.len() as u64 - header.body_bytes
+        )));
+    }
+    if blake3::hash(body).as_bytes() != &header.body_blake3.0 {
+        return Err(Refusal::Corrupted(
+            "its body does not hash to its header's body_blake3".into(),
+        ));
+    }
+    Ok((header, body))
+}
+
+impl SnapshotHeader {
+    /// Is this snapshot's seal the record `head` at seq `size - 1` of the
+    /// ledger `ledger_id`? `seal_hash` is the hash of that record in the
+    /// chain at hand (`None`: the chain is shorter).
+    pub fn check(&self, ledger_id: Hash32, seal_hash: Option<Hash32>) -> Result<(), Refusal> {
+        if self.ledger_id != ledger_id {
+            return Err(Refusal::Foreign {
+                theirs: self.ledger_id,
+                ours: ledger_id,
+            });
+        }
+        match seal_hash {
+            None => Err(Refusal::Stale(format!(
+                "it was taken at record {}, which this chain does not hold",
+                self.size - 1
+            ))),
+            Some(hash) if hash != self.head => Err(Refusal::Stale(format!(
+                "record {} here is {hash}, not the seal {} it was taken at",
+                self.size - 1,
+                self.head
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The ledger in a snapshot's body, checked against its header.
+pub fn decode(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
+    let ledger: Ledger = postcard::from_bytes(body)
+        .map_err(|e| Refusal::Corrupted(format!("its body does not decode: {e}")))?;
+    if ledger.size() != header.size
+        || ledger.head() != header.head
+        || ledger.ledger_id() != Some(header.ledger_id)
+        || ledger.sealed_through() != Some(header.size - 1)
+    {
+        return Err(Refusal::Corrupted(
+            "its body is not the ledger its header names".into(),
+        ));
+    }
+    Ok(ledger)
+}
+
+/// Serde helpers: imbl hash maps and sets written in key order, so that
+/// one state has one encoding.
+pub(crate) mod sorted_map {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::hash::Hash;
+
+    pub fn serialize<K, V, S>(map: &imbl::HashMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize + Hash + Eq + Clone,
+        V: Serialize + Clone,
+        S: Serializer,
+    {
+        let mut entries: Vec<(&K, &V)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_seq(entries)
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<imbl::HashMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Hash + Eq + Clone,
+        V: Deserialize<'de> + Clone,
+        D: Deserializer<'de>,
+    {
+        let entries = Vec::<(K, V)>::deserialize(d)?;
+        Ok(entries.into_iter().collect())
+    }
+}
+
+/// [`sorted_map`] for sets.
+pub(crate) mod sorted_set {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::hash::Hash;
+
+    pub fn serialize<K, S>(set: &imbl::HashSet<K>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize + Hash + Eq + Clone,
+        S: Serializer,
+    {
+        let mut keys: Vec<&K> = set.iter().collect();
+        keys.sort_unstable();
+        s.collect_seq(keys)
+    }
+
+    pub fn deserialize<'de, K, D>(d: D) -> Result<imbl::HashSet<K>, D::Error>
+    where
+        K: Deserialize<'de> + Hash + Eq + Clone,
+        D: Deserializer<'de>,
+    {
+        let keys = Vec::<K>::deserialize(d)?;
+        Ok(keys.into_iter().collect())
+    }
+}
+
+/// A fixed offset as its seconds east of UTC.
+pub(crate) mod utc_offset {
+    use chrono::FixedOffset;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(offset: &FixedOffset, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i32(offset.local_minus_utc())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FixedOffset, D::Error> {
+        let seconds = i32::deserialize(d)?;
+        FixedOffset::east_opt(seconds)
+            .ok_or_else(|| serde::de::Error::custom("an offset within a day"))
+    }
+}
+
+/// A decimal as its text.
+pub(crate) mod decimal_text {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,160 @@
+//! Snapshot files of the books (`fundledger_core::snapshot`), in the ledger
+//! directory's `snapshots/`: `at-<size>.snapshot`, where `size` is the
+//! number of records it covers (its seal is record `size - 1`).
+//!
+//! A snapshot is written to `at-<size>.snapshot.tmp`, synced, renamed and
+//! the directory synced: a kill leaves at most a `.tmp` file, which no open
+//! reads and the next write removes. The two newest are kept (the older one
+//! serves reports as of an earlier time). Opening takes the newest that
+//! applies; one that does not match the chain is named on stderr in one line
+//! and the open replays the whole chain instead.
+
+use crate::{Store, StoreError};
+use fundledger_core::ids::{Hash32, Timestamp};
+use fundledger_core::ledger::Ledger;
+use fundledger_core::snapshot::{self, Refusal, SnapshotHeader};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The directory, inside the ledger directory.
+pub(crate) const DIR: &str = "snapshots";
+const SUFFIX: &str = ".snapshot";
+/// Snapshots kept.
+const KEEP: usize = 2;
+
+/// A snapshot file and the size it covers, from its name.
+fn listed(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(u64, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let size = name
+                .strip_prefix("at-")?
+                .strip_suffix(SUFFIX)?
+                .parse()
+                .ok()?;
+            Some((size, e.path()))
+        })
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files
+}
+
+/// What a snapshot open found.
+pub enum Found {
+    /// No snapshot applies.
+    None,
+    /// The newest applicable one, decoded.
+    Ledger(Box<Ledger>, PathBuf),
+    /// The newest applicable one was refused.
+    Refused(PathBuf, Refusal),
+}
+
+impl Store {
+    fn snapshot_dir(&self) -> PathBuf {
+        self.path.join(DIR)
+    }
+
+    /// The snapshot files present, newest first, with the size each covers.
+    pub fn snapshots(&self) -> Vec<(u64, PathBuf)> {
+        listed(&self.snapshot_dir())
+    }
+
+    /// Writes a snapshot of `ledger`, which must be this store's chain up
+    /// to a seal; returns its file (`None`: the ledger does not end on a
+    /// seal, or a snapshot at that seal exists already).
+    pub fn write_snapshot(&self, ledger: &Ledger) -> Result<Option<PathBuf>, StoreError> {
+        let dir = self.snapshot_dir();
+        let path = dir.join(format!("at-{}{SUFFIX}", ledger.size()));
+        if path.exists() {
+            return Ok(None);
+        }
+        let Some(bytes) = snapshot::encode(ledger) else {
+            return Ok(None);
+        };
+        let io = |source: std::io::Error| StoreError::Sled {
+            path: dir.clone(),
+            source: sled::Error::Io(source),
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        remove_unfinished(&dir);
+        let tmp = dir.join(format!("at-{}{SUFFIX}.tmp", ledger.size()));
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+        for (_, old) in listed(&dir).into_iter().skip(KEEP) {
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(Some(path))
+    }
+
+    /// The newest snapshot covering at most `records_max` records and
+    /// sealed by `recorded_by`, checked against this chain and decoded.
+    pub fn find_snapshot(
+        &self,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<Found, StoreError> {
+        let candidates = self
+            .snapshots()
+            .into_iter()
+            .filter(|(size, _)| *size <= records_max.unwrap_or(u64::MAX));
+        for (_, path) in candidates {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) => return Ok(Found::Refused(path, Refusal::Corrupted(e.to_string()))),
+            };
+            let (header, body) = match snapshot::open(&bytes) {
+                Ok(opened) => opened,
+                Err(refusal) => return Ok(Found::Refused(path, refusal)),
+            };
+            if recorded_by
+                .is_some_and(|t| Timestamp::parse(&header.recorded_at).is_ok_and(|at| at > t))
+            {
+                continue;
+            }
+            if let Err(refusal) = self.check_binding(&header)? {
+                return Ok(Found::Refused(path, refusal));
+            }
+            return Ok(match snapshot::decode(&header, body) {
+                Ok(ledger) => Found::Ledger(Box::new(ledger), path),
+                Err(refusal) => Found::Refused(path, refusal),
+            });
+        }
+        Ok(Found::None)
+    }
+
+    /// Is the snapshot's seal in this chain?
+    fn check_binding(&self, header: &SnapshotHeader) -> Result<Result<(), Refusal>, StoreError> {
+        let hash_at = |seq: u64| -> Result<Option<Hash32>, StoreError> {
+            Ok(self.record(seq)?.as_deref().and_then(crate::record_hash))
+        };
+        let Some(ledger_id) = hash_at(0)? else {
+            return Ok(Err(Refusal::Stale("this store holds no records".into())));
+        };
+        let seal = match header.size.checked_sub(1) {
+            Some(seq) if seq < self.len => hash_at(seq)?,
+            _ => None,
+        };
+        Ok(header.check(ledger_id, seal))
+    }
+}
+
+/// Removes `.tmp` files a killed writer left.
+fn remove_unfinished(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
