@@ -18,6 +18,7 @@ mod rules;
 mod sample;
 mod scaffold;
 mod server;
+mod snapshots;
 mod structure;
 mod support;
 mod vectors;

@@ -10,9 +10,6 @@ use fundledger_core::workload::{actor_key, Workload, WorkloadSpec};
 use std::io::Write;
 use std::path::Path;
 
-/// Records per sealed batch.
-const SEAL_EVERY_RECORDS: usize = 1000;
-
 /// The operator's seal of every record so far.
 fn seal(ledger: &mut Ledger, operator: &SecretKey, at: Timestamp) -> CliResult<Vec<u8>> {
     ledger
@@ -25,7 +22,7 @@ fn seal(ledger: &mut Ledger, operator: &SecretKey, at: Timestamp) -> CliResult<V
         })
 }
 
-pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
+pub fn run(out: &Path, seal_every: usize, spec: WorkloadSpec) -> CliResult<()> {
     if spec.counties == 0 || spec.years == 0 {
         return Err(CliError::usage("--counties and --years must be at least 1"));
     }
@@ -85,7 +82,7 @@ pub fn run(out: &Path, spec: WorkloadSpec) -> CliResult<()> {
         }
         // Batches of this many records, each sealed by the operator, as
         // an import or a day of group commits would leave them.
-        if unsealed == SEAL_EVERY_RECORDS || n == 0 {
+        if unsealed == seal_every || n == 0 {
             write(&seal(&mut ledger, &operator, at)?)?;
             unsealed = 0;
         }

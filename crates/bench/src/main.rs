@@ -85,6 +85,9 @@ The output loads with `fundledger import` and verifies with `fundledger verify -
         /// Largest roster.
         #[arg(long, default_value_t = 199)]
         trainees_max: u32,
+        /// Records per sealed batch (each batch ends with the operator's seal: a checkpoint).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        seal_every: u32,
     },
     /// Load-test the HTTP server: durable appends/s and p50/p99 latency at 1, 16 and 64 clients.
     #[command(after_help = "Example:\n  fundledger-bench load --seconds 5\n\n\
@@ -136,8 +139,10 @@ fn main() -> ExitCode {
             first_year,
             trainees_min,
             trainees_max,
+            seal_every,
         } => gen::run(
             &out,
+            seal_every as usize,
             fundledger_core::workload::WorkloadSpec {
                 counties,
                 years,

@@ -5,7 +5,6 @@ use crate::error::{CliError, CliResult};
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::Ledger;
 use fundledger_core::projection::{ProgramFigures, ReportJson};
-use fundledger_store::Store;
 use std::path::Path;
 
 /// Output format.
@@ -55,28 +54,6 @@ pub enum Lang {
     Zh,
     /// English.
     En,
-}
-
-/// Replays a stored ledger up to `as_of` (records recorded by then), re-applying every rule.
-///
-/// The ledger is never dropped: a command that asked for it ends soon after,
-/// and the OS takes its memory back faster than a walk over millions of map
-/// nodes would.
-pub fn ledger_as_of(
-    dir: &Path,
-    as_of: Option<Timestamp>,
-    records_max: Option<u64>,
-) -> CliResult<std::mem::ManuallyDrop<Ledger>> {
-    let store = Store::open_raw(dir)?;
-    if store.is_empty() {
-        return Err(CliError::usage(format!(
-            "ledger {}: no ledger here",
-            dir.display()
-        )));
-    }
-    Ok(std::mem::ManuallyDrop::new(
-        store.replay_until(records_max, as_of)?,
-    ))
 }
 
 pub fn now_or(as_of: Option<Timestamp>, ledger: &Ledger) -> Timestamp {

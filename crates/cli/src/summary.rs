@@ -1,7 +1,7 @@
 //! Short text summaries of a ledger: what `demo` prints, and `status`.
 
 use crate::error::CliResult;
-use crate::report::{grouped, ledger_as_of, now_or};
+use crate::report::{grouped, now_or};
 use fundledger_core::ids::Timestamp;
 use fundledger_core::ledger::Ledger;
 use fundledger_core::projection::program_figures;
@@ -90,7 +90,16 @@ pub fn render(dir: &Path, ledger: &Ledger, export_bytes: usize) -> String {
 
 /// `status`: every program's key figures, one line each.
 pub fn status(dir: &Path) -> CliResult<()> {
-    let ledger = ledger_as_of(dir, None, None)?;
+    let store = fundledger_store::Store::open_raw(dir)?;
+    if store.is_empty() {
+        return Err(crate::error::CliError::usage(format!(
+            "ledger {}: no ledger here",
+            dir.display()
+        )));
+    }
+    // Never dropped: the process ends soon after, and the OS takes the
+    // memory back faster than a walk over millions of map nodes would.
+    let ledger = std::mem::ManuallyDrop::new(store.replay_until(None, None)?);
     let now = now_or(None, &ledger);
     println!(
         "{} — {} records, head {}, sealed through seq {}",
@@ -105,6 +114,14 @@ pub fn status(dir: &Path) -> CliResult<()> {
         "ledger id {} (what every event is signed for: sign --ledger-id)",
         ledger.ledger_id().map_or("—".to_string(), |id| id.to_hex())
     );
+    match store.opened_from_snapshot() {
+        Some(n) => println!(
+            "books opened from the snapshot at seal {} ({} records folded after it)",
+            n - 1,
+            ledger.size() - n
+        ),
+        None => println!("books replayed from record 0 (no snapshot applied)"),
+    }
     let mut any = false;
     for (id, _) in ledger.books().programs() {
         any = true;

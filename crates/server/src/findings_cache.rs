@@ -1,5 +1,6 @@
 //! The findings of the programs the server is asked about. A program's
-//! records are gathered once (the first request reads the store) and then
+//! records are gathered once (the first request reads them from the store,
+//! by the seqs the books keep) and then
 //! only the records appended since are added; a report computed for the
 //! same ledger size, for an instant less than [`REPORT_REUSE`] apart, is
 //! reused for up to [`REPORT_REUSE`], so a burst of requests costs one
@@ -67,12 +68,12 @@ impl FindingsCache {
         // commit) is computed apart, from the store.
         if size < entry.size {
             let mut fold = Findings::new(program);
-            gather(reader, &mut fold, 0, size)?;
+            gather(reader, ledger, &mut fold, 0, size)?;
             return Ok(
                 audited(ledger.books(), &fold, program, ledger.utc_offset(), now).map(Arc::new),
             );
         }
-        gather(reader, &mut entry.fold, entry.size, size)?;
+        gather(reader, ledger, &mut entry.fold, entry.size, size)?;
         entry.size = size;
         let report = audited(
             ledger.books(),
@@ -113,15 +114,22 @@ pub fn each_record(
     Ok(())
 }
 
-/// Adds records `from..end` of the store to `fold`.
+/// Adds to `fold` the records `from..end` its findings read
+/// ([`fundledger_core::books::Books::findings_seqs`]), read back by seq.
 pub fn gather(
     reader: &StoreReader,
+    ledger: &Ledger,
     fold: &mut Findings,
     from: u64,
     end: u64,
 ) -> Result<(), String> {
-    each_record(reader, from, end, |record| {
-        fold.add(record);
-        Ok(true)
-    })
+    let seqs = ledger.books().findings_seqs(fold.program());
+    for seq in seqs.into_iter().filter(|s| (from..end).contains(s)) {
+        let bytes = reader
+            .record(seq)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("record {seq} is not in the store"))?;
+        fold.add(&parse_stored(&bytes).map_err(|e| e.message)?);
+    }
+    Ok(())
 }

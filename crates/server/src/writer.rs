@@ -145,11 +145,14 @@ impl Writer {
             .and_then(|seq| store.record(seq).ok().flatten())
             .and_then(|record| seal_checkpoint(&record))
             .map(Arc::new);
+        let snapshot_size = store.snapshots().first().map_or(0, |(size, _)| *size);
         let state = State {
             store,
             ledger,
             config,
             checkpoint,
+            snapshot_size,
+            snapshot_writer: None,
         };
         let snapshot = Arc::new(RwLock::new(Arc::new(state.snapshot())));
         let thread = {
@@ -223,6 +226,10 @@ struct State {
     ledger: Ledger,
     config: WriterConfig,
     checkpoint: Option<Arc<SignedCheckpoint>>,
+    /// Records covered by the newest snapshot of the books.
+    snapshot_size: u64,
+    /// The thread writing one, if any.
+    snapshot_writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl State {
@@ -249,6 +256,42 @@ impl State {
             }
             self.commit_group(jobs, stats);
             *snapshot.write().expect("not poisoned") = Arc::new(self.snapshot());
+            if self.ledger.size() - self.snapshot_size >= fundledger_store::SNAPSHOT_AFTER_RECORDS {
+                self.write_snapshot(false);
+            }
+        }
+        // A clean stop leaves a snapshot of the books for the next open.
+        if self.ledger.size() > self.snapshot_size {
+            self.write_snapshot(true);
+        }
+        if let Some(thread) = self.snapshot_writer.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Writes a snapshot of the books as they stand (every group ends on a
+    /// seal, and its records are durable): beside this thread, from an
+    /// O(1) clone, or here when `now` (the server is stopping). One at a time.
+    fn write_snapshot(&mut self, now: bool) {
+        if let Some(thread) = self.snapshot_writer.take() {
+            if !thread.is_finished() && !now {
+                self.snapshot_writer = Some(thread);
+                return;
+            }
+            let _ = thread.join();
+        }
+        let dir = self.store.path().to_path_buf();
+        let ledger = self.ledger.clone();
+        self.snapshot_size = ledger.size();
+        let write = move || {
+            if let Err(e) = fundledger_store::write_snapshot_in(&dir, &ledger) {
+                eprintln!("note: no snapshot of the books was written: {e}");
+            }
+        };
+        if now {
+            write();
+        } else {
+            self.snapshot_writer = Some(std::thread::spawn(write));
         }
     }
 

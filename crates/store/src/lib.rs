@@ -12,7 +12,7 @@
 mod acknowledged;
 mod snapshots;
 
-pub use snapshots::Found;
+pub use snapshots::{write_snapshot_in, Found};
 
 use acknowledged::Acknowledged;
 use fundledger_core::ids::{Hash32, Timestamp};
@@ -102,6 +102,9 @@ pub struct Store {
     len: u64,
     /// The hash of the last appended record.
     head: Option<Hash32>,
+    /// Records covered by the snapshot the last [`Store::replay_until`]
+    /// started from (0: it replayed from record 0).
+    opened_from: std::sync::atomic::AtomicU64,
 }
 
 fn key(seq: u64) -> [u8; 9] {
@@ -270,6 +273,7 @@ impl Store {
             tree,
             len: 0,
             head: None,
+            opened_from: Default::default(),
         })
     }
 
@@ -308,6 +312,7 @@ impl Store {
             tree,
             len,
             head: None,
+            opened_from: Default::default(),
         };
         if let Some(last) = len.checked_sub(1) {
             store.head = store.record(last)?.as_deref().and_then(record_hash);
@@ -366,6 +371,8 @@ impl Store {
             Found::None => Ledger::new(),
         };
         let from = start.size();
+        self.opened_from
+            .store(from, std::sync::atomic::Ordering::Relaxed);
         let ledger = self.fold_from(start, records_max, recorded_by, |_, _, _| {})?;
         // A whole-chain open that folded many records leaves a snapshot for
         // the next one. It is a cache: failing to write it loses nothing.
@@ -444,6 +451,13 @@ impl Store {
             parsed = next;
         }
         Ok(ledger)
+    }
+
+    /// The records covered by the snapshot of the books the last
+    /// [`Store::replay_until`] started from; `None` if it replayed the
+    /// whole chain.
+    pub fn opened_from_snapshot(&self) -> Option<u64> {
+        Some(self.opened_from.load(std::sync::atomic::Ordering::Relaxed)).filter(|n| *n > 0)
     }
 
     /// Number of stored records.

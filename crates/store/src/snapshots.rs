@@ -67,33 +67,7 @@ impl Store {
     /// to a seal; returns its file (`None`: the ledger does not end on a
     /// seal, or a snapshot at that seal exists already).
     pub fn write_snapshot(&self, ledger: &Ledger) -> Result<Option<PathBuf>, StoreError> {
-        let dir = self.snapshot_dir();
-        let path = dir.join(format!("at-{}{SUFFIX}", ledger.size()));
-        if path.exists() {
-            return Ok(None);
-        }
-        let Some(bytes) = snapshot::encode(ledger) else {
-            return Ok(None);
-        };
-        let io = |source: std::io::Error| StoreError::Sled {
-            path: dir.clone(),
-            source: sled::Error::Io(source),
-        };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        remove_unfinished(&dir);
-        let tmp = dir.join(format!("at-{}{SUFFIX}.tmp", ledger.size()));
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(file);
-        std::fs::rename(&tmp, &path).map_err(io)?;
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-        for (_, old) in listed(&dir).into_iter().skip(KEEP) {
-            let _ = std::fs::remove_file(old);
-        }
-        Ok(Some(path))
+        write_snapshot_in(&self.path, ledger)
     }
 
     /// The newest snapshot covering at most `records_max` records and
@@ -146,6 +120,42 @@ impl Store {
         };
         Ok(header.check(ledger_id, seal))
     }
+}
+
+/// [`Store::write_snapshot`] for the store in `ledger_dir`, from any thread
+/// (the server writes one beside its writer thread). The caller makes sure
+/// `ledger`'s records are durable in that store.
+pub fn write_snapshot_in(
+    ledger_dir: &Path,
+    ledger: &Ledger,
+) -> Result<Option<PathBuf>, StoreError> {
+    let dir = ledger_dir.join(DIR);
+    let path = dir.join(format!("at-{}{SUFFIX}", ledger.size()));
+    if path.exists() {
+        return Ok(None);
+    }
+    let Some(bytes) = snapshot::encode(ledger) else {
+        return Ok(None);
+    };
+    let io = |source: std::io::Error| StoreError::Sled {
+        path: dir.clone(),
+        source: sled::Error::Io(source),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    remove_unfinished(&dir);
+    let tmp = dir.join(format!("at-{}{SUFFIX}.tmp", ledger.size()));
+    let mut file = std::fs::File::create(&tmp).map_err(io)?;
+    file.write_all(&bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    for (_, old) in listed(&dir).into_iter().skip(KEEP) {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(Some(path))
 }
 
 /// Removes `.tmp` files a killed writer left.

@@ -116,6 +116,11 @@ impl Findings {
         }
     }
 
+    /// The program whose findings these are.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
     /// Takes a record (in seq order): one of the program's, or a reversal.
     pub fn add(&mut self, record: &StoredRecord) {
         let body = &record.event.body;

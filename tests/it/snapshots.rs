@@ -1,0 +1,430 @@
+//! Snapshots of the books (issue #16): an open from a snapshot gives the
+//! bytes a full replay gives, at every checkpoint; a snapshot that is
+//! corrupted, truncated, foreign, stale or of another version is named in
+//! one line on stderr and the chain replayed; a kill while one is written
+//! leaves a store that opens; a forged one is caught by `verify
+//! --check-snapshot`.
+
+use crate::support::{bench_ok, demo_ledger, fails, ok, run, tempdir};
+use std::path::{Path, PathBuf};
+
+/// A time after every generated record: reports as of it are the same in
+/// every run (no "now").
+const LATE: &str = "2040-01-01T00:00:00+08:00";
+
+fn seals(dir: &Path, ledger: &str) -> Vec<u64> {
+    ok(dir, &["log", "--ledger", ledger, "--kind", "ledger_sealed"])
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn programs(dir: &Path, ledger: &str) -> Vec<String> {
+    ok(dir, &["status", "--ledger", ledger])
+        .lines()
+        .filter(|l| l.contains(" · "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+/// Every program's report, JSON and Markdown, with `extra` flags: exit
+/// code, stdout and stderr.
+fn reports(dir: &Path, ledger: &str, programs: &[String], extra: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for program in programs {
+        for format in ["json", "md"] {
+            let mut args = vec![
+                "report",
+                "--ledger",
+                ledger,
+                "--program",
+                program,
+                "--format",
+                format,
+            ];
+            args.extend_from_slice(extra);
+            // A program not yet opened at that seq is an error, the same both ways.
+            let output = run(dir, &args, None);
+            out.push(format!(
+                "{:?}\n{}\n{}",
+                output.status.code(),
+                String::from_utf8(output.stdout).unwrap(),
+                String::from_utf8(output.stderr).unwrap()
+            ));
+        }
+    }
+    out
+}
+
+fn snapshot_dir(dir: &Path, ledger: &str) -> PathBuf {
+    dir.join(ledger).join("snapshots")
+}
+
+fn opened_from(dir: &Path, ledger: &str) -> String {
+    ok(dir, &["status", "--ledger", ledger])
+        .lines()
+        .find(|l| l.starts_with("books "))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_snapshot_open_gives_the_bytes_of_a_full_replay_at_every_checkpoint() {
+    let dir = tempdir();
+    let p = dir.path();
+    // Four years sealed every 120 records: 13 checkpoints, reversed
+    // expenditures among the records.
+    bench_ok(
+        p,
+        &[
+            "gen",
+            "--out",
+            "w.jsonl",
+            "--counties",
+            "10",
+            "--years",
+            "4",
+            "--seed",
+            "4",
+            "--trainees-min",
+            "3",
+            "--trainees-max",
+            "8",
+            "--seal-every",
+            "120",
+        ],
+    );
+    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
+    let reversals = ok(p, &["log", "--ledger", "g", "--kind", "event_reversed"]);
+    assert!(!reversals.trim().is_empty(), "the workload has reversals");
+    let seals = seals(p, "g");
+    assert!(seals.len() >= 10, "{seals:?}");
+    let programs = programs(p, "g");
+    assert_eq!(programs.len(), 4);
+    // The full replay: no snapshot is there (a small ledger writes none by itself).
+    assert!(!snapshot_dir(p, "g").exists());
+    assert!(opened_from(p, "g").contains("replayed from record 0"));
+    let whole = reports(p, "g", &programs, &["--as-of", LATE]);
+    for &seal in &seals {
+        let at = (seal + 1).to_string();
+        let replayed_then = reports(p, "g", &programs, &["--as-of-seq", &at]);
+        std::fs::remove_dir_all(snapshot_dir(p, "g")).ok();
+        let wrote = ok(
+            p,
+            &["snapshot", "--ledger", "g", "--at-seq", &seal.to_string()],
+        );
+        assert!(wrote.contains(&format!("at-{at}.snapshot")), "{wrote}");
+        // The whole ledger: the snapshot, then the records after it folded.
+        assert_eq!(
+            opened_from(p, "g"),
+            format!(
+                "books opened from the snapshot at seal {seal} ({} records folded after it)",
+                seals.last().unwrap() - seal
+            )
+        );
+        assert_eq!(
+            reports(p, "g", &programs, &["--as-of", LATE]),
+            whole,
+            "seal {seal}"
+        );
+        // As of the checkpoint itself: the snapshot alone.
+        assert_eq!(
+            reports(p, "g", &programs, &["--as-of-seq", &at]),
+            replayed_then,
+            "seal {seal}"
+        );
+        ok(p, &["verify", "--ledger", "g", "--check-snapshot"]);
+    }
+    // A snapshot at a record that is not a seal is refused.
+    let err = fails(p, &["snapshot", "--ledger", "g", "--at-seq", "5"], None, 2);
+    assert!(err.contains("record 5 is not a seal"), "{err}");
+}
+
+/// The demo with a snapshot at its last seal, and its reports then.
+fn demo_with_snapshot(p: &Path) -> (String, PathBuf) {
+    demo_ledger(p);
+    let (replayed, err) = report_with_stderr(p, "demo");
+    assert_eq!(err, "");
+    ok(p, &["snapshot", "--ledger", "demo"]);
+    let file = snapshot_dir(p, "demo").join("at-154.snapshot");
+    assert!(file.exists());
+    (replayed, file)
+}
+
+/// Runs `report` once; returns stdout and stderr.
+fn report_with_stderr(p: &Path, ledger: &str) -> (String, String) {
+    let out = run(
+        p,
+        &[
+            "report",
+            "--ledger",
+            ledger,
+            "--program",
+            "kunming-2022",
+            "--format",
+            "json",
+            "--as-of",
+            LATE,
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_bad_snapshot_is_named_in_one_line_and_the_chain_replayed() {
+    let dir = tempdir();
+    let p = dir.path();
+    let (replayed, file) = demo_with_snapshot(p);
+    let good = std::fs::read(&file).unwrap();
+    // A sound snapshot: the same bytes, nothing said.
+    let (out, err) = report_with_stderr(p, "demo");
+    assert_eq!(out, replayed);
+    assert_eq!(err, "");
+
+    let header_end = good.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x40;
+    let other_version = String::from_utf8_lossy(&good[..header_end])
+        .replace("\"format\":1", "\"format\":999")
+        .into_bytes()
+        .into_iter()
+        .chain(good[header_end..].iter().copied())
+        .collect::<Vec<u8>>();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("corrupted: its body does not hash", flipped),
+        ("truncated:", good[..good.len() - 1000].to_vec()),
+        ("written by another version", other_version),
+    ];
+    for (said, bytes) in cases {
+        std::fs::write(&file, &bytes).unwrap();
+        let (out, err) = report_with_stderr(p, "demo");
+        assert_eq!(out, replayed, "{said}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("snapshot {}: {said}", file.display()))
+                || err.starts_with(&format!("snapshot demo/snapshots/at-154.snapshot: {said}")),
+            "{said}: {err}"
+        );
+        assert!(
+            err.trim_end()
+                .ends_with("; replaying the whole chain instead"),
+            "{err}"
+        );
+    }
+
+    // Foreign: another ledger's snapshot under this one's name.
+    bench_ok(
+        p,
+        &[
+            "gen",
+            "--out",
+            "w.jsonl",
+            "--counties",
+            "10",
+            "--years",
+            "1",
+            "--trainees-min",
+            "3",
+            "--trainees-max",
+            "4",
+        ],
+    );
+    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
+    ok(p, &["snapshot", "--ledger", "g"]);
+    let theirs = std::fs::read_dir(snapshot_dir(p, "g"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&theirs, &file).unwrap();
+    let (out, err) = report_with_stderr(p, "demo");
+    assert_eq!(out, replayed);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(": foreign: it is a snapshot of ledger "),
+        "{err}"
+    );
+
+    // Stale: the ledger restored from an export that ends at an earlier
+    // seal (seq 1), with the snapshot of the longer chain beside it.
+    let export = ok(p, &["export", "--ledger", "demo"]);
+    let first_two: String = export.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(p.join("short.jsonl"), first_two).unwrap();
+    ok(p, &["import", "--ledger", "short", "short.jsonl"]);
+    std::fs::create_dir_all(snapshot_dir(p, "short")).unwrap();
+    std::fs::write(snapshot_dir(p, "short").join("at-154.snapshot"), &good).unwrap();
+    let out = run(p, &["status", "--ledger", "short"], None);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(": stale: it was taken at record 153, which this chain does not hold"),
+        "{err}"
+    );
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("books replayed from record 0"));
+}
+
+#[test]
+fn a_forged_snapshot_is_caught_by_verify_check_snapshot() {
+    let dir = tempdir();
+    let p = dir.path();
+    let (replayed, file) = demo_with_snapshot(p);
+    ok(p, &["verify", "--ledger", "demo", "--check-snapshot"]);
+    // Someone who can edit files changes the district name 官渡区 in the
+    // books and writes the body's new hash into the header.
+    let good = std::fs::read(&file).unwrap();
+    let header_end = good.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
+    let mut body = good[header_end..].to_vec();
+    let from = "官渡区".as_bytes();
+    let to = "官渡县".as_bytes();
+    let mut changed = 0;
+    let mut i = 0;
+    while i + from.len() <= body.len() {
+        if &body[i..i + from.len()] == from {
+            body[i..i + from.len()].copy_from_slice(to);
+            changed += 1;
+        }
+        i += 1;
+    }
+    assert!(changed > 0);
+    let header = String::from_utf8(good[20..header_end - 1].to_vec()).unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(&header).unwrap();
+    header["body_blake3"] = blake3::hash(&body).to_hex().to_string().into();
+    let mut forged = b"fundledger snapshot\n".to_vec();
+    forged.extend_from_slice(serde_json::to_string(&header).unwrap().as_bytes());
+    forged.push(b'\n');
+    forged.extend_from_slice(&body);
+    std::fs::write(&file, forged).unwrap();
+    // An open trusts a snapshot that matches its seal: the report changes.
+    // That is what `verify --check-snapshot` is for.
+    let (out, _) = report_with_stderr(p, "demo");
+    assert_ne!(out, replayed);
+    assert!(out.contains("官渡县"));
+    let err = fails(
+        p,
+        &["verify", "--ledger", "demo", "--check-snapshot"],
+        None,
+        1,
+    );
+    assert!(
+        err.contains("FAILED: snapshot ")
+            && err.contains("its books are not those a replay of records 0..153 gives"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_kill_while_a_snapshot_is_written_leaves_a_store_that_opens() {
+    let dir = tempdir();
+    let p = dir.path();
+    bench_ok(
+        p,
+        &[
+            "gen",
+            "--out",
+            "w.jsonl",
+            "--counties",
+            "40",
+            "--years",
+            "3",
+            "--seed",
+            "7",
+        ],
+    );
+    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
+    let programs = programs(p, "g");
+    let replayed = reports(p, "g", &programs, &["--as-of", LATE]);
+    let snapshots = snapshot_dir(p, "g");
+    let mut landed = 0;
+    for _ in 0..30 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fundledger"))
+            .args(["snapshot", "--ledger", "g"])
+            .current_dir(p)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it as soon as its file is being written.
+        let writing = loop {
+            let tmp = std::fs::read_dir(&snapshots)
+                .into_iter()
+                .flatten()
+                .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp"));
+            if tmp {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break false;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        };
+        child.kill().ok();
+        child.wait().unwrap();
+        let finished = snapshots
+            .join(format!("at-{}.snapshot", replayed_size(p)))
+            .exists();
+        if writing && !finished {
+            landed += 1;
+            // The store opens, from the chain, and says nothing about the half-written file.
+            assert!(opened_from(p, "g").contains("replayed from record 0"));
+            assert_eq!(reports(p, "g", &programs, &["--as-of", LATE]), replayed);
+            if landed == 3 {
+                break;
+            }
+        } else if finished {
+            std::fs::remove_dir_all(&snapshots).unwrap();
+        }
+    }
+    assert!(landed >= 1, "no kill landed while the snapshot was written");
+    // The next snapshot replaces the unfinished file, and is used.
+    ok(p, &["snapshot", "--ledger", "g"]);
+    let names: Vec<String> = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    assert!(opened_from(p, "g").contains("books opened from the snapshot"));
+    assert_eq!(reports(p, "g", &programs, &["--as-of", LATE]), replayed);
+    ok(p, &["verify", "--ledger", "g", "--check-snapshot"]);
+}
+
+fn replayed_size(p: &Path) -> u64 {
+    seals(p, "g").last().unwrap() + 1
+}
+
+#[test]
+fn serve_leaves_a_snapshot_when_it_stops() {
+    let dir = tempdir();
+    let p = dir.path();
+    demo_ledger(p);
+    let server = crate::server::Server::start(&p.join("demo"));
+    server.stop();
+    assert!(snapshot_dir(p, "demo").join("at-154.snapshot").exists());
+    assert!(opened_from(p, "demo").contains("books opened from the snapshot at seal 153"));
+}
+
+/// The layout of a snapshot's body is pinned: a change to a type it holds
+/// changes this hash, and must bump `SNAPSHOT_FORMAT` (then update the pin).
+#[test]
+fn the_demo_snapshot_body_is_pinned() {
+    let dir = tempdir();
+    let p = dir.path();
+    let (_, file) = demo_with_snapshot(p);
+    let bytes = std::fs::read(file).unwrap();
+    let header_end = bytes.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[20..header_end - 1]).unwrap();
+    assert_eq!(header["format"], 1);
+    assert_eq!(
+        header["body_blake3"], "966690b46835dada1c18494f37dbb98e3527b6223d027f56b4db7730e6b53e16",
+        "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
+    );
+}
