@@ -191,7 +191,7 @@ fn a_bad_snapshot_is_named_in_one_line_and_the_chain_replayed() {
     let last = flipped.len() - 1;
     flipped[last] ^= 0x40;
     let other_version = String::from_utf8_lossy(&good[..header_end])
-        .replace("\"format\":1", "\"format\":999")
+        .replace("\"format\":2", "\"format\":999")
         .into_bytes()
         .into_iter()
         .chain(good[header_end..].iter().copied())
@@ -422,9 +422,9 @@ fn the_demo_snapshot_body_is_pinned() {
     let bytes = std::fs::read(file).unwrap();
     let header_end = bytes.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
     let header: serde_json::Value = serde_json::from_slice(&bytes[20..header_end - 1]).unwrap();
-    assert_eq!(header["format"], 1);
+    assert_eq!(header["format"], 2);
     assert_eq!(
-        header["body_blake3"], "966690b46835dada1c18494f37dbb98e3527b6223d027f56b4db7730e6b53e16",
+        header["body_blake3"], "abd7b487f44790b1dabaf0510c29088bccb4b5556ce0852adbd37f6223d343bb",
         "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
     );
 }

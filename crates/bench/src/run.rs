@@ -150,28 +150,52 @@ fn ledger_phases(
     // The storage engine writes its snapshot of where pages are only when
     // it is opened, so the first open after an import also scans its whole
     // log. Timed apart: the rebuild is the open after it.
+    // It replays every record, and leaves a snapshot of the books.
     phases.push(run_phase(
-        "first open after import (the store scans its log) + status",
+        "first open after import (the store scans its log; full replay, writes the snapshot) + status",
         Binary::Product,
         &["status", "--ledger", &ledger_s],
     )?);
     phases.push(run_phase(
-        "projection rebuild (open + status)",
+        "projection rebuild (open from the snapshot + status)",
         Binary::Product,
         &["status", "--ledger", &ledger_s],
     )?);
-    report_on_open_ledger(ledger, phases.last().map_or("", |p| p.stdout.as_str()))
+    let status = phases.last().map_or(String::new(), |p| p.stdout.clone());
+    if let Some(program) = last_program(&status) {
+        let out = ledger.with_file_name("cold-report.json");
+        phases.push(run_phase(
+            "cold report (a fresh process: open + one program's JSON report with its findings)",
+            Binary::Product,
+            &[
+                "report",
+                "--ledger",
+                &ledger_s,
+                "--program",
+                program,
+                "--format",
+                "json",
+                "--out",
+                &out.to_string_lossy(),
+            ],
+        )?);
+    }
+    report_on_open_ledger(ledger, &status)
+}
+
+/// The last program `status` lists: "province-2031 (2031): …".
+fn last_program(status: &str) -> Option<&str> {
+    status
+        .lines()
+        .filter(|l| l.contains(" · "))
+        .filter_map(|l| l.split(' ').next())
+        .next_back()
 }
 
 /// Starts `serve` on the ledger and times [`REPORT_REQUESTS`] report
 /// requests for the last program `status` listed.
 fn report_on_open_ledger(ledger: &Path, status: &str) -> CliResult<Option<ReportLatency>> {
-    // The last line `status` prints is the last program: "province-2031 (2031): …".
-    let Some(program) = status
-        .lines()
-        .filter_map(|l| l.split(' ').next())
-        .rfind(|id| !id.is_empty() && !id.contains('—'))
-    else {
+    let Some(program) = last_program(status) else {
         return Ok(None);
     };
     eprintln!(
@@ -348,6 +372,12 @@ fn print_results(
                 if ours < theirs { "faster" } else { "slower" }
             );
         }
+    }
+    if let (Some(ours), Some(theirs)) = (seconds("cold report"), seconds("ledger-cli")) {
+        println!(
+            "\ncold report vs ledger-cli balance: {:.3} of its time (#16 asks at most 0.050)",
+            ours / theirs
+        );
     }
     println!(
         "\nmachine: {} logical CPUs; fundledger {}",

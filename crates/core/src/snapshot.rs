@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 /// ledger, the books, the Merkle tree) must bump it: a snapshot of another
 /// format is refused, never misread. `tests/it/snapshots.rs` pins the
 /// demo's body hash, so a changed layout fails a test until this is bumped.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// The first line of every snapshot file.
 pub const MAGIC: &[u8] = b"fundledger snapshot\n";

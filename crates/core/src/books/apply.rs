@@ -190,9 +190,7 @@ impl Books {
                 spot_check_plans: imbl::OrdMap::new(),
                 draw_basis: None,
                 last_recorded_at: seq_time,
-                people: imbl::HashMap::new(),
-                signed_people: imbl::HashMap::new(),
-                double_claimed: imbl::OrdSet::new(),
+                people: Default::default(),
                 record_seqs: imbl::Vector::new(),
             },
         );
@@ -210,26 +208,6 @@ impl Books {
             .map(|t| t.person_digest)
             .collect();
         let district = self.district_mut(&b.program, b.district_code);
-        let new_listed: Vec<Hash32> = digests
-            .iter()
-            .filter(|d| count_in(&mut district.people, **d) == 1)
-            .copied()
-            .collect();
-        let new_signed: Vec<Hash32> = signed
-            .iter()
-            .filter(|d| count_in(&mut district.signed_people, **d) == 1)
-            .copied()
-            .collect();
-        let program = self.program_mut(&b.program);
-        for digest in new_listed {
-            if count_in(&mut program.people, digest) == 2 {
-                program.double_claimed.insert(digest);
-            }
-        }
-        for digest in new_signed {
-            count_in(&mut program.signed_people, digest);
-        }
-        let district = self.district_mut(&b.program, b.district_code);
         district.rosters.insert(
             id,
             RosterFacts {
@@ -240,6 +218,8 @@ impl Books {
                 signed_digests: Arc::new(signed),
             },
         );
+        district.recount();
+        self.program_mut(&b.program).people = Default::default();
     }
 
     /// A surplus (or deficit) moved into next year's program.
@@ -261,27 +241,9 @@ impl Books {
         let Some(roster) = district.rosters.remove(event_id) else {
             return;
         };
-        let gone_listed: Vec<Hash32> = roster
-            .person_digests
-            .iter()
-            .filter(|d| count_out(&mut district.people, **d) == 0)
-            .copied()
-            .collect();
-        let gone_signed: Vec<Hash32> = roster
-            .signed_digests
-            .iter()
-            .filter(|d| count_out(&mut district.signed_people, **d) == 0)
-            .copied()
-            .collect();
-        let program = self.program_mut(program);
-        for digest in gone_listed {
-            if count_out(&mut program.people, digest) == 1 {
-                program.double_claimed.remove(&digest);
-            }
-        }
-        for digest in gone_signed {
-            count_out(&mut program.signed_people, digest);
-        }
+        drop(roster);
+        district.recount();
+        self.program_mut(program).people = Default::default();
     }
 
     fn take_back(&mut self, event_id: &str, contribution: Contribution) {
@@ -341,27 +303,6 @@ impl Books {
             .districts
             .get_mut(&code)
             .expect("decided: the district participates")
-    }
-}
-
-/// One more of `key`; the count now.
-fn count_in(counts: &mut imbl::HashMap<Hash32, u32>, key: Hash32) -> u32 {
-    let count = counts.entry(key).or_insert(0);
-    *count += 1;
-    *count
-}
-
-/// One less of `key` (gone at zero); the count left.
-fn count_out(counts: &mut imbl::HashMap<Hash32, u32>, key: Hash32) -> u32 {
-    match counts.get(&key).copied() {
-        Some(n) if n > 1 => {
-            counts.insert(key, n - 1);
-            n - 1
-        }
-        _ => {
-            counts.remove(&key);
-            0
-        }
     }
 }
 

@@ -38,7 +38,7 @@ impl DrawBasis {
         let mut people: Vec<Hash32> = self
             .districts
             .get(&district)
-            .map(|d| d.signed_people.keys().copied().collect())
+            .map(|d| d.people(true).into_iter().collect())
             .unwrap_or_default();
         people.sort();
         people

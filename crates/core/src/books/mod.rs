@@ -88,13 +88,11 @@ pub struct DistrictBooks {
     pub spent: Money,
     /// Rosters by event id.
     pub rosters: imbl::OrdMap<String, RosterFacts>,
-    /// Distinct people across its rosters, with how many rosters name each.
-    #[serde(with = "crate::snapshot::sorted_map")]
-    pub people: imbl::HashMap<Hash32, u32>,
-    /// Those among them who signed a roster, with how many rosters they
-    /// signed: the people trained (the others are listed only).
-    #[serde(with = "crate::snapshot::sorted_map")]
-    pub signed_people: imbl::HashMap<Hash32, u32>,
+    /// Distinct people across its rosters in force.
+    pub people_count: u32,
+    /// Those among them who signed a roster in force: the people trained
+    /// (the others are listed only).
+    pub signed_count: u32,
     /// Fund-use reports by event id.
     pub fund_use_reports: imbl::OrdMap<String, Filing>,
     /// The settlement in force.
@@ -190,14 +188,11 @@ pub struct ProgramBooks {
     pub draw_basis: Option<Arc<DrawBasis>>,
     /// When the ledger recorded the program's latest event.
     pub last_recorded_at: Timestamp,
-    /// Every person on a roster in force, with how many districts claim them.
-    #[serde(with = "crate::snapshot::sorted_map")]
-    pub people: imbl::HashMap<Hash32, u32>,
-    /// Every person who signed a roster in force, with how many districts'.
-    #[serde(with = "crate::snapshot::sorted_map")]
-    pub signed_people: imbl::HashMap<Hash32, u32>,
-    /// People claimed by more than one district.
-    pub double_claimed: imbl::OrdSet<Hash32>,
+    /// Distinct people across the districts and who is claimed twice:
+    /// computed from the rosters when first asked for, and forgotten
+    /// whenever a roster comes or goes ([`ProgramBooks::people`]).
+    #[serde(skip)]
+    pub(crate) people: Arc<std::sync::OnceLock<PeopleIndex>>,
     /// The seqs of the program's records (not in a rules-only ledger):
     /// what its findings read back from the store.
     pub record_seqs: imbl::Vector<u64>,
@@ -225,7 +220,103 @@ pub struct BudgetAdjustment {
     pub reason: String,
 }
 
+/// A program's people, across its districts' rosters in force.
+#[derive(Clone, Debug, Default)]
+pub struct PeopleIndex {
+    /// Distinct people listed on a roster.
+    pub listed: usize,
+    /// Distinct people who signed one: the people trained.
+    pub signed: usize,
+    /// People on the rosters of more than one district, with those
+    /// districts in code order.
+    pub double_claimed: std::collections::BTreeMap<Hash32, Vec<DistrictCode>>,
+}
+
+impl DistrictBooks {
+    /// The distinct people on its rosters in force (`signed`: those who signed one).
+    pub fn people(&self, signed: bool) -> std::collections::HashSet<Hash32> {
+        let mut people = std::collections::HashSet::new();
+        for roster in self.rosters.values() {
+            let digests = if signed {
+                &roster.signed_digests
+            } else {
+                &roster.person_digests
+            };
+            people.extend(digests.iter().copied());
+        }
+        people
+    }
+
+    /// Counts its people again after a roster came or went.
+    pub(crate) fn recount(&mut self) {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match self.rosters.values().next() {
+            // One roster: its people are distinct already.
+            Some(only) if self.rosters.len() == 1 => {
+                self.people_count = count(only.person_digests.len());
+                self.signed_count = count(only.signed_digests.len());
+            }
+            _ => {
+                self.people_count = count(self.people(false).len());
+                self.signed_count = count(self.people(true).len());
+            }
+        }
+    }
+}
+
 impl ProgramBooks {
+    /// Its people across districts, computed once per change of its rosters.
+    pub fn people(&self) -> &PeopleIndex {
+        self.people.get_or_init(|| {
+            let mut districts_of: std::collections::HashMap<Hash32, u32> =
+                std::collections::HashMap::new();
+            let mut signed = std::collections::HashSet::new();
+            for d in self.districts.values() {
+                let listed = if d.rosters.len() == 1 {
+                    None
+                } else {
+                    Some(d.people(false))
+                };
+                let only = d.rosters.values().next();
+                let people: Box<dyn Iterator<Item = &Hash32>> = match (&listed, only) {
+                    (Some(set), _) => Box::new(set.iter()),
+                    (None, Some(r)) => Box::new(r.person_digests.iter()),
+                    (None, None) => Box::new(std::iter::empty()),
+                };
+                for person in people {
+                    *districts_of.entry(*person).or_default() += 1;
+                }
+                for r in d.rosters.values() {
+                    signed.extend(r.signed_digests.iter().copied());
+                }
+            }
+            let mut double_claimed: std::collections::BTreeMap<Hash32, Vec<DistrictCode>> =
+                districts_of
+                    .iter()
+                    .filter(|(_, n)| **n > 1)
+                    .map(|(person, _)| (*person, Vec::new()))
+                    .collect();
+            if !double_claimed.is_empty() {
+                for (code, d) in self.districts.iter() {
+                    for r in d.rosters.values() {
+                        for person in r.person_digests.iter() {
+                            if let Some(codes) = double_claimed.get_mut(person) {
+                                if codes.last() != Some(code) {
+                                    codes.push(*code);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            PeopleIndex {
+                listed: districts_of.len(),
+                signed: signed.len(),
+                double_claimed,
+            }
+        })
+    }
+
     /// The budget in force (全年预算数): approvals and adjustments.
     pub fn budget(&self) -> Money {
         self.budget_approved

@@ -369,9 +369,9 @@ fn district_figures(
         }),
         offset_in_cny: d.offset_in,
         net_transfer_cny: d.allocated - d.offset_in,
-        trainees: d.signed_people.len(),
-        trainees_listed: d.people.len(),
-        trainees_unsigned: d.people.len() - d.signed_people.len(),
+        trainees: d.signed_count as usize,
+        trainees_listed: d.people_count as usize,
+        trainees_unsigned: (d.people_count - d.signed_count) as usize,
         rosters: d.rosters.len(),
         training_ledger,
         fund_use_report,
@@ -425,37 +425,12 @@ impl Balances {
 
 /// The people claimed by more than one district, with who claims them.
 fn double_claims(p: &ProgramBooks) -> Vec<DoubleClaim> {
-    // Who claims each doubly claimed person: ask each district about each
-    // such person, or walk each district's people once, whichever is less work.
-    let people_listed: usize = p.districts.values().map(|d| d.people.len()).sum();
-    let mut claimants: std::collections::BTreeMap<Hash32, Vec<DistrictCode>> = p
+    p.people()
         .double_claimed
         .iter()
-        .map(|digest| (*digest, Vec::new()))
-        .collect();
-    if p.double_claimed.len() * p.districts.len() <= people_listed {
-        for (digest, codes) in claimants.iter_mut() {
-            codes.extend(
-                p.districts
-                    .iter()
-                    .filter(|(_, d)| d.people.contains_key(digest))
-                    .map(|(code, _)| *code),
-            );
-        }
-    } else {
-        for (code, d) in p.districts.iter() {
-            for digest in d.people.keys() {
-                if let Some(codes) = claimants.get_mut(digest) {
-                    codes.push(*code);
-                }
-            }
-        }
-    }
-    claimants
-        .into_iter()
         .map(|(person_digest, districts)| DoubleClaim {
-            person_digest,
-            districts,
+            person_digest: *person_digest,
+            districts: districts.clone(),
         })
         .collect()
 }
@@ -502,9 +477,10 @@ pub fn program_figures(
         .iter()
         .map(|listed| district_figures(listed.code, &p.districts[&listed.code], p, offset, as_of))
         .collect();
-    // Distinct people and double claims are kept up to date by the books;
+    // Distinct people and double claims come from the rosters in force;
     // only those who signed a roster count as trained.
-    let trainees = p.signed_people.len();
+    let people = p.people();
+    let trainees = people.signed;
     let double_claims = double_claims(p);
     let backdated = backdated(p);
     let spent = p.spent();
@@ -519,8 +495,8 @@ pub fn program_figures(
         .collect();
     let outputs = Outputs {
         trainees,
-        trainees_listed: p.people.len(),
-        trainees_unsigned: p.people.len() - trainees,
+        trainees_listed: people.listed,
+        trainees_unsigned: people.listed - trainees,
         trainees_target: p.opened.targets.trainees_min,
         trainees_rate_percent: percent(
             Decimal::from(trainees),
