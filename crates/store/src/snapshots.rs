@@ -39,7 +39,7 @@ fn listed(dir: &Path) -> Vec<(u64, PathBuf)> {
             Some((size, e.path()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files
 }
 
