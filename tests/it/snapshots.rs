@@ -190,14 +190,15 @@ fn a_bad_snapshot_is_named_in_one_line_and_the_chain_replayed() {
     let mut flipped = good.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0x40;
-    let other_version = String::from_utf8_lossy(&good[..header_end])
-        .replace("\"format\":2", "\"format\":999")
-        .into_bytes()
-        .into_iter()
-        .chain(good[header_end..].iter().copied())
-        .collect::<Vec<u8>>();
+    let mut header: serde_json::Value = serde_json::from_slice(&good[20..header_end - 1]).unwrap();
+    header["format"] = 999.into();
+    let other_version = with_header(&header, &good[header_end..]);
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("corrupted: its body does not hash", flipped),
+        // A report reads the sections it needs; the flipped byte is in the program's.
+        (
+            "corrupted: its section program:kunming-2022 does not hash to its header's",
+            flipped,
+        ),
         ("truncated:", good[..good.len() - 1000].to_vec()),
         ("written by another version", other_version),
     ];
@@ -296,14 +297,15 @@ fn a_forged_snapshot_is_caught_by_verify_check_snapshot() {
         i += 1;
     }
     assert!(changed > 0);
-    let header = String::from_utf8(good[20..header_end - 1].to_vec()).unwrap();
-    let mut header: serde_json::Value = serde_json::from_str(&header).unwrap();
+    // … and every hash in the header: the body's and each section's.
+    let mut header: serde_json::Value = serde_json::from_slice(&good[20..header_end - 1]).unwrap();
     header["body_blake3"] = blake3::hash(&body).to_hex().to_string().into();
-    let mut forged = b"fundledger snapshot\n".to_vec();
-    forged.extend_from_slice(serde_json::to_string(&header).unwrap().as_bytes());
-    forged.push(b'\n');
-    forged.extend_from_slice(&body);
-    std::fs::write(&file, forged).unwrap();
+    for section in header["sections"].as_array_mut().unwrap() {
+        let start = section["offset"].as_u64().unwrap() as usize;
+        let end = start + section["bytes"].as_u64().unwrap() as usize;
+        section["blake3"] = blake3::hash(&body[start..end]).to_hex().to_string().into();
+    }
+    std::fs::write(&file, with_header(&header, &body)).unwrap();
     // An open trusts a snapshot that matches its seal: the report changes.
     // That is what `verify --check-snapshot` is for.
     let (out, _) = report_with_stderr(p, "demo");
@@ -397,6 +399,15 @@ fn a_kill_while_a_snapshot_is_written_leaves_a_store_that_opens() {
     ok(p, &["verify", "--ledger", "g", "--check-snapshot"]);
 }
 
+/// A snapshot file: the magic line, `header`, `body`.
+fn with_header(header: &serde_json::Value, body: &[u8]) -> Vec<u8> {
+    let mut file = b"fundledger snapshot\n".to_vec();
+    file.extend_from_slice(serde_json::to_string(header).unwrap().as_bytes());
+    file.push(b'\n');
+    file.extend_from_slice(body);
+    file
+}
+
 fn replayed_size(p: &Path) -> u64 {
     seals(p, "g").last().unwrap() + 1
 }
@@ -422,9 +433,9 @@ fn the_demo_snapshot_body_is_pinned() {
     let bytes = std::fs::read(file).unwrap();
     let header_end = bytes.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
     let header: serde_json::Value = serde_json::from_slice(&bytes[20..header_end - 1]).unwrap();
-    assert_eq!(header["format"], 2);
+    assert_eq!(header["format"], 4);
     assert_eq!(
-        header["body_blake3"], "abd7b487f44790b1dabaf0510c29088bccb4b5556ce0852adbd37f6223d343bb",
+        header["body_blake3"], "a93ed79a0b037536f48c2e876d165ec83263d7c7dde54bfe9138a76a892402a2",
         "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
     );
 }

@@ -22,10 +22,27 @@ use serde::{Deserialize, Serialize};
 /// ledger, the books, the Merkle tree) must bump it: a snapshot of another
 /// format is refused, never misread. `tests/it/snapshots.rs` pins the
 /// demo's body hash, so a changed layout fails a test until this is bumped.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// The first line of every snapshot file.
 pub const MAGIC: &[u8] = b"fundledger snapshot\n";
+
+/// A part of the body, decodable alone: `identity` (the ledger's name, id,
+/// size, head, seals and actors), `ledger` (everything but the programs'
+/// books) and `program:<id>` for each program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    /// Its name.
+    pub name: String,
+    /// Where it starts in the body.
+    pub offset: u64,
+    /// Its length.
+    pub bytes: u64,
+    /// BLAKE3 of its bytes.
+    pub blake3: Hash32,
+    /// For a program: its fiscal year.
+    pub fiscal_year: Option<i32>,
+}
 
 /// What a snapshot says about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +63,8 @@ pub struct SnapshotHeader {
     pub body_bytes: u64,
     /// BLAKE3 of the body.
     pub body_blake3: Hash32,
+    /// The body's sections, in order.
+    pub sections: Vec<Section>,
 }
 
 /// Why a snapshot is not used: one sentence, after "snapshot FILE: ".
@@ -82,16 +101,41 @@ fn writer() -> String {
     format!("fundledger-core {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The snapshot file of `ledger`, which must be a full ledger (not compact)
-/// whose last record is a seal; `None` otherwise.
+fn hash(bytes: &[u8]) -> Hash32 {
+    Hash32(*blake3::hash(bytes).as_bytes())
+}
+
+/// The snapshot file of `ledger`, which must be a full ledger (not compact
+/// or partial) whose last record is a seal; `None` otherwise.
 pub fn encode(ledger: &Ledger) -> Option<Vec<u8>> {
     if ledger.is_compact()
+        || ledger.is_partial()
         || ledger.size() == 0
         || ledger.sealed_through() != Some(ledger.size() - 1)
     {
         return None;
     }
-    let body = postcard::to_stdvec(ledger).expect("the books serialize");
+    let (rest, programs) = ledger.split_programs();
+    let mut parts: Vec<(String, Option<i32>, Vec<u8>)> = vec![
+        ("identity".into(), None, to_bytes(&rest.identity())),
+        ("ledger".into(), None, to_bytes(&rest)),
+    ];
+    for (id, books) in &programs {
+        let year = Some(books.opened.fiscal_year);
+        parts.push((format!("program:{id}"), year, to_bytes(books)));
+    }
+    let mut body = Vec::with_capacity(parts.iter().map(|p| p.2.len()).sum());
+    let mut sections = Vec::with_capacity(parts.len());
+    for (name, fiscal_year, bytes) in parts {
+        sections.push(Section {
+            name,
+            offset: body.len() as u64,
+            bytes: bytes.len() as u64,
+            blake3: hash(&bytes),
+            fiscal_year,
+        });
+        body.extend_from_slice(&bytes);
+    }
     let header = SnapshotHeader {
         format: SNAPSHOT_FORMAT,
         writer: writer(),
@@ -100,7 +144,8 @@ pub fn encode(ledger: &Ledger) -> Option<Vec<u8>> {
         head: ledger.head(),
         recorded_at: ledger.last_recorded_at()?.to_string(),
         body_bytes: body.len() as u64,
-        body_blake3: Hash32(*blake3::hash(&body).as_bytes()),
+        body_blake3: hash(&body),
+        sections,
     };
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(serde_json::to_string(&header).expect("header").as_bytes());
@@ -109,10 +154,15 @@ pub fn encode(ledger: &Ledger) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The header of a snapshot file and its body, checked against each other
-/// (format, writer, length, hash) but not yet against a chain.
-pub fn open(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), Refusal> {
-    let rest = bytes
+fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_stdvec(value).expect("the books serialize")
+}
+
+/// The header at the start of a snapshot file (`prefix`: at least its
+/// first two lines), checked for format and writer, and where the body
+/// starts.
+pub fn read_header(prefix: &[u8]) -> Result<(SnapshotHeader, usize), Refusal> {
+    let rest = prefix
         .strip_prefix(MAGIC)
         .ok_or_else(|| Refusal::OtherVersion("not a fundledger snapshot".into()))?;
     let line_end = rest
@@ -122,15 +172,28 @@ pub fn open(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), Refusal> {
             got: 0,
             expected: 1,
         })?;
-    let header: SnapshotHeader = serde_json::from_slice(&rest[..line_end])
-        .map_err(|e| Refusal::Corrupted(format!("its header does not parse: {e}")))?;
+    let header: SnapshotHeader = serde_json::from_slice(&rest[..line_end]).map_err(|e| {
+        match serde_json::from_slice::<serde_json::Value>(&rest[..line_end]) {
+            Ok(v) if v["format"] != SNAPSHOT_FORMAT || v["writer"] != writer() => {
+                Refusal::OtherVersion(format!("{} format {}", v["writer"], v["format"]))
+            }
+            _ => Refusal::Corrupted(format!("its header does not parse: {e}")),
+        }
+    })?;
     if header.format != SNAPSHOT_FORMAT || header.writer != writer() {
         return Err(Refusal::OtherVersion(format!(
             "{} format {}",
             header.writer, header.format
         )));
     }
-    let body = &rest[line_end + 1..];
+    Ok((header, MAGIC.len() + line_end + 1))
+}
+
+/// The header of a whole snapshot file and its body, checked against each
+/// other (format, writer, length, hash) but not yet against a chain.
+pub fn open(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), Refusal> {
+    let (header, start) = read_header(bytes)?;
+    let body = &bytes[start..];
     if (body.len() as u64) < header.body_bytes {
         return Err(Refusal::Truncated {
             got: body.len() as u64,
@@ -143,7 +206,7 @@ pub fn open(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), Refusal> {
             body.len() as u64 - header.body_bytes
         )));
     }
-    if blake3::hash(body).as_bytes() != &header.body_blake3.0 {
+    if hash(body) != header.body_blake3 {
         return Err(Refusal::Corrupted(
             "its body does not hash to its header's body_blake3".into(),
         ));
@@ -175,12 +238,49 @@ impl SnapshotHeader {
             Some(_) => Ok(()),
         }
     }
+
+    fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The sections a report of `program` reads: the identity (which
+    /// keeps the seqs of every program's opening and allocations) and the
+    /// program's books. `None` if the snapshot has no such program.
+    pub fn report_sections(&self, program: &str) -> Option<Vec<&Section>> {
+        let own = self.section(&format!("program:{program}"))?;
+        Some(vec![self.section("identity")?, own])
+    }
 }
 
-/// The ledger in a snapshot's body, checked against its header.
-pub fn decode(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
-    let ledger: Ledger = postcard::from_bytes(body)
-        .map_err(|e| Refusal::Corrupted(format!("its body does not decode: {e}")))?;
+fn decode_part<'a, T: Deserialize<'a>>(section: &Section, bytes: &'a [u8]) -> Result<T, Refusal> {
+    if bytes.len() as u64 != section.bytes {
+        return Err(Refusal::Truncated {
+            got: bytes.len() as u64,
+            expected: section.bytes,
+        });
+    }
+    if hash(bytes) != section.blake3 {
+        return Err(Refusal::Corrupted(format!(
+            "its section {} does not hash to its header's",
+            section.name
+        )));
+    }
+    postcard::from_bytes(bytes).map_err(|e| {
+        Refusal::Corrupted(format!("its section {} does not decode: {e}", section.name))
+    })
+}
+
+fn slice<'a>(body: &'a [u8], section: &Section) -> &'a [u8] {
+    let start = usize::try_from(section.offset)
+        .unwrap_or(usize::MAX)
+        .min(body.len());
+    let end = start
+        .saturating_add(usize::try_from(section.bytes).unwrap_or(usize::MAX))
+        .min(body.len());
+    &body[start..end]
+}
+
+fn matches_header(ledger: &Ledger, header: &SnapshotHeader) -> Result<(), Refusal> {
     if ledger.size() != header.size
         || ledger.head() != header.head
         || ledger.ledger_id() != Some(header.ledger_id)
@@ -190,6 +290,48 @@ pub fn decode(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
             "its body is not the ledger its header names".into(),
         ));
     }
+    Ok(())
+}
+
+/// The whole ledger in a snapshot's body ([`open`] checked), checked against its header.
+pub fn decode(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
+    let rest = header
+        .section("ledger")
+        .ok_or_else(|| Refusal::Corrupted("it has no ledger section".into()))?;
+    let mut ledger: Ledger = decode_part(rest, slice(body, rest))?;
+    for section in &header.sections {
+        if let Some(id) = section.name.strip_prefix("program:") {
+            let books = decode_part(section, slice(body, section))?;
+            ledger.insert_program(id.to_string(), books);
+        }
+    }
+    matches_header(&ledger, header)?;
+    Ok(ledger)
+}
+
+/// A ledger for reports only, from a snapshot's identity and the program
+/// sections given (each with its bytes, as [`SnapshotHeader::report_sections`]
+/// names them): it knows those programs' books and refuses every record.
+pub fn decode_programs(
+    header: &SnapshotHeader,
+    parts: &[(&Section, Vec<u8>)],
+) -> Result<Ledger, Refusal> {
+    let mut ledger: Option<Ledger> = None;
+    let mut programs = Vec::new();
+    for (section, bytes) in parts {
+        if section.name == "identity" {
+            ledger = Some(decode_part(section, bytes)?);
+        } else if let Some(id) = section.name.strip_prefix("program:") {
+            programs.push((id.to_string(), decode_part(section, bytes)?));
+        }
+    }
+    let mut ledger =
+        ledger.ok_or_else(|| Refusal::Corrupted("it has no identity section".into()))?;
+    for (id, books) in programs {
+        ledger.insert_program(id, books);
+    }
+    matches_header(&ledger, header)?;
+    ledger.set_partial();
     Ok(ledger)
 }
 

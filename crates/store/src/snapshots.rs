@@ -11,7 +11,7 @@
 
 use crate::{Store, StoreError};
 use fundledger_core::ids::{Hash32, Timestamp};
-use fundledger_core::ledger::Ledger;
+use fundledger_core::ledger::{parse_stored, Ledger};
 use fundledger_core::snapshot::{self, Refusal, SnapshotHeader};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -104,6 +104,123 @@ impl Store {
             });
         }
         Ok(Found::None)
+    }
+
+    /// The ledger a report of `program` needs, as of the first
+    /// `records_max` records recorded by `recorded_by`: from the newest
+    /// snapshot that covers exactly those records, its identity and the
+    /// program sections a report reads only (a partial ledger, which takes
+    /// no record); otherwise, or if the snapshot is refused (one line on
+    /// stderr), by [`Store::replay_until`].
+    pub fn report_ledger(
+        &self,
+        program: &str,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<Ledger, StoreError> {
+        match self.report_snapshot(program, records_max, recorded_by)? {
+            Some(Ok(ledger)) => {
+                self.opened_from
+                    .store(ledger.size(), std::sync::atomic::Ordering::Relaxed);
+                Ok(ledger)
+            }
+            Some(Err((path, refusal))) => {
+                eprintln!(
+                    "snapshot {}: {refusal}; replaying the whole chain instead",
+                    path.display()
+                );
+                self.opened_from
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
+                self.fold_from(Ledger::new(), records_max, recorded_by, |_, _, _| {})
+            }
+            None => self.replay_until(records_max, recorded_by),
+        }
+    }
+
+    /// [`Store::report_ledger`]'s snapshot: `None` when none applies with
+    /// nothing to fold after it.
+    #[allow(clippy::type_complexity)]
+    fn report_snapshot(
+        &self,
+        program: &str,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<Option<Result<Ledger, (PathBuf, Refusal)>>, StoreError> {
+        let end = records_max.unwrap_or(self.len).min(self.len);
+        let Some((size, path)) = self.snapshots().into_iter().find(|(size, _)| *size <= end) else {
+            return Ok(None);
+        };
+        let refused = |refusal| Ok(Some(Err((path.clone(), refusal))));
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => std::io::BufReader::new(file),
+            Err(e) => return refused(Refusal::Corrupted(e.to_string())),
+        };
+        let mut prefix = Vec::new();
+        for _ in 0..2 {
+            if std::io::BufRead::read_until(&mut file, b'\n', &mut prefix).is_err() {
+                return refused(Refusal::Truncated {
+                    got: 0,
+                    expected: 1,
+                });
+            }
+        }
+        let (header, body_start) = match snapshot::read_header(&prefix) {
+            Ok(read) => read,
+            Err(refusal) => return refused(refusal),
+        };
+        let recorded_at = Timestamp::parse(&header.recorded_at).ok();
+        if recorded_by.is_some_and(|t| !recorded_at.is_some_and(|at| at <= t)) {
+            return Ok(None);
+        }
+        // Anything recorded after it that the report would include?
+        if size < end {
+            let next = self
+                .record(size)?
+                .as_deref()
+                .and_then(|b| parse_stored(b).ok());
+            let included = match (next, recorded_by) {
+                (Some(next), Some(t)) => next.recorded_at() <= t,
+                _ => true,
+            };
+            if included {
+                return Ok(None);
+            }
+        }
+        if let Err(refusal) = self.check_binding(&header)? {
+            return refused(refusal);
+        }
+        let Some(sections) = header.report_sections(program) else {
+            return Ok(None);
+        };
+        let mut file = file.into_inner();
+        let got = file
+            .metadata()
+            .map_or(0, |m| m.len().saturating_sub(body_start as u64));
+        if got < header.body_bytes {
+            return refused(Refusal::Truncated {
+                got,
+                expected: header.body_bytes,
+            });
+        }
+        let mut parts = Vec::with_capacity(sections.len());
+        for section in sections {
+            let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
+            let read = std::io::Seek::seek(
+                &mut file,
+                std::io::SeekFrom::Start(body_start as u64 + section.offset),
+            )
+            .and_then(|_| std::io::Read::read_exact(&mut file, &mut bytes));
+            if read.is_err() {
+                return refused(Refusal::Truncated {
+                    got: 0,
+                    expected: header.body_bytes,
+                });
+            }
+            parts.push((section, bytes));
+        }
+        Ok(Some(
+            snapshot::decode_programs(&header, &parts).map_err(|r| (path.clone(), r)),
+        ))
     }
 
     /// Is the snapshot's seal in this chain?

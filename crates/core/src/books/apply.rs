@@ -140,8 +140,19 @@ impl Books {
             }
         }
         if !self.rules_only {
-            if applied.kind == EventKind::EventReversed {
-                self.reversal_seqs.push_back(applied.seq);
+            match body {
+                Body::EventReversed(_) => self.reversal_seqs.push_back(applied.seq),
+                Body::ProgramOpened(b) => {
+                    let seqs = imbl::Vector::unit(applied.seq);
+                    self.openings
+                        .insert(b.program.clone(), (b.fiscal_year, seqs));
+                }
+                Body::AllocationMade(b) => {
+                    if let Some((_, seqs)) = self.openings.get_mut(&b.program) {
+                        seqs.push_back(applied.seq);
+                    }
+                }
+                _ => {}
             }
             let contribution = contribution_of(body);
             if !matches!(contribution, Contribution::Unreversible)

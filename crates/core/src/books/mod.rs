@@ -394,6 +394,10 @@ pub struct Books {
     rosters_in_force: imbl::HashSet<String>,
     /// The seqs of every `event_reversed` (not in a rules-only ledger).
     reversal_seqs: imbl::Vector<u64>,
+    /// Each program's fiscal year and the seqs of its opening and
+    /// allocations (not in a rules-only ledger): what the findings of the
+    /// year before read of it.
+    openings: imbl::OrdMap<String, (i32, imbl::Vector<u64>)>,
     rules_only: bool,
 }
 
@@ -465,9 +469,10 @@ impl Books {
     }
 
     /// The records a program's findings read ([`crate::findings::Findings::add`]),
-    /// in seq order: its own, every reversal, and those of the programs of
-    /// the next fiscal year (their openings and allocations). Empty in a
-    /// rules-only ledger.
+    /// in seq order: its own, every reversal, and the openings and
+    /// allocations of the programs of the next fiscal year. Empty in a
+    /// rules-only ledger. A ledger opened for a report holds the first two
+    /// for its programs only, and the last for every program.
     pub fn findings_seqs(&self, id: &str) -> Vec<u64> {
         let Some(program) = self.programs.get(id) else {
             return Vec::new();
@@ -475,14 +480,36 @@ impl Books {
         let next_year = program.opened.fiscal_year + 1;
         let mut seqs: Vec<u64> = program.record_seqs.iter().copied().collect();
         seqs.extend(self.reversal_seqs.iter().copied());
-        for other in self.programs.values() {
-            if other.opened.fiscal_year == next_year {
-                seqs.extend(other.record_seqs.iter().copied());
+        for (year, opening) in self.openings.values() {
+            if *year == next_year {
+                seqs.extend(opening.iter().copied());
             }
         }
         seqs.sort_unstable();
         seqs.dedup();
         seqs
+    }
+
+    /// Takes every program's books out (for a snapshot).
+    pub(crate) fn take_programs(&mut self) -> Vec<(String, ProgramBooks)> {
+        std::mem::take(&mut self.programs).into_iter().collect()
+    }
+
+    /// Puts a program's books in (decoding a snapshot).
+    pub(crate) fn insert_program(&mut self, id: String, books: ProgramBooks) {
+        self.programs.insert(id, books);
+    }
+
+    /// No programs, contributions or rosters: what a snapshot's identity
+    /// section keeps (the reversals', openings' and allocations' seqs,
+    /// which findings read).
+    pub(crate) fn identity(&self) -> Books {
+        Books {
+            reversal_seqs: self.reversal_seqs.clone(),
+            openings: self.openings.clone(),
+            rules_only: self.rules_only,
+            ..Books::default()
+        }
     }
 
     /// A program's books.

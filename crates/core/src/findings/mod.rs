@@ -121,6 +121,32 @@ impl Findings {
         &self.program
     }
 
+    /// [`Findings::add`], taking the record's body instead of cloning it.
+    pub fn add_owned(&mut self, record: StoredRecord) {
+        let body = &record.event.body;
+        let ours =
+            body.program() == Some(self.program.as_str()) || matches!(body, Body::EventReversed(_));
+        let other = matches!(body, Body::ProgramOpened(_) | Body::AllocationMade(_));
+        let Some(seq) = record.seq else { return };
+        if !(ours || other) {
+            return;
+        }
+        let event = record.event;
+        let fact = Fact {
+            seq,
+            id: event.id,
+            actor: event.actor,
+            at: event.at,
+            recorded_at: record.recorded_at,
+            body: event.body,
+        };
+        if ours {
+            self.facts.push(fact);
+        } else {
+            self.others.push(fact);
+        }
+    }
+
     /// Takes a record (in seq order): one of the program's, or a reversal.
     pub fn add(&mut self, record: &StoredRecord) {
         let body = &record.event.body;

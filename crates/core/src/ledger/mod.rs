@@ -104,6 +104,10 @@ pub struct Ledger {
     merkle: Merkle,
     /// The seq of the last `ledger_sealed`.
     last_seal: Option<u64>,
+    /// Opened from a snapshot with some programs' books only
+    /// ([`crate::snapshot::decode_programs`]): for reports, never for records.
+    #[serde(skip)]
+    partial: bool,
 }
 
 /// What the rules need of an earlier event.
@@ -140,6 +144,7 @@ impl Ledger {
             books: Books::default(),
             merkle: Merkle::Full(crate::merkle::MerkleTree::default()),
             last_seal: None,
+            partial: false,
         }
     }
 
@@ -157,6 +162,42 @@ impl Ledger {
             merkle: Merkle::Compact(crate::merkle::Frontier::default()),
             ..Ledger::new()
         }
+    }
+
+    /// The ledger without its programs' books, and those books (for a
+    /// snapshot, which keeps each program apart).
+    pub(crate) fn split_programs(&self) -> (Ledger, Vec<(String, crate::books::ProgramBooks)>) {
+        let mut rest = self.clone();
+        let programs = rest.books.take_programs();
+        (rest, programs)
+    }
+
+    /// This ledger's identity and time (name, id, size, head, seals,
+    /// actors), with no event index, contributions, Merkle tree or books.
+    pub(crate) fn identity(&self) -> Ledger {
+        Ledger {
+            events: imbl::HashMap::new(),
+            compact: None,
+            reversed: imbl::HashMap::new(),
+            books: self.books.identity(),
+            merkle: Merkle::Full(crate::merkle::MerkleTree::default()),
+            ..self.clone()
+        }
+    }
+
+    /// Adds a program's books back (decoding a snapshot).
+    pub(crate) fn insert_program(&mut self, id: String, books: crate::books::ProgramBooks) {
+        self.books.insert_program(id, books);
+    }
+
+    /// Marks a ledger opened with some programs only: it refuses records.
+    pub(crate) fn set_partial(&mut self) {
+        self.partial = true;
+    }
+
+    /// Was it opened with some programs' books only (for a report)?
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Is this a compact ledger ([`Ledger::compact`])?

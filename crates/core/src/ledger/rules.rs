@@ -14,6 +14,11 @@ impl Ledger {
     /// `event.ledger`, under its actor's signature. Ids beginning with
     /// `ledger:` are the ledger's own (its seals).
     pub(super) fn check_binding(&self, event: &CheckedEvent) -> Result<(), Rejection> {
+        if self.partial {
+            return Err(Rejection::rule(
+                "this ledger was opened with some programs' books only, for a report; it takes no record".to_string(),
+            ));
+        }
         match (self.ledger_id, event.ledger) {
             (None, None) => {}
             (None, Some(_)) => {
