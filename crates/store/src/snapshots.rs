@@ -98,7 +98,7 @@ impl Store {
             if let Err(refusal) = self.check_binding(&header)? {
                 return Ok(Found::Refused(path, refusal));
             }
-            return Ok(match snapshot::decode(&header, body) {
+            return Ok(match decode_on_every_core(&header, body) {
                 Ok(ledger) => Found::Ledger(Box::new(ledger), path),
                 Err(refusal) => Found::Refused(path, refusal),
             });
@@ -273,6 +273,22 @@ pub fn write_snapshot_in(
         let _ = std::fs::remove_file(old);
     }
     Ok(Some(path))
+}
+
+/// [`snapshot::decode`], the programs' sections decoded on every core
+/// beside the rest of the ledger.
+fn decode_on_every_core(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
+    use rayon::prelude::*;
+    let (rest, programs) = rayon::join(
+        || snapshot::decode_rest(header, body),
+        || {
+            snapshot::program_sections(header, body)
+                .into_par_iter()
+                .map(|(section, bytes)| snapshot::decode_program(section, bytes))
+                .collect::<Result<Vec<_>, _>>()
+        },
+    );
+    snapshot::assemble(header, rest?, programs?)
 }
 
 /// Removes `.tmp` files a killed writer left.
