@@ -194,9 +194,10 @@ fn a_bad_snapshot_is_named_in_one_line_and_the_chain_replayed() {
     header["format"] = 999.into();
     let other_version = with_header(&header, &good[header_end..]);
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        // A report reads the sections it needs; the flipped byte is in the program's.
+        // A report reads the sections it needs; the flipped byte is in the
+        // program's findings fold, the last.
         (
-            "corrupted: its section program:kunming-2022 does not hash to its header's",
+            "corrupted: its section findings:kunming-2022 does not hash to its header's",
             flipped,
         ),
         ("truncated:", good[..good.len() - 1000].to_vec()),
@@ -433,9 +434,9 @@ fn the_demo_snapshot_body_is_pinned() {
     let bytes = std::fs::read(file).unwrap();
     let header_end = bytes.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
     let header: serde_json::Value = serde_json::from_slice(&bytes[20..header_end - 1]).unwrap();
-    assert_eq!(header["format"], 4);
+    assert_eq!(header["format"], 5);
     assert_eq!(
-        header["body_blake3"], "a93ed79a0b037536f48c2e876d165ec83263d7c7dde54bfe9138a76a892402a2",
+        header["body_blake3"], "3f8b259e5f1d27ba4ea1eee0597587930e3562e1a55951cc762c5a0cb7f0383f",
         "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
     );
 }

@@ -26,55 +26,14 @@ pub fn replay(
             dir.display()
         )));
     }
-    // From a snapshot, only the program's books are read when nothing
-    // was recorded after it (a partial ledger, for this report only).
-    let ledger = store.report_ledger(program, records_max, as_of)?;
-    let findings = gather(&store, &ledger, program)?;
+    // From a snapshot, only the program's books and findings are read when
+    // nothing was recorded after it (a partial ledger, for this report only).
+    let (ledger, findings) = store.report_inputs(program, records_max, as_of)?;
+    let findings = match findings {
+        Some(findings) => findings,
+        None => store.reader().findings(&ledger, program)?,
+    };
     Ok((std::mem::ManuallyDrop::new(ledger), findings))
-}
-
-/// The records `program`'s findings read ([`fundledger_core::books::Books::findings_seqs`]),
-/// read back from the store and folded in seq order.
-pub fn gather(store: &Store, ledger: &Ledger, program: &str) -> CliResult<Findings> {
-    use rayon::prelude::*;
-    let mut findings = Findings::new(program);
-    let seqs = ledger.books().findings_seqs(program);
-    // Runs of consecutive seqs are read with one range scan each, a chunk
-    // at a time; each chunk is parsed on every core while the next is read.
-    let mut runs: Vec<(u64, usize)> = Vec::new();
-    for seq in seqs {
-        match runs.last_mut() {
-            Some((start, len)) if *start + *len as u64 == seq => *len += 1,
-            _ => runs.push((seq, 1)),
-        }
-    }
-    let mut wanted = runs
-        .iter()
-        .flat_map(|&(start, len)| store.records(start).take(len));
-    let mut read_chunk = || -> CliResult<Vec<(u64, Vec<u8>)>> {
-        Ok(wanted.by_ref().take(4096).collect::<Result<_, _>>()?)
-    };
-    let parse = |chunk: Vec<(u64, Vec<u8>)>| -> Vec<_> {
-        chunk
-            .into_par_iter()
-            .map(|(seq, bytes)| (seq, fundledger_core::ledger::parse_stored(&bytes)))
-            .collect()
-    };
-    let path = store.path().display().to_string();
-    let mut chunk = read_chunk()?;
-    while !chunk.is_empty() {
-        let (parsed, next) = rayon::join(|| parse(chunk), &mut read_chunk);
-        for (seq, record) in parsed {
-            let record = record.map_err(|r| {
-                CliError::usage(format!(
-                    "ledger {path}: stored record seq {seq} fails verification: {r}"
-                ))
-            })?;
-            findings.add_owned(record);
-        }
-        chunk = next?;
-    }
-    Ok(findings)
 }
 
 /// The program's figures and findings ([`fundledger_core::findings::audited`]),

@@ -69,7 +69,9 @@ pub fn check(dir: &Path) -> CliResult<()> {
                 ledger.size()
             )));
         }
-        let replayed = snapshot::encode(&ledger)
+        let replayed = store
+            .reader()
+            .encode_snapshot(&ledger)
             .ok_or_else(|| failed(format!("record {} is not a seal", size - 1)))?;
         let (replayed_header, replayed_body) =
             snapshot::open(&replayed).expect("a fresh encoding opens");

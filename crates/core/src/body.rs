@@ -463,7 +463,7 @@ pub struct LedgerSealed {
 }
 
 /// A typed body.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Body {
     LedgerOpened(LedgerOpened),

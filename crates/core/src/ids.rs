@@ -81,6 +81,33 @@ impl<'de> Deserialize<'de> for Hash32 {
     }
 }
 
+/// A hasher for maps keyed by [`Hash32`] digests, which are uniformly
+/// random already: their first eight bytes are the hash. (The default
+/// SipHash would spend most of a map insert hashing 32 random bytes.) For
+/// maps whose keys are digests only.
+#[derive(Default, Clone, Copy)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // The digest itself (a length prefix comes through `write_usize`).
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(first);
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+/// A hash map keyed by digests, hashed by [`DigestHasher`].
+pub type DigestMap<V> =
+    std::collections::HashMap<Hash32, V, std::hash::BuildHasherDefault<DigestHasher>>;
+/// A hash set of digests, hashed by [`DigestHasher`].
+pub type DigestSet = std::collections::HashSet<Hash32, std::hash::BuildHasherDefault<DigestHasher>>;
+
 /// Parses exactly `N` bytes of lowercase hex.
 pub fn parse_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let text = text.as_bytes();

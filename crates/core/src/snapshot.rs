@@ -14,6 +14,7 @@
 //! match is a [`Refusal`], and the caller replays the whole chain instead —
 //! a snapshot can make an open faster, never make a figure different.
 
+use crate::findings::Findings;
 use crate::ids::Hash32;
 use crate::ledger::Ledger;
 use serde::{Deserialize, Serialize};
@@ -22,14 +23,16 @@ use serde::{Deserialize, Serialize};
 /// ledger, the books, the Merkle tree) must bump it: a snapshot of another
 /// format is refused, never misread. `tests/it/snapshots.rs` pins the
 /// demo's body hash, so a changed layout fails a test until this is bumped.
-pub const SNAPSHOT_FORMAT: u32 = 4;
+pub const SNAPSHOT_FORMAT: u32 = 5;
 
 /// The first line of every snapshot file.
 pub const MAGIC: &[u8] = b"fundledger snapshot\n";
 
 /// A part of the body, decodable alone: `identity` (the ledger's name, id,
 /// size, head, seals and actors), `ledger` (everything but the programs'
-/// books) and `program:<id>` for each program.
+/// books), and for each program `program:<id>` (its books) and
+/// `findings:<id>` (the records its findings read, as [`Findings`] keeps
+/// them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
     /// Its name.
@@ -106,8 +109,14 @@ fn hash(bytes: &[u8]) -> Hash32 {
 }
 
 /// The snapshot file of `ledger`, which must be a full ledger (not compact
-/// or partial) whose last record is a seal; `None` otherwise.
-pub fn encode(ledger: &Ledger) -> Option<Vec<u8>> {
+/// or partial) whose last record is a seal; `None` otherwise. Each
+/// program's findings fold (`findings(program)`: its records as
+/// [`Findings`] gathers them, asked for one program at a time), if given,
+/// goes in a `findings:<id>` section, so a report need not read them back.
+pub fn encode_with(
+    ledger: &Ledger,
+    mut findings: impl FnMut(&str) -> Option<Findings>,
+) -> Option<Vec<u8>> {
     if ledger.is_compact()
         || ledger.is_partial()
         || ledger.size() == 0
@@ -123,6 +132,9 @@ pub fn encode(ledger: &Ledger) -> Option<Vec<u8>> {
     for (id, books) in &programs {
         let year = Some(books.opened.fiscal_year);
         parts.push((format!("program:{id}"), year, to_bytes(books)));
+        if let Some(fold) = findings(id) {
+            parts.push((format!("findings:{id}"), year, to_bytes(&fold)));
+        }
     }
     let mut body = Vec::with_capacity(parts.iter().map(|p| p.2.len()).sum());
     let mut sections = Vec::with_capacity(parts.len());
@@ -247,11 +259,14 @@ impl SnapshotHeader {
     }
 
     /// The sections a report of `program` reads: the identity (which
-    /// keeps the seqs of every program's opening and allocations) and the
-    /// program's books. `None` if the snapshot has no such program.
+    /// keeps the seqs of every program's opening and allocations), the
+    /// program's books and its findings fold, if the snapshot has one.
+    /// `None` if the snapshot has no such program.
     pub fn report_sections(&self, program: &str) -> Option<Vec<&Section>> {
         let own = self.section(&format!("program:{program}"))?;
-        Some(vec![self.section("identity")?, own])
+        let mut wanted = vec![self.section("identity")?, own];
+        wanted.extend(self.section(&format!("findings:{program}")));
+        Some(wanted)
     }
 }
 
@@ -354,18 +369,22 @@ pub fn assemble(
 
 /// A ledger for reports only, from a snapshot's identity and the program
 /// sections given (each with its bytes, as [`SnapshotHeader::report_sections`]
-/// names them): it knows those programs' books and refuses every record.
+/// names them): it knows those programs' books and refuses every record;
+/// with the findings fold, if one was given.
 pub fn decode_programs(
     header: &SnapshotHeader,
     parts: &[(&Section, Vec<u8>)],
-) -> Result<Ledger, Refusal> {
+) -> Result<(Ledger, Option<Findings>), Refusal> {
     let mut ledger: Option<Ledger> = None;
     let mut programs = Vec::new();
+    let mut findings = None;
     for (section, bytes) in parts {
         if section.name == "identity" {
             ledger = Some(decode_part(section, bytes)?);
         } else if let Some(id) = section.name.strip_prefix("program:") {
             programs.push((id.to_string(), decode_part(section, bytes)?));
+        } else if section.name.starts_with("findings:") {
+            findings = Some(decode_part(section, bytes)?);
         }
     }
     let mut ledger =
@@ -375,7 +394,7 @@ pub fn decode_programs(
     }
     matches_header(&ledger, header)?;
     ledger.set_partial();
-    Ok(ledger)
+    Ok((ledger, findings))
 }
 
 /// Serde helpers: imbl hash maps and sets written in key order, so that

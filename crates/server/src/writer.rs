@@ -280,11 +280,11 @@ impl State {
             }
             let _ = thread.join();
         }
-        let dir = self.store.path().to_path_buf();
+        let reader = self.store.reader();
         let ledger = self.ledger.clone();
         self.snapshot_size = ledger.size();
         let write = move || {
-            if let Err(e) = fundledger_store::write_snapshot_in(&dir, &ledger) {
+            if let Err(e) = reader.write_snapshot(&ledger) {
                 eprintln!("note: no snapshot of the books was written: {e}");
             }
         };

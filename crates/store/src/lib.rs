@@ -10,9 +10,10 @@
 #![forbid(unsafe_code)]
 
 mod acknowledged;
+mod gather;
 mod snapshots;
 
-pub use snapshots::{write_snapshot_in, Found};
+pub use snapshots::Found;
 
 use acknowledged::Acknowledged;
 use fundledger_core::ids::{Hash32, Timestamp};

@@ -9,7 +9,8 @@
 //! applies; one that does not match the chain is named on stderr in one line
 //! and the open replays the whole chain instead.
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, StoreReader};
+use fundledger_core::findings::Findings;
 use fundledger_core::ids::{Hash32, Timestamp};
 use fundledger_core::ledger::{parse_stored, Ledger};
 use fundledger_core::snapshot::{self, Refusal, SnapshotHeader};
@@ -67,7 +68,7 @@ impl Store {
     /// to a seal; returns its file (`None`: the ledger does not end on a
     /// seal, or a snapshot at that seal exists already).
     pub fn write_snapshot(&self, ledger: &Ledger) -> Result<Option<PathBuf>, StoreError> {
-        write_snapshot_in(&self.path, ledger)
+        self.reader().write_snapshot(ledger)
     }
 
     /// The newest snapshot covering at most `records_max` records and
@@ -107,22 +108,24 @@ impl Store {
     }
 
     /// The ledger a report of `program` needs, as of the first
-    /// `records_max` records recorded by `recorded_by`: from the newest
-    /// snapshot that covers exactly those records, its identity and the
-    /// program sections a report reads only (a partial ledger, which takes
-    /// no record); otherwise, or if the snapshot is refused (one line on
-    /// stderr), by [`Store::replay_until`].
-    pub fn report_ledger(
+    /// `records_max` records recorded by `recorded_by`, and its findings
+    /// fold when the snapshot has it: from the newest snapshot that covers
+    /// exactly those records, only its identity and the program's sections
+    /// (a partial ledger, which takes no record); otherwise, or if the
+    /// snapshot is refused (one line on stderr), by [`Store::replay_until`]
+    /// (and no findings: read them with [`StoreReader::findings`]).
+    pub fn report_inputs(
         &self,
         program: &str,
         records_max: Option<u64>,
         recorded_by: Option<Timestamp>,
-    ) -> Result<Ledger, StoreError> {
+    ) -> Result<(Ledger, Option<Findings>), StoreError> {
+        let whole = |ledger| (ledger, None);
         match self.report_snapshot(program, records_max, recorded_by)? {
-            Some(Ok(ledger)) => {
+            Some(Ok((ledger, findings))) => {
                 self.opened_from
                     .store(ledger.size(), std::sync::atomic::Ordering::Relaxed);
-                Ok(ledger)
+                Ok((ledger, findings))
             }
             Some(Err((path, refusal))) => {
                 eprintln!(
@@ -132,12 +135,13 @@ impl Store {
                 self.opened_from
                     .store(0, std::sync::atomic::Ordering::Relaxed);
                 self.fold_from(Ledger::new(), records_max, recorded_by, |_, _, _| {})
+                    .map(whole)
             }
-            None => self.replay_until(records_max, recorded_by),
+            None => self.replay_until(records_max, recorded_by).map(whole),
         }
     }
 
-    /// [`Store::report_ledger`]'s snapshot: `None` when none applies with
+    /// [`Store::report_inputs`]'s snapshot: `None` when none applies with
     /// nothing to fold after it.
     #[allow(clippy::type_complexity)]
     fn report_snapshot(
@@ -145,7 +149,7 @@ impl Store {
         program: &str,
         records_max: Option<u64>,
         recorded_by: Option<Timestamp>,
-    ) -> Result<Option<Result<Ledger, (PathBuf, Refusal)>>, StoreError> {
+    ) -> Result<Option<Result<(Ledger, Option<Findings>), (PathBuf, Refusal)>>, StoreError> {
         let end = records_max.unwrap_or(self.len).min(self.len);
         let Some((size, path)) = self.snapshots().into_iter().find(|(size, _)| *size <= end) else {
             return Ok(None);
@@ -239,40 +243,57 @@ impl Store {
     }
 }
 
-/// [`Store::write_snapshot`] for the store in `ledger_dir`, from any thread
-/// (the server writes one beside its writer thread). The caller makes sure
-/// `ledger`'s records are durable in that store.
-pub fn write_snapshot_in(
-    ledger_dir: &Path,
-    ledger: &Ledger,
-) -> Result<Option<PathBuf>, StoreError> {
-    let dir = ledger_dir.join(DIR);
-    let path = dir.join(format!("at-{}{SUFFIX}", ledger.size()));
-    if path.exists() {
-        return Ok(None);
+impl StoreReader {
+    /// [`Store::write_snapshot`] from any thread (the server writes one
+    /// beside its writer thread), with each program's findings read back
+    /// from the store. The caller makes sure `ledger`'s records are durable.
+    pub fn write_snapshot(&self, ledger: &Ledger) -> Result<Option<PathBuf>, StoreError> {
+        let dir = self.path.join(DIR);
+        let path = dir.join(format!("at-{}{SUFFIX}", ledger.size()));
+        if path.exists() {
+            return Ok(None);
+        }
+        match self.encode_snapshot(ledger) {
+            Some(bytes) => write_file(&dir, &path, ledger.size(), &bytes).map(Some),
+            None => Ok(None),
+        }
     }
-    let Some(bytes) = snapshot::encode(ledger) else {
-        return Ok(None);
-    };
+}
+
+impl StoreReader {
+    /// The snapshot file of `ledger` (this store's chain up to a seal), each
+    /// program's findings read back from the store: what
+    /// [`StoreReader::write_snapshot`] writes and `verify --check-snapshot`
+    /// compares with.
+    pub fn encode_snapshot(&self, ledger: &Ledger) -> Option<Vec<u8>> {
+        // A program whose records cannot be read back gets no findings
+        // section: its reports read them from the store instead.
+        snapshot::encode_with(ledger, |program| self.findings(ledger, program).ok())
+    }
+}
+
+/// Writes a snapshot file: `.tmp`, synced, renamed, the directory synced;
+/// then only the [`KEEP`] newest are kept.
+fn write_file(dir: &Path, path: &Path, size: u64, bytes: &[u8]) -> Result<PathBuf, StoreError> {
     let io = |source: std::io::Error| StoreError::Sled {
-        path: dir.clone(),
+        path: dir.to_path_buf(),
         source: sled::Error::Io(source),
     };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    remove_unfinished(&dir);
-    let tmp = dir.join(format!("at-{}{SUFFIX}.tmp", ledger.size()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    remove_unfinished(dir);
+    let tmp = dir.join(format!("at-{size}{SUFFIX}.tmp"));
     let mut file = std::fs::File::create(&tmp).map_err(io)?;
-    file.write_all(&bytes).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)?;
     drop(file);
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(&dir)
+    std::fs::rename(&tmp, path).map_err(io)?;
+    std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io)?;
-    for (_, old) in listed(&dir).into_iter().skip(KEEP) {
+    for (_, old) in listed(dir).into_iter().skip(KEEP) {
         let _ = std::fs::remove_file(old);
     }
-    Ok(Some(path))
+    Ok(path.to_path_buf())
 }
 
 /// [`snapshot::decode`], the programs' sections decoded on every core

@@ -234,8 +234,8 @@ pub struct PeopleIndex {
 
 impl DistrictBooks {
     /// The distinct people on its rosters in force (`signed`: those who signed one).
-    pub fn people(&self, signed: bool) -> std::collections::HashSet<Hash32> {
-        let mut people = std::collections::HashSet::new();
+    pub fn people(&self, signed: bool) -> crate::ids::DigestSet {
+        let mut people = crate::ids::DigestSet::default();
         for roster in self.rosters.values() {
             let digests = if signed {
                 &roster.signed_digests
@@ -268,9 +268,8 @@ impl ProgramBooks {
     /// Its people across districts, computed once per change of its rosters.
     pub fn people(&self) -> &PeopleIndex {
         self.people.get_or_init(|| {
-            let mut districts_of: std::collections::HashMap<Hash32, u32> =
-                std::collections::HashMap::new();
-            let mut signed = std::collections::HashSet::new();
+            let mut districts_of: crate::ids::DigestMap<u32> = Default::default();
+            let mut signed = crate::ids::DigestSet::default();
             for d in self.districts.values() {
                 let listed = if d.rosters.len() == 1 {
                     None

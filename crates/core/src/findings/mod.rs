@@ -62,7 +62,7 @@ pub struct Finding {
 }
 
 /// A record of the program, as findings need it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 struct Fact {
     seq: u64,
     id: String,
@@ -81,8 +81,9 @@ impl Fact {
     }
 }
 
-/// The records of one program, gathered in seq order.
-#[derive(Clone, Debug)]
+/// The records of one program, gathered in seq order (a snapshot of the
+/// books keeps them, so a report need not read them back).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Findings {
     program: String,
     facts: Vec<Fact>,
@@ -270,13 +271,12 @@ impl Findings {
                 _ => district.reports.push(fact),
             }
         }
-        let name = |code: &str| {
-            program
-                .districts
-                .iter()
-                .find(|d| d.code.as_str() == code)
-                .map_or(code.to_string(), |d| d.name.clone())
-        };
+        let names: HashMap<&str, &str> = program
+            .districts
+            .iter()
+            .map(|d| (d.code.as_str(), d.name.as_str()))
+            .collect();
+        let name = |code: &str| names.get(code).map_or(code, |n| *n).to_string();
         let parse_due = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
         let ledger_due =
             parse_due(&program.deadlines.training_ledger_due_local).map(|d| due_end(d, offset));
@@ -565,7 +565,7 @@ fn cost_per_trainee(d: &District) -> Option<rust_decimal::Decimal> {
         .iter()
         .map(|f| amount(f))
         .fold(Money::ZERO, |a, b| a + b);
-    let trained: BTreeSet<Hash32> = d
+    let trained: crate::ids::DigestSet = d
         .rosters
         .iter()
         .flat_map(|f| match &f.body {
@@ -648,10 +648,13 @@ fn double_claims(
     name: &dyn Fn(&str) -> String,
 ) {
     // Each person's rosters, in seq order.
-    let mut claims: HashMap<Hash32, Vec<(&str, &Fact)>> = HashMap::new();
+    let mut claims: crate::ids::DigestMap<Vec<(&str, &Fact)>> = Default::default();
     for (code, district) in districts {
         for roster in &district.rosters {
-            for person in people(roster).into_iter().collect::<BTreeSet<_>>() {
+            let mut on_roster = people(roster);
+            on_roster.sort_unstable();
+            on_roster.dedup();
+            for person in on_roster {
                 claims
                     .entry(person)
                     .or_default()
