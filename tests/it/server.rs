@@ -915,3 +915,68 @@ fn submit_url_sends_what_sign_prints_to_the_server() {
     assert!(err.contains("fundledger submit --url"), "{err}");
     server.stop();
 }
+
+/// The writer checks a group's signatures in one batch; a bad one among
+/// them makes it decide the group again checking each, so exactly the bad
+/// submissions are refused (403), and an event first sent with a bad
+/// signature is appended when sent again signed (it never got in).
+#[test]
+fn bad_signatures_among_concurrent_good_ones_are_refused_one_by_one() {
+    let dir = tempdir();
+    let ledger = ledger_with_2023(dir.path());
+    let server = Server::start(&ledger);
+    let url = server.url.clone();
+    let forged = |submission: &Value| {
+        let mut submission = submission.clone();
+        let sig = submission["sig"].as_str().unwrap().to_string();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        submission["sig"] = json!(format!("{flipped}{}", &sig[1..]));
+        submission
+    };
+    let threads: Vec<_> = (0..16)
+        .map(|client| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let agent = agent();
+                let mut seen = Vec::new();
+                for n in 0..6 {
+                    let submission = signed(&client_event(client, n));
+                    if (client + n) % 4 == 0 {
+                        let (status, reply) =
+                            post(&agent, &url, &forged(&submission).to_string()).unwrap();
+                        assert_eq!(
+                            (status, reply["error"]["class"].as_str()),
+                            (403, Some("signature")),
+                            "{reply}"
+                        );
+                    }
+                    let (status, reply) = post(&agent, &url, &submission.to_string()).unwrap();
+                    assert_eq!(status, 201, "client {client} event {n}: {reply}");
+                    seen.push(format!("c{client}.e{n}"));
+                }
+                seen
+            })
+        })
+        .collect();
+    let appended: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    server.stop();
+    let dir = dir.path();
+    let l = ledger.to_str().unwrap();
+    ok(dir, &["verify", "--ledger", l]);
+    let log = ok(dir, &["log", "--ledger", l, "--json"]);
+    let ids: Vec<String> = log
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["event"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for id in &appended {
+        assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
+    }
+}

@@ -3,7 +3,8 @@
 use fundledger_core::checkpoint::SignedCheckpoint;
 use fundledger_core::crypto::SecretKey;
 use fundledger_core::ledger::{
-    refuse_far_future, BatchItem, BatchRejection, DecidedBatch, Ledger, RecordClock, SealedRecord,
+    refuse_far_future, BatchItem, BatchRejection, DecidedBatch, Ledger, PendingSignature,
+    RecordClock, SealedRecord,
 };
 use fundledger_core::Rejection;
 use fundledger_store::{Store, StoreReader};
@@ -295,22 +296,19 @@ impl State {
         }
     }
 
-    fn commit_group(&mut self, jobs: Vec<Job>, stats: &CommitStats) {
-        let Some(key) = self.config.operator_key.clone() else {
-            for job in jobs {
-                let _ = job.reply.send(JobOutcome::StoreFailed(
-                    "the server runs without the operator key".to_string(),
-                ));
-            }
-            return;
-        };
+    /// Decides each job in turn on a working copy of the state: the group
+    /// (its records not yet sealed) and each job's decision.
+    fn decide_group(
+        &self,
+        jobs: &[Job],
+        mut deferred: Option<&mut Vec<PendingSignature>>,
+    ) -> (DecidedBatch, Vec<Decision>) {
         let mut group = DecidedBatch {
             ledger: self.ledger.clone(),
             records: Vec::new(),
             outcomes: Vec::new(),
         };
-        // Per job: Ok(seqs of its items) or the rejection.
-        let mut decided: Vec<(Job, Decision)> = Vec::with_capacity(jobs.len());
+        let mut decisions = Vec::with_capacity(jobs.len());
         for job in jobs {
             let items: Result<Vec<BatchItem<'_>>, BatchRejection> = job
                 .submissions
@@ -323,19 +321,48 @@ impl State {
             let now = chrono::Utc::now();
             let outcome = items.and_then(|items| {
                 refuse_far_future(&items, now, self.config.future_skew)?;
-                group.ledger.decide_batch(&items, RecordClock::Now(now))
+                group.ledger.decide_batch_in_place(
+                    &items,
+                    RecordClock::Now(now),
+                    deferred.as_deref_mut(),
+                )
             });
-            match outcome {
-                Ok(batch) => {
-                    let seqs = batch.outcomes.iter().map(|o| o.seq()).collect();
-                    let any_new = !batch.records.is_empty();
-                    group.ledger = batch.ledger;
-                    group.records.extend(batch.records);
-                    decided.push((job, Ok(Accepted { seqs, any_new })));
-                }
-                Err(rejection) => decided.push((job, Err(rejection))),
-            }
+            decisions.push(outcome.map(|(records, outcomes)| {
+                let seqs = outcomes.iter().map(|o| o.seq()).collect();
+                let any_new = !records.is_empty();
+                group.records.extend(records);
+                Accepted { seqs, any_new }
+            }));
         }
+        (group, decisions)
+    }
+
+    fn commit_group(&mut self, jobs: Vec<Job>, stats: &CommitStats) {
+        let Some(key) = self.config.operator_key.clone() else {
+            for job in jobs {
+                let _ = job.reply.send(JobOutcome::StoreFailed(
+                    "the server runs without the operator key".to_string(),
+                ));
+            }
+            return;
+        };
+        // Signatures are checked together, in one batch; if that fails, the
+        // group is decided again checking each, which refuses exactly the
+        // jobs a one-by-one check would have refused.
+        let mut pending = Vec::new();
+        let (group, decisions) = self.decide_group(&jobs, Some(&mut pending));
+        let signed = pending.is_empty()
+            || fundledger_core::crypto::verify_batch(
+                pending
+                    .iter()
+                    .map(|p| (&p.key, &p.event_hash, p.sig.as_str())),
+            );
+        let (mut group, decisions) = if signed {
+            (group, decisions)
+        } else {
+            self.decide_group(&jobs, None)
+        };
+        let decided: Vec<(Job, Decision)> = jobs.into_iter().zip(decisions).collect();
         // One seal for the whole group.
         let sealed = match group.seal(&key) {
             Ok(()) => std::mem::take(&mut group.records),

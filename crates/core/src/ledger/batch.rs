@@ -1,7 +1,7 @@
 //! A batch of signed events, decided on an O(1) clone of the state: every
 //! event or none. The one append path of the CLI and the server.
 
-use super::{Appended, Ledger, SealedRecord};
+use super::{Appended, Ledger, PendingSignature, SealedRecord};
 use crate::crypto::SecretKey;
 use crate::ids::Timestamp;
 use crate::Rejection;
@@ -181,6 +181,63 @@ impl Ledger {
             records,
             outcomes,
         })
+    }
+
+    /// [`Ledger::decide_batch`] on this ledger itself, for a caller that
+    /// owns a working copy (the server's group commit): the new records and
+    /// the outcomes, and this ledger then holds the batch. A batch of one
+    /// event is decided and applied in place — deciding only reads the
+    /// state, and only an accepted event changes it — which spares the
+    /// copy of every map path a clone's first write makes. A longer batch
+    /// is decided on a clone that replaces this ledger only if every event
+    /// passes. Refused: this ledger is unchanged.
+    ///
+    /// With `deferred`, well-formed signatures are not checked but pushed
+    /// there (none for a refused batch): the caller checks them together
+    /// ([`crate::crypto::verify_batch`]) and, if that fails, decides again
+    /// from the state before with `None`, so that a bad signature is
+    /// refused exactly where checking each would have refused it.
+    pub fn decide_batch_in_place(
+        &mut self,
+        items: &[BatchItem<'_>],
+        clock: RecordClock,
+        mut deferred: Option<&mut Vec<PendingSignature>>,
+    ) -> Result<(Vec<SealedRecord>, Vec<ItemOutcome>), BatchRejection> {
+        let pending_before = deferred.as_ref().map_or(0, |d| d.len());
+        let mut working = if items.len() == 1 {
+            None
+        } else {
+            Some(self.clone())
+        };
+        let mut records = Vec::with_capacity(items.len());
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let ledger = working.as_mut().unwrap_or(&mut *self);
+            let decided = match clock {
+                RecordClock::Now(now_utc) => Ok(ledger.now(now_utc)),
+                RecordClock::EventAt => event_at(item.event),
+            }
+            .and_then(|recorded_at| {
+                ledger.append_event_with(item.event, item.sig, recorded_at, deferred.as_deref_mut())
+            });
+            match decided {
+                Ok(Appended::New(record)) => {
+                    outcomes.push(ItemOutcome::New(record.seq));
+                    records.push(record);
+                }
+                Ok(Appended::Exists(seq)) => outcomes.push(ItemOutcome::Exists(seq)),
+                Err(rejection) => {
+                    if let Some(deferred) = deferred {
+                        deferred.truncate(pending_before);
+                    }
+                    return Err(BatchRejection { index, rejection });
+                }
+            }
+        }
+        if let Some(ledger) = working {
+            *self = ledger;
+        }
+        Ok((records, outcomes))
     }
 }
 

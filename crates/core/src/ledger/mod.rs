@@ -264,6 +264,19 @@ impl Ledger {
         sig: &str,
         recorded_at: Timestamp,
     ) -> Result<Appended, Rejection> {
+        self.append_event_with(event, sig, recorded_at, None)
+    }
+
+    /// [`Ledger::append_event`]; with `deferred`, the signature is not
+    /// checked here but pushed there, for the caller to check in a batch
+    /// (and to decide again, verifying each, if the batch fails).
+    pub(crate) fn append_event_with(
+        &mut self,
+        event: &Value,
+        sig: &str,
+        recorded_at: Timestamp,
+        deferred: Option<&mut Vec<PendingSignature>>,
+    ) -> Result<Appended, Rejection> {
         if let Some(seq) = self.existing(event)? {
             return Ok(Appended::Exists(seq));
         }
@@ -279,7 +292,7 @@ impl Ledger {
                 "a compact ledger only verifies; open the full ledger to append".to_string(),
             ));
         }
-        let decided = self.decide_event(event, sig)?;
+        let (decided, pending) = self.decide_event(event, sig, deferred.is_none())?;
         let mut record = Map::new();
         record.insert("v".into(), Value::from(FORMAT_VERSION));
         record.insert("seq".into(), Value::from(self.size));
@@ -310,6 +323,9 @@ impl Ledger {
             bytes,
         };
         self.apply(&decided, hash, recorded_at, None);
+        if let (Some(deferred), Some(pending)) = (deferred, pending) {
+            deferred.push(pending);
+        }
         Ok(Appended::New(sealed))
     }
 
@@ -511,10 +527,17 @@ impl Ledger {
     }
 
     /// Every check an event must pass to become the next record.
-    fn decide_event(&self, event: &Value, sig: &str) -> Result<CheckedEvent, Rejection> {
+    /// (`verify_signature: false`: the signature is returned, pending, for
+    /// a batch check, unless it is malformed.)
+    fn decide_event(
+        &self,
+        event: &Value,
+        sig: &str,
+        verify_signature: bool,
+    ) -> Result<(CheckedEvent, Option<PendingSignature>), Rejection> {
         let checked = precheck_event(event)?;
-        self.decide_checked(&checked, sig, true, &NoRecall)?;
-        Ok(checked)
+        let (pending, _) = self.decide_checked(&checked, sig, verify_signature, &NoRecall)?;
+        Ok((checked, pending))
     }
 
     /// The checks of a checked event that need the state: enrolment,
