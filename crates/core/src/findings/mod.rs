@@ -122,19 +122,29 @@ impl Findings {
         &self.program
     }
 
-    /// [`Findings::add`], taking the record's body instead of cloning it.
-    pub fn add_owned(&mut self, record: StoredRecord) {
+    /// Where a record goes: the program's own records and every reversal
+    /// (`Some(true)`), other programs' openings and allocations
+    /// (`Some(false)`), or nowhere.
+    fn place(&self, record: &StoredRecord) -> Option<bool> {
         let body = &record.event.body;
-        let ours =
-            body.program() == Some(self.program.as_str()) || matches!(body, Body::EventReversed(_));
-        let other = matches!(body, Body::ProgramOpened(_) | Body::AllocationMade(_));
-        let Some(seq) = record.seq else { return };
-        if !(ours || other) {
-            return;
+        record.seq?;
+        if body.program() == Some(self.program.as_str()) || matches!(body, Body::EventReversed(_)) {
+            Some(true)
+        } else if matches!(body, Body::ProgramOpened(_) | Body::AllocationMade(_)) {
+            Some(false)
+        } else {
+            None
         }
+    }
+
+    /// [`Findings::add`], taking the record instead of cloning its body.
+    pub fn add_owned(&mut self, record: StoredRecord) {
+        let Some(ours) = self.place(&record) else {
+            return;
+        };
         let event = record.event;
         let fact = Fact {
-            seq,
+            seq: record.seq.unwrap_or_default(),
             id: event.id,
             actor: event.actor,
             at: event.at,
@@ -150,23 +160,8 @@ impl Findings {
 
     /// Takes a record (in seq order): one of the program's, or a reversal.
     pub fn add(&mut self, record: &StoredRecord) {
-        let body = &record.event.body;
-        let ours =
-            body.program() == Some(self.program.as_str()) || matches!(body, Body::EventReversed(_));
-        let other = matches!(body, Body::ProgramOpened(_) | Body::AllocationMade(_));
-        let Some(seq) = record.seq else { return };
-        let fact = || Fact {
-            seq,
-            id: record.event.id.clone(),
-            actor: record.event.actor.clone(),
-            at: record.event.at,
-            recorded_at: record.recorded_at,
-            body: body.clone(),
-        };
-        if ours {
-            self.facts.push(fact());
-        } else if other {
-            self.others.push(fact());
+        if self.place(record).is_some() {
+            self.add_owned(record.clone());
         }
     }
 
