@@ -642,24 +642,28 @@ fn double_claims(
     districts: &BTreeMap<String, District>,
     name: &dyn Fn(&str) -> String,
 ) {
-    // Each person's rosters, in seq order.
-    let mut claims: crate::ids::DigestMap<Vec<(&str, &Fact)>> = Default::default();
+    // Each person's rosters, in seq order: the first kept in the map, any
+    // other in a list (most people are on one roster: no list is made).
+    type Claim<'a> = (&'a str, &'a Fact);
+    let mut claims: crate::ids::DigestMap<(Claim<'_>, Vec<Claim<'_>>)> = Default::default();
     for (code, district) in districts {
         for roster in &district.rosters {
             let mut on_roster = people(roster);
             on_roster.sort_unstable();
             on_roster.dedup();
             for person in on_roster {
+                let claim: Claim<'_> = (code.as_str(), *roster);
                 claims
                     .entry(person)
-                    .or_default()
-                    .push((code.as_str(), roster));
+                    .and_modify(|(_, more)| more.push(claim))
+                    .or_insert((claim, Vec::new()));
             }
         }
     }
     // People per pair of rosters.
     let mut pairs: BTreeMap<(u64, u64), SharedPeople> = BTreeMap::new();
-    for rosters in claims.values().filter(|r| r.len() > 1) {
+    let claimed_twice = claims.values().filter(|(_, more)| !more.is_empty());
+    for rosters in claimed_twice.map(|(first, more)| [&[*first][..], more].concat()) {
         for (i, (code_a, a)) in rosters.iter().enumerate() {
             for (code_b, b) in &rosters[i + 1..] {
                 let (x, y) = if a.seq < b.seq {
