@@ -12,6 +12,14 @@ use std::path::{Path, PathBuf};
 /// every run (no "now").
 const LATE: &str = "2040-01-01T00:00:00+08:00";
 
+/// A workload from `fundledger-bench gen` with `args`, imported as ledger `g`.
+fn generated_ledger(p: &Path, args: &[&str]) {
+    let mut gen = vec!["gen", "--out", "w.jsonl"];
+    gen.extend_from_slice(args);
+    bench_ok(p, &gen);
+    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
+}
+
 fn seals(dir: &Path, ledger: &str) -> Vec<u64> {
     ok(dir, &["log", "--ledger", ledger, "--kind", "ledger_sealed"])
         .lines()
@@ -74,12 +82,9 @@ fn a_snapshot_open_gives_the_bytes_of_a_full_replay_at_every_checkpoint() {
     let p = dir.path();
     // Four years sealed every 120 records: 13 checkpoints, reversed
     // expenditures among the records.
-    bench_ok(
+    generated_ledger(
         p,
         &[
-            "gen",
-            "--out",
-            "w.jsonl",
             "--counties",
             "10",
             "--years",
@@ -94,7 +99,6 @@ fn a_snapshot_open_gives_the_bytes_of_a_full_replay_at_every_checkpoint() {
             "120",
         ],
     );
-    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
     let reversals = ok(p, &["log", "--ledger", "g", "--kind", "event_reversed"]);
     assert!(!reversals.trim().is_empty(), "the workload has reversals");
     let seals = seals(p, "g");
@@ -221,12 +225,9 @@ fn a_bad_snapshot_is_named_in_one_line_and_the_chain_replayed() {
     }
 
     // Foreign: another ledger's snapshot under this one's name.
-    bench_ok(
+    generated_ledger(
         p,
         &[
-            "gen",
-            "--out",
-            "w.jsonl",
             "--counties",
             "10",
             "--years",
@@ -237,7 +238,6 @@ fn a_bad_snapshot_is_named_in_one_line_and_the_chain_replayed() {
             "4",
         ],
     );
-    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
     ok(p, &["snapshot", "--ledger", "g"]);
     let theirs = std::fs::read_dir(snapshot_dir(p, "g"))
         .unwrap()
@@ -329,21 +329,7 @@ fn a_forged_snapshot_is_caught_by_verify_check_snapshot() {
 fn a_kill_while_a_snapshot_is_written_leaves_a_store_that_opens() {
     let dir = tempdir();
     let p = dir.path();
-    bench_ok(
-        p,
-        &[
-            "gen",
-            "--out",
-            "w.jsonl",
-            "--counties",
-            "40",
-            "--years",
-            "3",
-            "--seed",
-            "7",
-        ],
-    );
-    ok(p, &["import", "--ledger", "g", "w.jsonl"]);
+    generated_ledger(p, &["--counties", "40", "--years", "3", "--seed", "7"]);
     let programs = programs(p, "g");
     let replayed = reports(p, "g", &programs, &["--as-of", LATE]);
     let snapshots = snapshot_dir(p, "g");

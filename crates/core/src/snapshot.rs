@@ -270,7 +270,9 @@ impl SnapshotHeader {
     }
 }
 
-fn decode_part<'a, T: Deserialize<'a>>(section: &Section, bytes: &'a [u8]) -> Result<T, Refusal> {
+/// A section read apart from the body (a report's): whole, and hashing
+/// to its header's hash. (A whole body is hashed once by [`open`].)
+fn check_section(section: &Section, bytes: &[u8]) -> Result<(), Refusal> {
     if bytes.len() as u64 != section.bytes {
         return Err(Refusal::Truncated {
             got: bytes.len() as u64,
@@ -282,6 +284,16 @@ fn decode_part<'a, T: Deserialize<'a>>(section: &Section, bytes: &'a [u8]) -> Re
             "its section {} does not hash to its header's",
             section.name
         )));
+    }
+    Ok(())
+}
+
+fn decode_part<'a, T: Deserialize<'a>>(section: &Section, bytes: &'a [u8]) -> Result<T, Refusal> {
+    if bytes.len() as u64 != section.bytes {
+        return Err(Refusal::Truncated {
+            got: bytes.len() as u64,
+            expected: section.bytes,
+        });
     }
     postcard::from_bytes(bytes).map_err(|e| {
         Refusal::Corrupted(format!("its section {} does not decode: {e}", section.name))
@@ -311,20 +323,10 @@ fn matches_header(ledger: &Ledger, header: &SnapshotHeader) -> Result<(), Refusa
     Ok(())
 }
 
-/// The whole ledger in a snapshot's body ([`open`] checked), checked
-/// against its header. [`decode_rest`], [`program_sections`] and
-/// [`decode_program`] let a caller decode the sections on several cores,
-/// then [`assemble`] them.
-pub fn decode(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
-    let rest = decode_rest(header, body)?;
-    let programs = program_sections(header, body)
-        .into_iter()
-        .map(|(section, bytes)| decode_program(section, bytes))
-        .collect::<Result<Vec<_>, _>>()?;
-    assemble(header, rest, programs)
-}
-
-/// The ledger without its programs' books (the `ledger` section).
+/// The ledger without its programs' books (the `ledger` section) of a
+/// body [`open`] checked. With [`program_sections`] and [`decode_program`]
+/// a caller decodes the sections (on several cores), then [`assemble`]s
+/// them into the whole ledger.
 pub fn decode_rest(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
     let rest = header
         .section("ledger")
@@ -379,6 +381,7 @@ pub fn decode_programs(
     let mut programs = Vec::new();
     let mut findings = None;
     for (section, bytes) in parts {
+        check_section(section, bytes)?;
         if section.name == "identity" {
             ledger = Some(decode_part(section, bytes)?);
         } else if let Some(id) = section.name.strip_prefix("program:") {

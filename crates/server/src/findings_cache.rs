@@ -68,12 +68,16 @@ impl FindingsCache {
         // commit) is computed apart, from the store.
         if size < entry.size {
             let mut fold = Findings::new(program);
-            gather(reader, ledger, &mut fold, 0, size)?;
+            reader
+                .add_findings(&mut fold, ledger, 0..size)
+                .map_err(|e| e.to_string())?;
             return Ok(
                 audited(ledger.books(), &fold, program, ledger.utc_offset(), now).map(Arc::new),
             );
         }
-        gather(reader, ledger, &mut entry.fold, entry.size, size)?;
+        reader
+            .add_findings(&mut entry.fold, ledger, entry.size..size)
+            .map_err(|e| e.to_string())?;
         entry.size = size;
         let report = audited(
             ledger.books(),
@@ -110,26 +114,6 @@ pub fn each_record(
                 return Ok(());
             }
         }
-    }
-    Ok(())
-}
-
-/// Adds to `fold` the records `from..end` its findings read
-/// ([`fundledger_core::books::Books::findings_seqs`]), read back by seq.
-pub fn gather(
-    reader: &StoreReader,
-    ledger: &Ledger,
-    fold: &mut Findings,
-    from: u64,
-    end: u64,
-) -> Result<(), String> {
-    let seqs = ledger.books().findings_seqs(fold.program());
-    for seq in seqs.into_iter().filter(|s| (from..end).contains(s)) {
-        let bytes = reader
-            .record(seq)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("record {seq} is not in the store"))?;
-        fold.add(&parse_stored(&bytes).map_err(|e| e.message)?);
     }
     Ok(())
 }

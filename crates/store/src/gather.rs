@@ -11,11 +11,24 @@ impl StoreReader {
     /// seqs read with one range scan each, a chunk at a time, each chunk
     /// parsed on every core while the next is read, folded in seq order.
     pub fn findings(&self, ledger: &Ledger, program: &str) -> Result<Findings, StoreError> {
+        let mut findings = Findings::new(program);
+        self.add_findings(&mut findings, ledger, 0..u64::MAX)?;
+        Ok(findings)
+    }
+
+    /// [`StoreReader::findings`] for the records in `seqs` only, added to
+    /// `findings` (the server's cache adds the records appended since).
+    pub fn add_findings(
+        &self,
+        findings: &mut Findings,
+        ledger: &Ledger,
+        seqs: std::ops::Range<u64>,
+    ) -> Result<(), StoreError> {
         use rayon::prelude::*;
         const CHUNK: usize = 4096;
-        let mut findings = Findings::new(program);
         let mut runs: Vec<(u64, u64)> = Vec::new();
-        for seq in ledger.books().findings_seqs(program) {
+        let wanted = ledger.books().findings_seqs(findings.program());
+        for seq in wanted.into_iter().filter(|s| seqs.contains(s)) {
             match runs.last_mut() {
                 Some((_, end)) if *end == seq => *end += 1,
                 _ => runs.push((seq, seq + 1)),
@@ -61,6 +74,6 @@ impl StoreReader {
             }
             chunk = next?;
         }
-        Ok(findings)
+        Ok(())
     }
 }

@@ -296,7 +296,7 @@ fn write_file(dir: &Path, path: &Path, size: u64, bytes: &[u8]) -> Result<PathBu
     Ok(path.to_path_buf())
 }
 
-/// [`snapshot::decode`], the programs' sections decoded on every core
+/// The whole ledger in a checked body: the programs' sections decoded on every core
 /// beside the rest of the ledger.
 fn decode_on_every_core(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
     use rayon::prelude::*;

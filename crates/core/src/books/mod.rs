@@ -271,19 +271,8 @@ impl ProgramBooks {
             let mut districts_of: crate::ids::DigestMap<u32> = Default::default();
             let mut signed = crate::ids::DigestSet::default();
             for d in self.districts.values() {
-                let listed = if d.rosters.len() == 1 {
-                    None
-                } else {
-                    Some(d.people(false))
-                };
-                let only = d.rosters.values().next();
-                let people: Box<dyn Iterator<Item = &Hash32>> = match (&listed, only) {
-                    (Some(set), _) => Box::new(set.iter()),
-                    (None, Some(r)) => Box::new(r.person_digests.iter()),
-                    (None, None) => Box::new(std::iter::empty()),
-                };
-                for person in people {
-                    *districts_of.entry(*person).or_default() += 1;
+                for person in d.people(false) {
+                    *districts_of.entry(person).or_default() += 1;
                 }
                 for r in d.rosters.values() {
                     signed.extend(r.signed_digests.iter().copied());

@@ -157,25 +157,7 @@ impl Ledger {
         clock: RecordClock,
     ) -> Result<DecidedBatch, BatchRejection> {
         let mut ledger = self.clone();
-        let mut records = Vec::with_capacity(items.len() + 1);
-        let mut outcomes = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let refused = |rejection| BatchRejection { index, rejection };
-            let recorded_at = match clock {
-                RecordClock::Now(now_utc) => ledger.now(now_utc),
-                RecordClock::EventAt => event_at(item.event).map_err(refused)?,
-            };
-            match ledger
-                .append_event(item.event, item.sig, recorded_at)
-                .map_err(refused)?
-            {
-                Appended::New(record) => {
-                    outcomes.push(ItemOutcome::New(record.seq));
-                    records.push(record);
-                }
-                Appended::Exists(seq) => outcomes.push(ItemOutcome::Exists(seq)),
-            }
-        }
+        let (records, outcomes) = ledger.decide_batch_in_place(items, clock, None)?;
         Ok(DecidedBatch {
             ledger,
             records,
