@@ -420,9 +420,9 @@ fn the_demo_snapshot_body_is_pinned() {
     let bytes = std::fs::read(file).unwrap();
     let header_end = bytes.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
     let header: serde_json::Value = serde_json::from_slice(&bytes[20..header_end - 1]).unwrap();
-    assert_eq!(header["format"], 5);
+    assert_eq!(header["format"], 6);
     assert_eq!(
-        header["body_blake3"], "3f8b259e5f1d27ba4ea1eee0597587930e3562e1a55951cc762c5a0cb7f0383f",
+        header["body_blake3"], "c655d2eb3a6374acc3d7d73fd2f01b53b94d90cae928cc32681a2d261fefc2cb",
         "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
     );
 }

@@ -18,22 +18,28 @@ pub fn replay(
     program: &str,
     as_of: Option<Timestamp>,
     records_max: Option<u64>,
-) -> CliResult<(std::mem::ManuallyDrop<Ledger>, Findings)> {
-    let store = Store::open_raw(dir)?;
-    if store.is_empty() {
+) -> CliResult<(
+    std::mem::ManuallyDrop<Ledger>,
+    std::mem::ManuallyDrop<Findings>,
+)> {
+    // From a snapshot, only the program's books and findings are read when
+    // nothing was recorded after it (a partial ledger, for this report only).
+    let (store, inputs) = Store::open_for_report(dir, program, records_max, as_of)?;
+    let Some((ledger, findings)) = inputs else {
         return Err(CliError::usage(format!(
             "ledger {}: no ledger here",
             dir.display()
         )));
-    }
-    // From a snapshot, only the program's books and findings are read when
-    // nothing was recorded after it (a partial ledger, for this report only).
-    let (ledger, findings) = store.report_inputs(program, records_max, as_of)?;
+    };
     let findings = match findings {
         Some(findings) => findings,
         None => store.reader().findings(&ledger, program)?,
     };
-    Ok((std::mem::ManuallyDrop::new(ledger), findings))
+    // Both live until the process exits: freeing them would only cost time.
+    Ok((
+        std::mem::ManuallyDrop::new(ledger),
+        std::mem::ManuallyDrop::new(findings),
+    ))
 }
 
 /// The program's figures and findings ([`fundledger_core::findings::audited`]),
@@ -76,13 +82,23 @@ pub fn line(finding: &Finding, lang: Lang) -> String {
 }
 
 /// The report's JSON with its findings added (`findings`, docs/audit.md).
-pub fn with_json(report: String, findings: &[Finding]) -> String {
+/// The report and the findings (most of the bytes) are written on two cores.
+pub fn with_json(report: impl FnOnce() -> String + Send, findings: &[Finding]) -> String {
+    let (report, list) = std::thread::scope(|scope| {
+        let list = scope.spawn(|| {
+            let mut list = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+            let mut writer = serde_json::Serializer::with_formatter(&mut list, formatter);
+            serde::Serialize::serialize(findings, &mut writer).expect("findings serialize");
+            String::from_utf8(list).expect("JSON is UTF-8")
+        });
+        (report(), list.join().expect("serializing does not panic"))
+    });
     // Spliced in as the last member, so the report keeps its members' order.
     let body = report
         .trim_end()
         .strip_suffix('}')
         .expect("the report is a JSON object");
-    let list = serde_json::to_string_pretty(findings).expect("findings serialize");
     let indented = list.replace('\n', "\n  ");
     format!("{},\n  \"findings\": {indented}\n}}\n", body.trim_end())
 }

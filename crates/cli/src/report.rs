@@ -98,7 +98,7 @@ pub fn report(
     let chain = fundledger_report::ChainIdentity::of(&ledger);
     let bytes = match format {
         ReportFormat::Json => {
-            crate::findings::with_json(render_json(&ledger, &figures), &findings).into_bytes()
+            crate::findings::with_json(|| render_json(&ledger, &figures), &findings).into_bytes()
         }
         ReportFormat::Md => render_markdown(&ledger, &figures, &findings, lang).into_bytes(),
         ReportFormat::Html => fundledger_report::html::report_page(

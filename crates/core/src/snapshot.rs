@@ -14,6 +14,7 @@
 //! match is a [`Refusal`], and the caller replays the whole chain instead —
 //! a snapshot can make an open faster, never make a figure different.
 
+use crate::books::ProgramBooks;
 use crate::findings::Findings;
 use crate::ids::Hash32;
 use crate::ledger::Ledger;
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 /// ledger, the books, the Merkle tree) must bump it: a snapshot of another
 /// format is refused, never misread. `tests/it/snapshots.rs` pins the
 /// demo's body hash, so a changed layout fails a test until this is bumped.
-pub const SNAPSHOT_FORMAT: u32 = 5;
+pub const SNAPSHOT_FORMAT: u32 = 6;
 
 /// The first line of every snapshot file.
 pub const MAGIC: &[u8] = b"fundledger snapshot\n";
@@ -131,7 +132,7 @@ pub fn encode_with(
     ];
     for (id, books) in &programs {
         let year = Some(books.opened.fiscal_year);
-        parts.push((format!("program:{id}"), year, to_bytes(books)));
+        parts.push((format!("program:{id}"), year, to_bytes(&books.to_wire())));
         if let Some(fold) = findings(id) {
             parts.push((format!("findings:{id}"), year, to_bytes(&fold)));
         }
@@ -300,6 +301,12 @@ fn decode_part<'a, T: Deserialize<'a>>(section: &Section, bytes: &'a [u8]) -> Re
     })
 }
 
+/// A program's books from its section ([`ProgramBooks::to_wire`]).
+fn decode_books(section: &Section, bytes: &[u8]) -> Result<ProgramBooks, Refusal> {
+    ProgramBooks::from_wire(decode_part(section, bytes)?)
+        .map_err(|e| Refusal::Corrupted(format!("its section {}: {e}", section.name)))
+}
+
 fn slice<'a>(body: &'a [u8], section: &Section) -> &'a [u8] {
     let start = usize::try_from(section.offset)
         .unwrap_or(usize::MAX)
@@ -353,7 +360,7 @@ pub fn decode_program(
     bytes: &[u8],
 ) -> Result<(String, crate::books::ProgramBooks), Refusal> {
     let id = section.name.strip_prefix("program:").unwrap_or_default();
-    Ok((id.to_string(), decode_part(section, bytes)?))
+    Ok((id.to_string(), decode_books(section, bytes)?))
 }
 
 /// The ledger from its decoded sections, checked against the header.
@@ -377,17 +384,41 @@ pub fn decode_programs(
     header: &SnapshotHeader,
     parts: &[(&Section, Vec<u8>)],
 ) -> Result<(Ledger, Option<Findings>), Refusal> {
+    let findings_part = parts
+        .iter()
+        .find(|(section, _)| section.name.starts_with("findings:"));
+    // The findings section (the program's records) is decoded on a second
+    // core while this one decodes the identity and the books.
+    let (books, findings) = std::thread::scope(|scope| {
+        let findings = findings_part.map(|(section, bytes)| {
+            scope.spawn(move || -> Result<Findings, Refusal> {
+                check_section(section, bytes)?;
+                decode_part(section, bytes)
+            })
+        });
+        let books = decode_report_books(parts);
+        let findings = findings
+            .map(|handle| handle.join().expect("decoding a section does not panic"))
+            .transpose();
+        (books, findings)
+    });
+    let mut ledger = books?;
+    matches_header(&ledger, header)?;
+    ledger.set_partial();
+    Ok((ledger, findings?))
+}
+
+/// The identity and the program books of [`decode_programs`]' parts.
+fn decode_report_books(parts: &[(&Section, Vec<u8>)]) -> Result<Ledger, Refusal> {
     let mut ledger: Option<Ledger> = None;
     let mut programs = Vec::new();
-    let mut findings = None;
     for (section, bytes) in parts {
-        check_section(section, bytes)?;
         if section.name == "identity" {
+            check_section(section, bytes)?;
             ledger = Some(decode_part(section, bytes)?);
         } else if let Some(id) = section.name.strip_prefix("program:") {
-            programs.push((id.to_string(), decode_part(section, bytes)?));
-        } else if section.name.starts_with("findings:") {
-            findings = Some(decode_part(section, bytes)?);
+            check_section(section, bytes)?;
+            programs.push((id.to_string(), decode_books(section, bytes)?));
         }
     }
     let mut ledger =
@@ -395,9 +426,7 @@ pub fn decode_programs(
     for (id, books) in programs {
         ledger.insert_program(id, books);
     }
-    matches_header(&ledger, header)?;
-    ledger.set_partial();
-    Ok((ledger, findings))
+    Ok(ledger)
 }
 
 /// Serde helpers: imbl hash maps and sets written in key order, so that

@@ -120,8 +120,67 @@ impl Store {
         records_max: Option<u64>,
         recorded_by: Option<Timestamp>,
     ) -> Result<(Ledger, Option<Findings>), StoreError> {
+        let found = self.report_snapshot(program, records_max, recorded_by)?;
+        self.report_inputs_found(found, records_max, recorded_by)
+    }
+
+    /// [`Store::open_raw`] then [`Store::report_inputs`], with the newest
+    /// snapshot's sections read and decoded on other threads while sled
+    /// opens (and used if it is the snapshot `report_inputs` takes); `None`
+    /// for an empty store.
+    #[allow(clippy::type_complexity)]
+    pub fn open_for_report(
+        dir: &Path,
+        program: &str,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<(Store, Option<(Ledger, Option<Findings>)>), StoreError> {
+        let newest = listed(&dir.join(DIR)).into_iter().next();
+        let (store, early) = std::thread::scope(|scope| {
+            let early = newest.clone().map(|(_, path)| {
+                scope.spawn(move || {
+                    let (header, body_start, file) = header_of(&path)?;
+                    let decoded = decode_report(file, body_start, &header, program);
+                    Ok::<_, Refusal>((header, decoded))
+                })
+            });
+            let store = Store::open_raw(dir);
+            let early = early.map(|h| h.join().expect("reading a snapshot does not panic"));
+            (store, early)
+        });
+        let store = store?;
+        if store.is_empty() {
+            return Ok((store, None));
+        }
+        let end = records_max.unwrap_or(store.len).min(store.len);
+        let taken = store.snapshots().into_iter().find(|(size, _)| *size <= end);
+        let found = match (taken, newest, early) {
+            (Some((size, path)), Some((_, newest)), Some(early)) if path == newest => match early {
+                Err(refusal) => Some(Err((path, refusal))),
+                Ok((header, decoded)) => {
+                    match store.report_applies(&header, size, end, recorded_by)? {
+                        None => None,
+                        Some(Err(refusal)) => Some(Err((path, refusal))),
+                        Some(Ok(())) => decoded.map(|d| d.map_err(|refusal| (path, refusal))),
+                    }
+                }
+            },
+            // Not the snapshot a report takes: dropped before any replay.
+            _ => store.report_snapshot(program, records_max, recorded_by)?,
+        };
+        let inputs = store.report_inputs_found(found, records_max, recorded_by)?;
+        Ok((store, Some(inputs)))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn report_inputs_found(
+        &self,
+        found: Option<Result<(Ledger, Option<Findings>), (PathBuf, Refusal)>>,
+        records_max: Option<u64>,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<(Ledger, Option<Findings>), StoreError> {
         let whole = |ledger| (ledger, None);
-        match self.report_snapshot(program, records_max, recorded_by)? {
+        match found {
             Some(Ok((ledger, findings))) => {
                 self.opened_from
                     .store(ledger.size(), std::sync::atomic::Ordering::Relaxed);
@@ -155,23 +214,29 @@ impl Store {
             return Ok(None);
         };
         let refused = |refusal| Ok(Some(Err((path.clone(), refusal))));
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => std::io::BufReader::new(file),
-            Err(e) => return refused(Refusal::Corrupted(e.to_string())),
-        };
-        let mut prefix = Vec::new();
-        for _ in 0..2 {
-            if std::io::BufRead::read_until(&mut file, b'\n', &mut prefix).is_err() {
-                return refused(Refusal::Truncated {
-                    got: 0,
-                    expected: 1,
-                });
-            }
-        }
-        let (header, body_start) = match snapshot::read_header(&prefix) {
+        let (header, body_start, file) = match header_of(&path) {
             Ok(read) => read,
             Err(refusal) => return refused(refusal),
         };
+        match self.report_applies(&header, size, end, recorded_by)? {
+            None => Ok(None),
+            Some(Err(refusal)) => refused(refusal),
+            Some(Ok(())) => Ok(decode_report(file, body_start, &header, program)
+                .map(|decoded| decoded.map_err(|refusal| (path.clone(), refusal)))),
+        }
+    }
+
+    /// Does the snapshot `header` (of the file `at-<size>`) give a report
+    /// of the first `end` records recorded by `recorded_by`? `None`: it
+    /// does not apply (too new, or records after it count); an error: it
+    /// names a seal this chain does not have.
+    fn report_applies(
+        &self,
+        header: &SnapshotHeader,
+        size: u64,
+        end: u64,
+        recorded_by: Option<Timestamp>,
+    ) -> Result<Option<Result<(), Refusal>>, StoreError> {
         let recorded_at = Timestamp::parse(&header.recorded_at).ok();
         if recorded_by.is_some_and(|t| !recorded_at.is_some_and(|at| at <= t)) {
             return Ok(None);
@@ -190,41 +255,7 @@ impl Store {
                 return Ok(None);
             }
         }
-        if let Err(refusal) = self.check_binding(&header)? {
-            return refused(refusal);
-        }
-        let Some(sections) = header.report_sections(program) else {
-            return Ok(None);
-        };
-        let mut file = file.into_inner();
-        let got = file
-            .metadata()
-            .map_or(0, |m| m.len().saturating_sub(body_start as u64));
-        if got < header.body_bytes {
-            return refused(Refusal::Truncated {
-                got,
-                expected: header.body_bytes,
-            });
-        }
-        let mut parts = Vec::with_capacity(sections.len());
-        for section in sections {
-            let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
-            let read = std::io::Seek::seek(
-                &mut file,
-                std::io::SeekFrom::Start(body_start as u64 + section.offset),
-            )
-            .and_then(|_| std::io::Read::read_exact(&mut file, &mut bytes));
-            if read.is_err() {
-                return refused(Refusal::Truncated {
-                    got: 0,
-                    expected: header.body_bytes,
-                });
-            }
-            parts.push((section, bytes));
-        }
-        Ok(Some(
-            snapshot::decode_programs(&header, &parts).map_err(|r| (path.clone(), r)),
-        ))
+        Ok(Some(self.check_binding(header)?))
     }
 
     /// Is the snapshot's seal in this chain?
@@ -321,4 +352,61 @@ fn remove_unfinished(dir: &Path) {
             }
         }
     }
+}
+
+/// A snapshot file's header, where its body starts, and the file.
+fn header_of(path: &Path) -> Result<(SnapshotHeader, usize, std::fs::File), Refusal> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => std::io::BufReader::new(file),
+        Err(e) => return Err(Refusal::Corrupted(e.to_string())),
+    };
+    let mut prefix = Vec::new();
+    for _ in 0..2 {
+        if std::io::BufRead::read_until(&mut file, b'\n', &mut prefix).is_err() {
+            return Err(Refusal::Truncated {
+                got: 0,
+                expected: 1,
+            });
+        }
+    }
+    let (header, body_start) = snapshot::read_header(&prefix)?;
+    Ok((header, body_start, file.into_inner()))
+}
+
+/// The identity and `program`'s sections of a snapshot, read and decoded
+/// into a ledger for reports ([`snapshot::decode_programs`]); `None` when
+/// the snapshot has no sections for `program`.
+fn decode_report(
+    mut file: std::fs::File,
+    body_start: usize,
+    header: &SnapshotHeader,
+    program: &str,
+) -> Option<Result<(Ledger, Option<Findings>), Refusal>> {
+    let sections = header.report_sections(program)?;
+    let got = file
+        .metadata()
+        .map_or(0, |m| m.len().saturating_sub(body_start as u64));
+    if got < header.body_bytes {
+        return Some(Err(Refusal::Truncated {
+            got,
+            expected: header.body_bytes,
+        }));
+    }
+    let mut parts = Vec::with_capacity(sections.len());
+    for section in sections {
+        let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
+        let read = std::io::Seek::seek(
+            &mut file,
+            std::io::SeekFrom::Start(body_start as u64 + section.offset),
+        )
+        .and_then(|_| std::io::Read::read_exact(&mut file, &mut bytes));
+        if read.is_err() {
+            return Some(Err(Refusal::Truncated {
+                got: 0,
+                expected: header.body_bytes,
+            }));
+        }
+        parts.push((section, bytes));
+    }
+    Some(snapshot::decode_programs(header, &parts))
 }

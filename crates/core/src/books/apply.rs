@@ -218,6 +218,14 @@ impl Books {
             .filter(|t| t.signed)
             .map(|t| t.person_digest)
             .collect();
+        // Usually everyone signed: one list then, shared.
+        let everyone_signed = signed.len() == digests.len();
+        let person_digests = Arc::new(digests);
+        let signed_digests = if everyone_signed {
+            Arc::clone(&person_digests)
+        } else {
+            Arc::new(signed)
+        };
         let district = self.district_mut(&b.program, b.district_code);
         district.rosters.insert(
             id,
@@ -225,8 +233,8 @@ impl Books {
                 filing,
                 township: b.township.clone(),
                 documents_complete: b.documents_complete(),
-                person_digests: Arc::new(digests),
-                signed_digests: Arc::new(signed),
+                person_digests,
+                signed_digests,
             },
         );
         district.recount();

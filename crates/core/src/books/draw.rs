@@ -1,7 +1,7 @@
 //! Spot-check plans: each program's draw seal, and the rule that a
 //! `spot_check_planned` body is exactly the draw from it ([`crate::draw`]).
 
-use super::{rule, Books, DistrictBooks, ProgramBooks};
+use super::{rule, Books, DistrictBooks, ProgramBooks, RosterFacts};
 use crate::body::SpotCheckPlanned;
 use crate::draw::{draw_districts, draw_people, parse_fraction};
 use crate::ids::{parse_date, DistrictCode, Hash32, Timestamp};
@@ -24,6 +24,96 @@ pub struct DrawBasis {
     /// The participating districts' books at the seal (rosters and people
     /// are empty in a rules-only ledger, which draws districts only).
     pub districts: imbl::OrdMap<DistrictCode, DistrictBooks>,
+}
+
+/// How a snapshot writes a program's books: its draw basis names each
+/// roster still in the books unchanged instead of writing it again (the
+/// seal comes after the filing deadlines, so that is nearly every one).
+/// Decided by value, so one state has one encoding.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ProgramBooksWire {
+    /// The books without their draw basis.
+    books: ProgramBooks,
+    basis: Option<BasisWire>,
+}
+
+/// A district's rosters in a written basis: `None` for one the books
+/// still hold with the same facts.
+type BasisRosters = Vec<(String, Option<RosterFacts>)>;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BasisWire {
+    seal_seq: u64,
+    recorded_at: Timestamp,
+    root: NodeHash,
+    /// Each district's books without rosters, then its rosters: `None`
+    /// for one the program's books still hold with the same facts.
+    districts: Vec<(DistrictCode, DistrictBooks, BasisRosters)>,
+}
+
+impl ProgramBooks {
+    /// These books as a snapshot writes them.
+    pub(crate) fn to_wire(&self) -> ProgramBooksWire {
+        let mut books = self.clone();
+        let basis = books.draw_basis.take().map(|basis| BasisWire {
+            seal_seq: basis.seal_seq,
+            recorded_at: basis.recorded_at,
+            root: basis.root,
+            districts: basis
+                .districts
+                .iter()
+                .map(|(code, then)| {
+                    let now = self.districts.get(code);
+                    let rosters = then
+                        .rosters
+                        .iter()
+                        .map(|(id, roster)| {
+                            let same = now
+                                .and_then(|d| d.rosters.get(id))
+                                .is_some_and(|r| r == roster);
+                            (id.clone(), (!same).then(|| roster.clone()))
+                        })
+                        .collect();
+                    let mut rest = then.clone();
+                    rest.rosters = imbl::OrdMap::new();
+                    (*code, rest, rosters)
+                })
+                .collect(),
+        });
+        ProgramBooksWire { books, basis }
+    }
+
+    /// The books a snapshot wrote ([`ProgramBooks::to_wire`]), or why not.
+    pub(crate) fn from_wire(wire: ProgramBooksWire) -> Result<ProgramBooks, String> {
+        let ProgramBooksWire { mut books, basis } = wire;
+        if let Some(basis) = basis {
+            let mut districts = imbl::OrdMap::new();
+            for (code, mut then, rosters) in basis.districts {
+                for (id, roster) in rosters {
+                    let roster = match roster {
+                        Some(roster) => roster,
+                        None => books
+                            .districts
+                            .get(&code)
+                            .and_then(|d| d.rosters.get(&id))
+                            .cloned()
+                            .ok_or_else(|| {
+                                format!("its draw basis names roster {id} of district {code}, which its books do not hold")
+                            })?,
+                    };
+                    then.rosters.insert(id, roster);
+                }
+                districts.insert(code, then);
+            }
+            books.draw_basis = Some(Arc::new(DrawBasis {
+                seal_seq: basis.seal_seq,
+                recorded_at: basis.recorded_at,
+                root: basis.root,
+                districts,
+            }));
+        }
+        Ok(books)
+    }
 }
 
 impl DrawBasis {
@@ -188,5 +278,143 @@ impl Books {
         self.program_mut(&b.program)
             .spot_check_plans
             .insert(id.to_string(), plan);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::books::{Filing, RosterFacts};
+
+    fn roster(seq: u64, people: &[u8], signed: &[u8]) -> RosterFacts {
+        let at = Timestamp::parse("2022-10-01T09:00:00+08:00").unwrap();
+        let digests = |of: &[u8]| Arc::new(of.iter().map(|b| Hash32([*b; 32])).collect::<Vec<_>>());
+        RosterFacts {
+            filing: Filing {
+                seq,
+                at,
+                recorded_at: at,
+            },
+            township: "t".into(),
+            documents_complete: true,
+            person_digests: digests(people),
+            signed_digests: digests(signed),
+        }
+    }
+
+    fn books() -> ProgramBooks {
+        let line = include_str!("../../../../fixtures/kunming-2022/events.jsonl")
+            .lines()
+            .find(|l| l.contains("\"kind\":\"program_opened\""))
+            .unwrap();
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let opened: crate::body::ProgramOpened =
+            serde_json::from_value(event["body"].clone()).unwrap();
+        let at = Timestamp::parse("2022-01-10T09:30:00+08:00").unwrap();
+        ProgramBooks {
+            opened: Arc::new(opened),
+            opened_seq: 17,
+            budget_approved: Default::default(),
+            budget_adjustments: Default::default(),
+            closed: None,
+            reopened: Default::default(),
+            funds_received: Default::default(),
+            districts: Default::default(),
+            allocated_total: Default::default(),
+            surveys: Default::default(),
+            scores: Default::default(),
+            spot_checks: Default::default(),
+            spot_check_plans: Default::default(),
+            draw_basis: None,
+            last_recorded_at: at,
+            people: Default::default(),
+            record_seqs: Default::default(),
+        }
+    }
+
+    fn encoded(books: &ProgramBooks) -> Vec<u8> {
+        postcard::to_stdvec(&books.to_wire()).unwrap()
+    }
+
+    /// A snapshot names the basis's rosters the books still hold unchanged,
+    /// writes the others (reversed or refiled since the seal) in full, and
+    /// reads back the same books: the same encoding, the same values.
+    #[test]
+    fn a_draw_basis_round_trips_with_changed_and_removed_rosters() {
+        let code = |c: &str| DistrictCode::parse(c).unwrap();
+        let mut books = books();
+        let mut kept = DistrictBooks::default();
+        kept.rosters
+            .insert("r1".into(), roster(20, &[1, 2, 3], &[1, 2, 3]));
+        kept.rosters.insert("r2".into(), roster(21, &[4, 5], &[4]));
+        let mut changed = DistrictBooks::default();
+        changed.rosters.insert("r3".into(), roster(22, &[6], &[6]));
+        changed
+            .rosters
+            .insert("r4".into(), roster(23, &[7, 8], &[]));
+        let mut then = books.districts.clone();
+        then.insert(code("530103"), kept.clone());
+        then.insert(code("530102"), changed.clone());
+        books.draw_basis = Some(Arc::new(DrawBasis {
+            seal_seq: 30,
+            recorded_at: books.last_recorded_at,
+            root: [9; 32],
+            districts: then,
+        }));
+        // After the seal: r3 reversed, r4 refiled under the same id.
+        changed.rosters.remove("r3");
+        changed.rosters.insert("r4".into(), roster(40, &[7], &[7]));
+        books.districts.insert(code("530103"), kept);
+        books.districts.insert(code("530102"), changed);
+
+        let bytes = encoded(&books);
+        let wire: ProgramBooksWire = postcard::from_bytes(&bytes).unwrap();
+        let named = wire
+            .basis
+            .as_ref()
+            .unwrap()
+            .districts
+            .iter()
+            .flat_map(|(_, _, rosters)| rosters.iter().filter(|(_, r)| r.is_none()))
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>();
+        assert_eq!(named, ["r1", "r2"], "only the unchanged rosters are named");
+        let back = ProgramBooks::from_wire(wire).unwrap();
+        assert_eq!(encoded(&back), bytes);
+        let basis = back.draw_basis.as_ref().unwrap();
+        assert_eq!(
+            basis.districts[&code("530102")].rosters["r4"].filing.seq,
+            23,
+            "the basis keeps the roster as it stood at the seal"
+        );
+        assert_eq!(
+            basis.districts[&code("530102")].rosters["r3"].filing.seq,
+            22
+        );
+        assert_eq!(basis.signed_people(code("530103")).len(), 4);
+        // A roster everyone signed shares one list once read back.
+        let r1 = &back.districts[&code("530103")].rosters["r1"];
+        assert!(Arc::ptr_eq(&r1.person_digests, &r1.signed_digests));
+    }
+
+    /// A basis naming a roster its books do not hold is refused, not
+    /// misread.
+    #[test]
+    fn a_basis_naming_a_missing_roster_is_refused() {
+        let code = DistrictCode::parse("530103").unwrap();
+        let mut books = books();
+        let mut district = DistrictBooks::default();
+        district.rosters.insert("r1".into(), roster(20, &[1], &[1]));
+        books.districts.insert(code, district.clone());
+        books.draw_basis = Some(Arc::new(DrawBasis {
+            seal_seq: 30,
+            recorded_at: books.last_recorded_at,
+            root: [9; 32],
+            districts: books.districts.clone(),
+        }));
+        let mut wire = books.to_wire();
+        wire.books.districts = Default::default();
+        let err = ProgramBooks::from_wire(wire).unwrap_err();
+        assert!(err.contains("roster r1 of district 530103"), "{err}");
     }
 }

@@ -63,7 +63,8 @@ pub struct Filing {
 }
 
 /// A roster as the books keep it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RosterFactsWire", into = "RosterFactsWire")]
 pub struct RosterFacts {
     /// When it was filed.
     pub filing: Filing,
@@ -75,6 +76,45 @@ pub struct RosterFacts {
     pub person_digests: Arc<Vec<Hash32>>,
     /// Those who signed and thumb-printed it (`signed: true`).
     pub signed_digests: Arc<Vec<Hash32>>,
+}
+
+/// How a snapshot writes a roster: the signers' digests only when someone
+/// did not sign (usually everyone did, and they are the people's list).
+#[derive(Serialize, Deserialize)]
+struct RosterFactsWire {
+    filing: Filing,
+    township: String,
+    documents_complete: bool,
+    person_digests: Arc<Vec<Hash32>>,
+    /// `None`: every person listed signed.
+    signed_digests: Option<Arc<Vec<Hash32>>>,
+}
+
+impl From<RosterFacts> for RosterFactsWire {
+    fn from(r: RosterFacts) -> Self {
+        let everyone = r.signed_digests == r.person_digests;
+        RosterFactsWire {
+            filing: r.filing,
+            township: r.township,
+            documents_complete: r.documents_complete,
+            signed_digests: (!everyone).then_some(r.signed_digests),
+            person_digests: r.person_digests,
+        }
+    }
+}
+
+impl From<RosterFactsWire> for RosterFacts {
+    fn from(w: RosterFactsWire) -> Self {
+        RosterFacts {
+            filing: w.filing,
+            township: w.township,
+            documents_complete: w.documents_complete,
+            signed_digests: w
+                .signed_digests
+                .unwrap_or_else(|| Arc::clone(&w.person_digests)),
+            person_digests: w.person_digests,
+        }
+    }
 }
 
 /// One district's books in one program.

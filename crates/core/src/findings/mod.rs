@@ -17,7 +17,7 @@ use crate::money::Money;
 use crate::projection::due_end;
 use chrono::{FixedOffset, NaiveDate};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 mod scores;
 mod settlements;
@@ -142,7 +142,14 @@ impl Findings {
         let Some(ours) = self.place(&record) else {
             return;
         };
-        let event = record.event;
+        let mut event = record.event;
+        // No finding reads a trainee's masked name: not kept (a snapshot's
+        // findings section is then a third smaller to read).
+        if let Body::RosterFiled(roster) = &mut event.body {
+            for trainee in &mut roster.trainees {
+                trainee.name_masked = String::new();
+            }
+        }
         let fact = Fact {
             seq: record.seq.unwrap_or_default(),
             id: event.id,
@@ -187,40 +194,43 @@ impl Findings {
 
     /// The records recorded by `as_of`, the reversals among them that
     /// count, and the program's records in force.
-    fn as_of(&self, as_of: Timestamp) -> (Vec<&Fact>, Vec<&Fact>, Vec<&Fact>) {
+    #[allow(clippy::type_complexity)]
+    fn as_of<'a>(&'a self, as_of: Timestamp) -> (Vec<&'a Fact>, Vec<&'a Fact>, Vec<&'a Fact>) {
         let facts: Vec<&Fact> = self
             .facts
             .iter()
             .filter(|f| f.recorded_at <= as_of)
             .collect();
-        let ids: BTreeSet<&str> = facts
+        let ids: HashSet<&str> = facts
             .iter()
             .filter(|f| !matches!(f.body, Body::EventReversed(_)))
             .map(|f| f.id.as_str())
             .collect();
         // Reversals of this program's events; a reversal itself reversed does not count.
-        let reversal_targets = |f: &Fact| match &f.body {
-            Body::EventReversed(r) => Some(r.event_id.clone()),
+        let reversal_target = |f: &'a Fact| match &f.body {
+            Body::EventReversed(r) => Some(r.event_id.as_str()),
             _ => None,
         };
-        let reversed_reversals: BTreeSet<String> =
-            facts.iter().filter_map(|f| reversal_targets(f)).collect();
+        let reversed_reversals: HashSet<&str> =
+            facts.iter().filter_map(|f| reversal_target(f)).collect();
         let reversals: Vec<&Fact> = facts
             .iter()
             .copied()
             .filter(|f| {
-                reversal_targets(f).is_some_and(|t| ids.contains(t.as_str()))
-                    && !reversed_reversals.contains(&f.id)
+                reversal_target(f).is_some_and(|t| ids.contains(t))
+                    && !reversed_reversals.contains(f.id.as_str())
             })
             .collect();
-        let reversed: BTreeSet<String> = reversals
+        let reversed: HashSet<&str> = reversals
             .iter()
-            .filter_map(|f| reversal_targets(f))
+            .filter_map(|f| reversal_target(f))
             .collect();
         let in_force: Vec<&Fact> = facts
             .iter()
             .copied()
-            .filter(|f| !matches!(f.body, Body::EventReversed(_)) && !reversed.contains(&f.id))
+            .filter(|f| {
+                !matches!(f.body, Body::EventReversed(_)) && !reversed.contains(f.id.as_str())
+            })
             .collect();
         (facts, reversals, in_force)
     }
@@ -234,31 +244,43 @@ impl Findings {
         offset: FixedOffset,
         evaluation: Option<&crate::projection::EvaluationFigures>,
     ) -> Vec<Finding> {
+        self.unscored(as_of, offset).scored(evaluation)
+    }
+
+    /// Every finding but the hand scores' (which need the figures'
+    /// evaluation): what can be found while the figures are computed.
+    pub fn unscored(&self, as_of: Timestamp, offset: FixedOffset) -> Unscored<'_> {
         let (facts, reversals, in_force) = self.as_of(as_of);
         let mut out = Vec::new();
         let Some(opened) = in_force
             .iter()
             .find(|f| matches!(f.body, Body::ProgramOpened(_)))
         else {
-            return out;
+            return Unscored {
+                out,
+                in_force,
+                score_contradiction_points: None,
+            };
         };
         let Body::ProgramOpened(program) = &opened.body else {
             unreachable!()
         };
-        let mut districts: BTreeMap<String, District> = program
+        // Gathered by code (no text key made per record), then keyed by
+        // the code's text, in the same order.
+        let mut by_code: BTreeMap<crate::ids::DistrictCode, District> = program
             .districts
             .iter()
-            .map(|d| (d.code.to_string(), District::default()))
+            .map(|d| (d.code, District::default()))
             .collect();
         for fact in &in_force {
             let code = match &fact.body {
-                Body::AllocationMade(b) => b.district_code.to_string(),
-                Body::ExpenditureReported(b) => b.district_code.to_string(),
-                Body::RosterFiled(b) => b.district_code.to_string(),
-                Body::FundUseReported(b) => b.district_code.to_string(),
+                Body::AllocationMade(b) => b.district_code,
+                Body::ExpenditureReported(b) => b.district_code,
+                Body::RosterFiled(b) => b.district_code,
+                Body::FundUseReported(b) => b.district_code,
                 _ => continue,
             };
-            let district = districts.entry(code).or_default();
+            let district = by_code.entry(code).or_default();
             match &fact.body {
                 Body::AllocationMade(_) => district.allocations.push(fact),
                 Body::ExpenditureReported(_) => district.spending.push(fact),
@@ -266,6 +288,10 @@ impl Findings {
                 _ => district.reports.push(fact),
             }
         }
+        let districts: BTreeMap<String, District> = by_code
+            .into_iter()
+            .map(|(code, district)| (code.to_string(), district))
+            .collect();
         let names: HashMap<&str, &str> = program
             .districts
             .iter()
@@ -305,10 +331,39 @@ impl Findings {
             backdated(&mut out, fact, backdated_after);
         }
         reversal_findings(&mut out, &facts, &reversals);
+        Unscored {
+            out,
+            in_force,
+            score_contradiction_points: Some(
+                thresholds
+                    .score_contradiction_points
+                    .unwrap_or(SCORE_CONTRADICTION_POINTS),
+            ),
+        }
+    }
+}
+
+/// [`Findings::unscored`]: the findings found without the evaluation.
+pub struct Unscored<'a> {
+    out: Vec<Finding>,
+    in_force: Vec<&'a Fact>,
+    /// `None` when the program is not open.
+    score_contradiction_points: Option<u32>,
+}
+
+impl Unscored<'_> {
+    /// Every finding, hand scores checked against `evaluation`'s
+    /// cross-checks when given, in evidence order.
+    pub fn scored(self, evaluation: Option<&crate::projection::EvaluationFigures>) -> Vec<Finding> {
+        let Unscored {
+            mut out,
+            in_force,
+            score_contradiction_points,
+        } = self;
+        let Some(points) = score_contradiction_points else {
+            return out;
+        };
         if let Some(evaluation) = evaluation {
-            let points = thresholds
-                .score_contradiction_points
-                .unwrap_or(SCORE_CONTRADICTION_POINTS);
             scores::score_contradictions(&mut out, &in_force, evaluation, points);
         }
         out.sort_by(|a, b| {
@@ -642,28 +697,58 @@ fn double_claims(
     districts: &BTreeMap<String, District>,
     name: &dyn Fn(&str) -> String,
 ) {
-    // Each person's rosters, in seq order: the first kept in the map, any
-    // other in a list (most people are on one roster: no list is made).
+    // Each person's rosters, in seq order: the first in the map, any other
+    // in a list of its own (most people are on one roster: no list is made).
     type Claim<'a> = (&'a str, &'a Fact);
-    let mut claims: crate::ids::DigestMap<(Claim<'_>, Vec<Claim<'_>>)> = Default::default();
-    for (code, district) in districts {
-        for roster in &district.rosters {
-            let mut on_roster = people(roster);
-            on_roster.sort_unstable();
-            on_roster.dedup();
-            for person in on_roster {
-                let claim: Claim<'_> = (code.as_str(), *roster);
-                claims
-                    .entry(person)
-                    .and_modify(|(_, more)| more.push(claim))
-                    .or_insert((claim, Vec::new()));
+    let rosters: Vec<Claim<'_>> = districts
+        .iter()
+        .flat_map(|(code, d)| d.rosters.iter().map(move |r| (code.as_str(), *r)))
+        .collect();
+    const ONE: u32 = u32::MAX;
+    let listed: usize = rosters
+        .iter()
+        .map(|(_, r)| match &r.body {
+            Body::RosterFiled(b) => b.trainees.len(),
+            _ => 0,
+        })
+        .sum();
+    // Per person: its first roster, and its list of further ones (or ONE).
+    let mut claims: crate::ids::DigestMap<(u32, u32)> =
+        crate::ids::DigestMap::with_capacity_and_hasher(listed, Default::default());
+    let mut further: Vec<Vec<u32>> = Vec::new();
+    for (index, (_, roster)) in rosters.iter().enumerate() {
+        let index = index as u32;
+        let mut on_roster = people(roster);
+        on_roster.sort_unstable();
+        on_roster.dedup();
+        for person in on_roster {
+            match claims.entry(person) {
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert((index, ONE));
+                }
+                std::collections::hash_map::Entry::Occupied(mut entry) => {
+                    let list = &mut entry.get_mut().1;
+                    if *list == ONE {
+                        further.push(Vec::new());
+                        *list = (further.len() - 1) as u32;
+                    }
+                    further[*list as usize].push(index);
+                }
             }
         }
     }
     // People per pair of rosters.
     let mut pairs: BTreeMap<(u64, u64), SharedPeople> = BTreeMap::new();
-    let claimed_twice = claims.values().filter(|(_, more)| !more.is_empty());
-    for rosters in claimed_twice.map(|(first, more)| [&[*first][..], more].concat()) {
+    let claimed_twice = claims
+        .values()
+        .filter(|(_, list)| *list != ONE)
+        .map(|(first, list)| {
+            std::iter::once(*first)
+                .chain(further[*list as usize].iter().copied())
+                .map(|i| rosters[i as usize])
+                .collect::<Vec<Claim<'_>>>()
+        });
+    for rosters in claimed_twice {
         for (i, (code_a, a)) in rosters.iter().enumerate() {
             for (code_b, b) in &rosters[i + 1..] {
                 let (x, y) = if a.seq < b.seq {

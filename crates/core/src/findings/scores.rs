@@ -36,8 +36,14 @@ pub fn audited(
     offset: FixedOffset,
     as_of: Timestamp,
 ) -> Option<(ProgramFigures, Vec<Finding>)> {
-    let figures = program_figures(books, program, offset, as_of)?;
-    let list = findings.finish(as_of, offset, figures.evaluation.as_ref());
+    // The figures and most findings are independent: one core each.
+    let (figures, unscored) = std::thread::scope(|scope| {
+        let unscored = scope.spawn(|| findings.unscored(as_of, offset));
+        let figures = program_figures(books, program, offset, as_of);
+        (figures, unscored.join().expect("finding does not panic"))
+    });
+    let figures = figures?;
+    let list = unscored.scored(figures.evaluation.as_ref());
     let figures = with_findings(books, figures, counted(&list));
     Some((figures, list))
 }
