@@ -111,10 +111,13 @@ pub async fn serve(
         addr: config.addr,
         source,
     })?;
+    // The handlers are in place before anyone is told where to connect: a
+    // SIGTERM sent on "listening" stops the server cleanly, never kills it.
+    let signal = ShutdownSignal::install();
     on_listening(addr);
     let writer = Arc::new(writer);
     let app = router(writer.clone());
-    serve_connections(listener, app, config.header_read_timeout).await;
+    serve_connections(listener, app, config.header_read_timeout, signal).await;
     // No job is taken any more; the writer finishes (and flushes) the ones
     // it holds, so every acknowledged record is on disk.
     writer.stop();
@@ -130,10 +133,11 @@ async fn serve_connections(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     header_read_timeout: std::time::Duration,
+    signal: ShutdownSignal,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut signal = std::pin::pin!(shutdown_signal());
+    let mut signal = std::pin::pin!(signal.received());
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -168,23 +172,49 @@ async fn serve_connections(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, caught from the moment [`ShutdownSignal::install`]
+/// returns.
+struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    fn install() -> ShutdownSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            ShutdownSignal {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        #[cfg(not(unix))]
+        ShutdownSignal {}
+    }
+
+    /// Resolves when either signal arrives.
+    async fn received(self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = next(self.interrupt) => {},
+                () = next(self.terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
