@@ -257,7 +257,10 @@ impl State {
             }
             self.commit_group(jobs, stats);
             *snapshot.write().expect("not poisoned") = Arc::new(self.snapshot());
-            if self.ledger.size() - self.snapshot_size >= fundledger_store::SNAPSHOT_AFTER_RECORDS {
+            if fundledger_store::snapshot_due(
+                self.ledger.size() - self.snapshot_size,
+                self.ledger.size(),
+            ) {
                 self.write_snapshot(false);
             }
         }

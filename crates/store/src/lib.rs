@@ -29,8 +29,19 @@ const SCAN_CACHE_BYTES: u64 = 16 << 20;
 const RECORD_PREFIX: u8 = b'r';
 
 /// A whole-chain open that folds at least this many records after the
-/// newest snapshot writes a new one.
+/// newest snapshot writes a new one (and at least an eighth of the chain:
+/// [`snapshot_due`]).
 pub const SNAPSHOT_AFTER_RECORDS: u64 = 10_000;
+
+/// Is a new snapshot worth writing, `folded` records after the last one, in
+/// a chain of `size`? Writing one costs about as much as the chain is
+/// long, so the interval grows with the chain: at least
+/// [`SNAPSHOT_AFTER_RECORDS`] and an eighth of the chain (a server taking
+/// appends to a million-record ledger writes one every 125,000 records, not
+/// every 10,000; an open then folds at most that many).
+pub fn snapshot_due(folded: u64, size: u64) -> bool {
+    folded >= SNAPSHOT_AFTER_RECORDS.max(size / 8)
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -378,7 +389,7 @@ impl Store {
         // A whole-chain open that folded many records leaves a snapshot for
         // the next one. It is a cache: failing to write it loses nothing.
         let whole = records_max.is_none() && recorded_by.is_none();
-        if whole && ledger.size() - from >= SNAPSHOT_AFTER_RECORDS {
+        if whole && snapshot_due(ledger.size() - from, ledger.size()) {
             if let Err(e) = self.write_snapshot(&ledger) {
                 eprintln!("note: no snapshot of the books was written: {e}");
             }
