@@ -22,7 +22,7 @@ mod served;
 /// glibc's allocator. Told to return freed pages at once
 /// ([`tune_allocator`]), its peak memory stays near the live data. It may
 /// use transparent huge pages where the system allows them: a cold report,
-/// which touches about 300 MB of fresh memory, takes a quarter less time
+/// which touches about 300 MB of fresh memory, takes about 30 % less time
 /// with a sixth of the page faults (BENCHMARKS.md, session 8).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
