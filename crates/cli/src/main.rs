@@ -20,10 +20,7 @@ mod served;
 
 /// mimalloc: allocation-heavy verification runs 10-20 % faster than with
 /// glibc's allocator. Told to return freed pages at once
-/// ([`tune_allocator`]), its peak memory stays near the live data. It may
-/// use transparent huge pages where the system allows them: a cold report,
-/// which touches about 300 MB of fresh memory, takes about 30 % less time
-/// with a sixth of the page faults (BENCHMARKS.md, session 8).
+/// ([`tune_allocator`]), its peak memory stays near the live data.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -33,7 +30,20 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed memory goes back to the OS at once instead of after a second: a
 /// streaming verifier frees as fast as it allocates.
-fn tune_allocator() {
+///
+/// Transparent huge pages, where the system's policy allows them, only for
+/// `report` and `findings`: a cold report touches about 300 MB of fresh
+/// memory once and takes about 30 % less time with a sixth of the page
+/// faults. A whole open (3 GB, much of it freed and taken again) took
+/// 6-7.6 s with them against 4.6-4.8 s without, so every other command
+/// turns them off for itself (BENCHMARKS.md, session 8).
+fn tune_allocator(command: &Command) {
+    if !matches!(command, Command::Report { .. } | Command::Findings { .. }) {
+        // SAFETY: sets a flag of this process; no memory is touched.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
+    }
     // SAFETY: sets an integer option; mimalloc reads it on its next purge.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }
@@ -544,8 +554,8 @@ fn print_peak_rss_if_asked() {
 }
 
 fn main() -> ExitCode {
-    tune_allocator();
     let cli = Cli::parse();
+    tune_allocator(&cli.command);
     // Output piped into `head` ends quietly, as other command-line tools do,
     // instead of panicking on a closed pipe. Commands that talk HTTP keep
     // Rust's default (ignored), so a peer that hangs up is an error, not death.
