@@ -28,21 +28,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// test below checks the number against its default in options.c, 1000 ms.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory goes back to the OS at once instead of after a second: a
-/// streaming verifier frees as fast as it allocates.
+/// Freed memory goes back to the OS at once instead of after a second (a
+/// streaming verifier frees as fast as it allocates), and no transparent
+/// huge pages: a whole open of the 1M bench ledger (3 GB, much of it freed
+/// and taken again) took 6-7.6 s with them against 4.2-4.6 s without.
 ///
-/// Transparent huge pages, where the system's policy allows them, only for
-/// `report` and `findings`: a cold report touches about 300 MB of fresh
-/// memory once and takes about 30 % less time with a sixth of the page
-/// faults. A whole open (3 GB, much of it freed and taken again) took
-/// 6-7.6 s with them against 4.6-4.8 s without, so every other command
-/// turns them off for itself (BENCHMARKS.md, session 8).
+/// `report` and `findings` are left to mimalloc's defaults and the
+/// system's huge-page policy: a cold report touches about 300 MB once, and
+/// with huge pages and freed pages kept took a median 0.33 s (0.29-0.51,
+/// 409 MiB peak) against 0.53 s (294 MiB) tuned like the rest
+/// (BENCHMARKS.md, session 8).
 fn tune_allocator(command: &Command) {
-    if !matches!(command, Command::Report { .. } | Command::Findings { .. }) {
-        // SAFETY: sets a flag of this process; no memory is touched.
-        unsafe {
-            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-        }
+    if matches!(command, Command::Report { .. } | Command::Findings { .. }) {
+        return;
+    }
+    // SAFETY: sets a flag of this process; no memory is touched.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
     // SAFETY: sets an integer option; mimalloc reads it on its next purge.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
