@@ -279,22 +279,7 @@ fn sixteen_concurrent_clients_make_one_chain_equal_to_the_cli() {
         )),
         "{out}"
     );
-    let log = ok(
-        dir.path(),
-        &["log", "--ledger", ledger.to_str().unwrap(), "--json"],
-    );
-    let ids: Vec<String> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["event"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    for id in &acknowledged {
-        assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
-    }
+    assert_each_logged_once(dir.path(), &ledger, &acknowledged);
     assert!(status["group_commit"]["commits"].as_u64().unwrap() <= (16 * per_client) as u64);
     // The same events through the CLI give the same projections.
     let cli_dir = tempdir();
@@ -963,11 +948,20 @@ fn bad_signatures_among_concurrent_good_ones_are_refused_one_by_one() {
         .flat_map(|t| t.join().unwrap())
         .collect();
     server.stop();
-    let dir = dir.path();
-    let l = ledger.to_str().unwrap();
-    ok(dir, &["verify", "--ledger", l]);
-    let log = ok(dir, &["log", "--ledger", l, "--json"]);
-    let ids: Vec<String> = log
+    ok(
+        dir.path(),
+        &["verify", "--ledger", ledger.to_str().unwrap()],
+    );
+    assert_each_logged_once(dir.path(), &ledger, &appended);
+}
+
+/// Each of `ids` is the event id of exactly one record of `ledger`.
+fn assert_each_logged_once(dir: &Path, ledger: &Path, ids: &[String]) {
+    let log = ok(
+        dir,
+        &["log", "--ledger", ledger.to_str().unwrap(), "--json"],
+    );
+    let logged: Vec<String> = log
         .lines()
         .map(|line| {
             serde_json::from_str::<Value>(line).unwrap()["event"]["id"]
@@ -976,7 +970,7 @@ fn bad_signatures_among_concurrent_good_ones_are_refused_one_by_one() {
                 .to_string()
         })
         .collect();
-    for id in &appended {
-        assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
+    for id in ids {
+        assert_eq!(logged.iter().filter(|i| *i == id).count(), 1, "{id}");
     }
 }

@@ -85,13 +85,8 @@ pub fn line(finding: &Finding, lang: Lang) -> String {
 /// The report and the findings (most of the bytes) are written on two cores.
 pub fn with_json(report: impl FnOnce() -> String + Send, findings: &[Finding]) -> String {
     let (report, list) = std::thread::scope(|scope| {
-        let list = scope.spawn(|| {
-            let mut list = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-            let mut writer = serde_json::Serializer::with_formatter(&mut list, formatter);
-            serde::Serialize::serialize(findings, &mut writer).expect("findings serialize");
-            String::from_utf8(list).expect("JSON is UTF-8")
-        });
+        let list =
+            scope.spawn(|| serde_json::to_string_pretty(findings).expect("findings serialize"));
         (report(), list.join().expect("serializing does not panic"))
     });
     // Spliced in as the last member, so the report keeps its members' order.

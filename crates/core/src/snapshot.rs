@@ -355,10 +355,7 @@ pub fn program_sections<'a>(
 }
 
 /// One program's books, from its section.
-pub fn decode_program(
-    section: &Section,
-    bytes: &[u8],
-) -> Result<(String, crate::books::ProgramBooks), Refusal> {
+pub fn decode_program(section: &Section, bytes: &[u8]) -> Result<(String, ProgramBooks), Refusal> {
     let id = section.name.strip_prefix("program:").unwrap_or_default();
     Ok((id.to_string(), decode_books(section, bytes)?))
 }
@@ -367,7 +364,7 @@ pub fn decode_program(
 pub fn assemble(
     header: &SnapshotHeader,
     mut ledger: Ledger,
-    programs: Vec<(String, crate::books::ProgramBooks)>,
+    programs: Vec<(String, ProgramBooks)>,
 ) -> Result<Ledger, Refusal> {
     for (id, books) in programs {
         ledger.insert_program(id, books);
@@ -402,14 +399,17 @@ pub fn decode_programs(
             .transpose();
         (books, findings)
     });
-    let mut ledger = books?;
-    matches_header(&ledger, header)?;
+    let (identity, programs) = books?;
+    let mut ledger = assemble(header, identity, programs)?;
     ledger.set_partial();
     Ok((ledger, findings?))
 }
 
 /// The identity and the program books of [`decode_programs`]' parts.
-fn decode_report_books(parts: &[(&Section, Vec<u8>)]) -> Result<Ledger, Refusal> {
+#[allow(clippy::type_complexity)]
+fn decode_report_books(
+    parts: &[(&Section, Vec<u8>)],
+) -> Result<(Ledger, Vec<(String, ProgramBooks)>), Refusal> {
     let mut ledger: Option<Ledger> = None;
     let mut programs = Vec::new();
     for (section, bytes) in parts {
@@ -421,12 +421,8 @@ fn decode_report_books(parts: &[(&Section, Vec<u8>)]) -> Result<Ledger, Refusal>
             programs.push((id.to_string(), decode_books(section, bytes)?));
         }
     }
-    let mut ledger =
-        ledger.ok_or_else(|| Refusal::Corrupted("it has no identity section".into()))?;
-    for (id, books) in programs {
-        ledger.insert_program(id, books);
-    }
-    Ok(ledger)
+    let ledger = ledger.ok_or_else(|| Refusal::Corrupted("it has no identity section".into()))?;
+    Ok((ledger, programs))
 }
 
 /// Serde helpers: imbl hash maps and sets written in key order, so that

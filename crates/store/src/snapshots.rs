@@ -158,11 +158,7 @@ impl Store {
             (Some((size, path)), Some((_, newest)), Some(early)) if path == newest => match early {
                 Err(refusal) => Some(Err((path, refusal))),
                 Ok((header, decoded)) => {
-                    match store.report_applies(&header, size, end, recorded_by)? {
-                        None => None,
-                        Some(Err(refusal)) => Some(Err((path, refusal))),
-                        Some(Ok(())) => decoded.map(|d| d.map_err(|refusal| (path, refusal))),
-                    }
+                    store.report_found(&header, size, end, recorded_by, path, || decoded)?
                 }
             },
             // Not the snapshot a report takes: dropped before any replay.
@@ -213,17 +209,34 @@ impl Store {
         let Some((size, path)) = self.snapshots().into_iter().find(|(size, _)| *size <= end) else {
             return Ok(None);
         };
-        let refused = |refusal| Ok(Some(Err((path.clone(), refusal))));
         let (header, body_start, file) = match header_of(&path) {
             Ok(read) => read,
-            Err(refusal) => return refused(refusal),
+            Err(refusal) => return Ok(Some(Err((path, refusal)))),
         };
-        match self.report_applies(&header, size, end, recorded_by)? {
-            None => Ok(None),
-            Some(Err(refusal)) => refused(refusal),
-            Some(Ok(())) => Ok(decode_report(file, body_start, &header, program)
-                .map(|decoded| decoded.map_err(|refusal| (path.clone(), refusal)))),
-        }
+        self.report_found(&header, size, end, recorded_by, path, || {
+            decode_report(file, body_start, &header, program)
+        })
+    }
+
+    /// The snapshot `path` (`header`, of the file `at-<size>`) for a report
+    /// of the first `end` records recorded by `recorded_by`: `None` if it
+    /// does not apply, else its refusal or what `decoded` gives (read and
+    /// decoded only then, or already, by [`Store::open_for_report`]).
+    #[allow(clippy::type_complexity)]
+    fn report_found(
+        &self,
+        header: &SnapshotHeader,
+        size: u64,
+        end: u64,
+        recorded_by: Option<Timestamp>,
+        path: PathBuf,
+        decoded: impl FnOnce() -> Option<Result<(Ledger, Option<Findings>), Refusal>>,
+    ) -> Result<Option<Result<(Ledger, Option<Findings>), (PathBuf, Refusal)>>, StoreError> {
+        Ok(match self.report_applies(header, size, end, recorded_by)? {
+            None => None,
+            Some(Err(refusal)) => Some(Err((path, refusal))),
+            Some(Ok(())) => decoded().map(|d| d.map_err(|refusal| (path, refusal))),
+        })
     }
 
     /// Does the snapshot `header` (of the file `at-<size>`) give a report
@@ -289,9 +302,7 @@ impl StoreReader {
             None => Ok(None),
         }
     }
-}
 
-impl StoreReader {
     /// The snapshot file of `ledger` (this store's chain up to a seal), each
     /// program's findings read back from the store: what
     /// [`StoreReader::write_snapshot`] writes and `verify --check-snapshot`

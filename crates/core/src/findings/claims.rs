@@ -17,8 +17,9 @@ pub(super) fn double_claims(
     districts: &BTreeMap<String, District>,
     name: &dyn Fn(&str) -> String,
 ) {
-    // Each person's rosters, in seq order: the first in the map, any other
-    // in a list of its own (most people are on one roster: no list is made).
+    // Each person's rosters: the first in the map, any other in a list of
+    // its own (most people are on one roster: no list is made). A pair is
+    // ordered by seq below.
     type Claim<'a> = (&'a str, &'a Fact);
     let rosters: Vec<Claim<'_>> = districts
         .iter()
