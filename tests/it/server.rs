@@ -627,19 +627,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
             &["verify", "--ledger", ledger.to_str().unwrap()],
         );
         assert!(out.starts_with("ok: "), "round {round}: {out}");
-        let log = ok(
-            dir.path(),
-            &["log", "--ledger", ledger.to_str().unwrap(), "--json"],
-        );
-        let ids: BTreeSet<String> = log
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["event"]["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let ids: BTreeSet<String> = logged_ids(dir.path(), &ledger).into_iter().collect();
         let missing: Vec<_> = acknowledged
             .lock()
             .unwrap()
@@ -957,20 +945,24 @@ fn bad_signatures_among_concurrent_good_ones_are_refused_one_by_one() {
 
 /// Each of `ids` is the event id of exactly one record of `ledger`.
 fn assert_each_logged_once(dir: &Path, ledger: &Path, ids: &[String]) {
-    let log = ok(
-        dir,
-        &["log", "--ledger", ledger.to_str().unwrap(), "--json"],
-    );
-    let logged: Vec<String> = log
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<Value>(line).unwrap()["event"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let logged = logged_ids(dir, ledger);
     for id in ids {
         assert_eq!(logged.iter().filter(|i| *i == id).count(), 1, "{id}");
     }
+}
+
+/// The event id of each record of `ledger`, in seq order (`log --json`).
+fn logged_ids(dir: &Path, ledger: &Path) -> Vec<String> {
+    ok(
+        dir,
+        &["log", "--ledger", ledger.to_str().unwrap(), "--json"],
+    )
+    .lines()
+    .map(|line| {
+        serde_json::from_str::<Value>(line).unwrap()["event"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+    .collect()
 }
