@@ -37,9 +37,14 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// system's huge-page policy: a cold report touches about 300 MB once, and
 /// with huge pages and freed pages kept took a median 0.33 s (0.29-0.51,
 /// 409 MiB peak) against 0.53 s (294 MiB) tuned like the rest
-/// (BENCHMARKS.md, session 8).
+/// (BENCHMARKS.md, session 8). `import` too: on 299,301 bench records it
+/// took 4.4-4.8 s (520 MiB) against 5.4 s (430 MiB), a sixth of its page
+/// faults (session 9).
 fn tune_allocator(command: &Command) {
-    if matches!(command, Command::Report { .. } | Command::Findings { .. }) {
+    if matches!(
+        command,
+        Command::Report { .. } | Command::Findings { .. } | Command::Import { .. }
+    ) {
         return;
     }
     // SAFETY: sets a flag of this process; no memory is touched.
