@@ -1,8 +1,9 @@
 //! The one crate of fundledger that knows sled.
 //!
-//! A ledger directory is a sled database. Each record is stored under its
-//! seq (8 bytes, big-endian, prefix `r`) as its canonical bytes — exactly the
-//! export line without the newline. [`Store::append`] writes a batch with one
+//! A ledger directory is a sled database. Records are stored by seq as their
+//! canonical bytes — exactly the export lines without the newline — one
+//! record or a group of consecutive ones per sled value ([`layout`]).
+//! [`Store::append`] writes a batch with one
 //! atomic `apply_batch` and returns only after `flush` has made it durable,
 //! so after a kill at any moment the store holds a prefix of the chain that
 //! ends on a batch boundary and contains every batch ever acknowledged.
@@ -11,6 +12,7 @@
 
 mod acknowledged;
 mod gather;
+mod layout;
 mod snapshots;
 
 pub use snapshots::Found;
@@ -25,8 +27,6 @@ use std::path::{Path, PathBuf};
 const STORE_CACHE_BYTES: u64 = 256 << 20;
 /// sled's page cache for one pass over a store.
 const SCAN_CACHE_BYTES: u64 = 16 << 20;
-
-const RECORD_PREFIX: u8 = b'r';
 
 /// A whole-chain open that folds at least this many records after the
 /// newest snapshot writes a new one (and at least an eighth of the chain:
@@ -117,13 +117,92 @@ pub struct Store {
     /// Records covered by the snapshot the last [`Store::replay_until`]
     /// started from (0: it replayed from record 0).
     opened_from: std::sync::atomic::AtomicU64,
+    /// The files of sled's `blobs/` this process has synced.
+    synced_blobs: std::sync::Mutex<std::collections::HashSet<std::ffi::OsString>>,
 }
 
-fn key(seq: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
-    key[0] = RECORD_PREFIX;
-    key[1..].copy_from_slice(&seq.to_be_bytes());
-    key
+use layout::{key, seq_of, RECORD_PREFIX};
+
+fn sled_error(path: &Path, source: sled::Error) -> StoreError {
+    StoreError::Sled {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// sled's segment size for a new store. sled writes any item over a
+/// quarter of a segment to a file of its own (a blob); with its default
+/// 512 KiB, leaves of grouped records often were, and a durable import of
+/// 299,301 bench records made some 1,500 blob files. With 4 MiB none, and
+/// the import took 3.5-3.6 s instead of 4.7-5.1 s (BENCHMARKS.md, session 9).
+const SEGMENT_BYTES_NEW: usize = 4 << 20;
+
+/// The segment size a store was created with (sled refuses to open it with
+/// another), from sled's `conf` file; [`SEGMENT_BYTES_NEW`] for a new one.
+fn segment_bytes(path: &Path) -> usize {
+    std::fs::read_to_string(path.join("conf"))
+        .ok()
+        .and_then(|conf| {
+            conf.lines()
+                .find_map(|line| line.strip_prefix("segment_size: "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(SEGMENT_BYTES_NEW)
+}
+
+/// A value that is neither a record nor a group: written by something else.
+fn damaged_value(path: &Path, first: u64, why: String) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_path_buf(),
+        message: format!("the value stored at seq {first} is no record: {why}"),
+    }
+}
+
+/// The records with seqs in `from..end`, in order, each value read once.
+fn records_in<'a>(
+    tree: &'a sled::Db,
+    path: &'a Path,
+    from: u64,
+    end: u64,
+) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + 'a {
+    // The value holding `from` may start before it (a group).
+    let start = match tree.range(key(0)..=key(from)).next_back() {
+        Some(Ok((k, _))) => Ok(seq_of(&k)),
+        Some(Err(e)) => Err(sled_error(path, e)),
+        None => Ok(from),
+    };
+    let (start, failed) = match start {
+        Ok(start) => (start, None),
+        Err(e) => (end, Some(Err(e))),
+    };
+    let values = (start < end).then(|| tree.range(key(start)..key(end)));
+    failed
+        .into_iter()
+        .chain(values.into_iter().flatten().flat_map(move |entry| {
+            let rows: Vec<Result<(u64, Vec<u8>), StoreError>> = match entry {
+                Err(e) => vec![Err(sled_error(path, e))],
+                Ok((k, value)) => {
+                    let first = seq_of(&k);
+                    match layout::records(&value) {
+                        Err(why) => vec![Err(damaged_value(path, first, why))],
+                        Ok(records) => (first..)
+                            .zip(records)
+                            .filter(|(seq, _)| (from..end).contains(seq))
+                            .map(|(seq, bytes)| Ok((seq, bytes.to_vec())))
+                            .collect(),
+                    }
+                }
+            };
+            rows
+        }))
+}
+
+/// One record's bytes, if stored.
+fn record_at(tree: &sled::Db, path: &Path, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    records_in(tree, path, seq, seq.saturating_add(1))
+        .next()
+        .transpose()
+        .map(|found| found.map(|(_, bytes)| bytes))
 }
 
 impl Store {
@@ -167,6 +246,7 @@ impl Store {
     fn open_db_once(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
         sled::Config::new()
             .path(path)
+            .segment_size(segment_bytes(path))
             .mode(sled::Mode::HighThroughput)
             // Every append flushes before it returns; a background flusher
             // thread would only hold the directory lock after the store is dropped.
@@ -286,6 +366,7 @@ impl Store {
             len: 0,
             head: None,
             opened_from: Default::default(),
+            synced_blobs: Default::default(),
         })
     }
 
@@ -311,11 +392,9 @@ impl Store {
         let tree = Store::open_db(path, cache_bytes)?;
         let len = match tree.scan_prefix([RECORD_PREFIX]).next_back() {
             Some(entry) => {
-                let (k, _) = entry.map_err(|source| StoreError::Sled {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes")) + 1
+                let (k, value) = entry.map_err(|source| sled_error(path, source))?;
+                let first = seq_of(&k);
+                first + layout::count(&value).map_err(|why| damaged_value(path, first, why))?
             }
             None => 0,
         };
@@ -325,6 +404,7 @@ impl Store {
             len,
             head: None,
             opened_from: Default::default(),
+            synced_blobs: Default::default(),
         };
         if let Some(last) = len.checked_sub(1) {
             store.head = store.record(last)?.as_deref().and_then(record_hash);
@@ -487,19 +567,12 @@ impl Store {
         &self,
         from: u64,
     ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
-        self.tree.range(key(from)..key(u64::MAX)).map(move |entry| {
-            let (k, v) = entry.map_err(|e| self.sled_err(e))?;
-            let seq = u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes"));
-            Ok((seq, v.to_vec()))
-        })
+        records_in(&self.tree, &self.path, from, u64::MAX)
     }
 
     /// One record's canonical bytes.
     pub fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.tree
-            .get(key(seq))
-            .map(|v| v.map(|v| v.to_vec()))
-            .map_err(|e| self.sled_err(e))
+        record_at(&self.tree, &self.path, seq)
     }
 
     /// Appends a batch atomically and durably: when this returns `Ok`, every
@@ -526,8 +599,8 @@ impl Store {
             }
         }
         let mut writes = sled::Batch::default();
-        for record in batch {
-            writes.insert(&key(record.seq)[..], record.bytes.as_slice());
+        for (first, value) in layout::values(batch) {
+            writes.insert(&key(first)[..], value);
         }
         self.tree
             .apply_batch(writes)
@@ -549,6 +622,8 @@ impl Store {
         std::fs::File::open(self.path.join("db"))
             .and_then(|db| db.sync_all())
             .map_err(|e| self.sled_err(sled::Error::Io(e)))?;
+        self.sync_blobs()
+            .map_err(|e| self.sled_err(sled::Error::Io(e)))?;
         if let Some(head) = self.head {
             Acknowledged {
                 size: self.len,
@@ -557,6 +632,36 @@ impl Store {
             .write(&self.path)?;
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// sled writes an item over a quarter of a segment (a leaf of large
+    /// records) to a file of its own in `blobs/`, and never syncs it: its
+    /// log then points to a file a power cut may empty. Every blob not yet
+    /// synced is synced here, then the directory; returns how many.
+    fn sync_blobs(&self) -> std::io::Result<usize> {
+        let dir = self.path.join("blobs");
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut new = 0;
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if synced.contains(&entry.file_name()) {
+                continue;
+            }
+            match std::fs::File::open(entry.path()) {
+                Ok(file) => file.sync_all()?,
+                // sled removed it (an older blob, no longer referenced).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+            synced.insert(entry.file_name());
+            new += 1;
+        }
+        if new > 0 {
+            std::fs::File::open(&dir)?.sync_all()?;
+        }
+        Ok(new)
     }
 }
 
@@ -588,13 +693,7 @@ impl Store {
 impl StoreReader {
     /// One record's canonical bytes.
     pub fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.tree
-            .get(key(seq))
-            .map(|v| v.map(|v| v.to_vec()))
-            .map_err(|source| StoreError::Sled {
-                path: self.path.clone(),
-                source,
-            })
+        record_at(&self.tree, &self.path, seq)
     }
 
     /// Up to `limit` records from `from` on, stopping before `end`.
@@ -607,19 +706,73 @@ impl StoreReader {
         if from >= end {
             return Ok(Vec::new());
         }
-        self.tree
-            .range(key(from)..key(end))
+        records_in(&self.tree, &self.path, from, end)
             .take(limit)
-            .map(|entry| {
-                let (k, v) = entry.map_err(|source| StoreError::Sled {
-                    path: self.path.clone(),
-                    source,
-                })?;
-                Ok((
-                    u64::from_be_bytes(k[1..9].try_into().expect("keys are 9 bytes")),
-                    v.to_vec(),
-                ))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records of `len` bytes (the store does not check them).
+    fn records(from: u64, count: u64, len: usize) -> Vec<SealedRecord> {
+        (from..from + count)
+            .map(|seq| SealedRecord {
+                seq,
+                hash: Hash32([seq as u8; 32]),
+                event_id: String::new(),
+                // The acknowledgement check reads the `hash` member back.
+                bytes: format!(
+                    "{{\"seq\":{seq},\"pad\":\"{}\",\"hash\":\"{}\"}}",
+                    "x".repeat(len),
+                    Hash32([seq as u8; 32])
+                )
+                .into_bytes(),
             })
             .collect()
+    }
+
+    #[test]
+    fn grouped_and_blob_records_read_back_after_a_reopen_and_blobs_are_synced() {
+        let dir = std::env::temp_dir().join(format!("fundledger-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = Store::create(&dir).unwrap();
+        // Small records, grouped; then records of 500 KB, of which a leaf
+        // holds more than a quarter segment: sled writes blobs.
+        let mut all = records(0, 300, 700);
+        all.extend(records(300, 6, 500 << 10));
+        all.extend(records(306, 1, 10));
+        store.append_unflushed(&all[..250]).unwrap();
+        store.append_unflushed(&all[250..]).unwrap();
+        store.flush().unwrap();
+        let blobs = std::fs::read_dir(dir.join("blobs")).unwrap().count();
+        assert!(blobs > 0, "the test means to make sled write blobs");
+        assert_eq!(store.synced_blobs.lock().unwrap().len(), blobs);
+        drop(store);
+        let store = Store::open_raw(&dir).unwrap();
+        assert_eq!(store.len(), 307);
+        let read: Vec<(u64, Vec<u8>)> = store.records(0).map(Result::unwrap).collect();
+        assert_eq!(read.len(), 307);
+        for ((seq, bytes), record) in read.iter().zip(&all) {
+            assert_eq!((*seq, bytes), (record.seq, &record.bytes));
+        }
+        for seq in [0, 1, 63, 64, 249, 250, 299, 300, 305, 306] {
+            assert_eq!(
+                store.record(seq).unwrap().as_ref(),
+                Some(&all[seq as usize].bytes)
+            );
+        }
+        assert_eq!(store.record(307).unwrap(), None);
+        let reader = store.reader();
+        let range = reader.range(60, 70, 4).unwrap();
+        assert_eq!(
+            range.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [60, 61, 62, 63]
+        );
+        assert!(reader.range(306, 400, 10).unwrap().len() == 1);
+        drop((store, reader));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
