@@ -174,7 +174,10 @@ fn one_client(
             .post(format!("{url}/v1/submissions"))
             .header("content-type", "application/json")
             .send(body.as_str())
-            .map(|r| r.status().as_u16() == 201)
+            // Read to the end, so the connection is kept for the next
+            // request (a response dropped unread closes it: each request
+            // then paid a new connection, on both sides).
+            .map(|mut r| r.status().as_u16() == 201 && r.body_mut().read_to_vec().is_ok())
             .unwrap_or(false);
         if ok {
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
