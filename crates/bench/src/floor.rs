@@ -4,6 +4,22 @@ use crate::error::{CliError, CliResult};
 use std::path::Path;
 use std::time::Instant;
 
+/// Timed runs of each floor measurement; the fastest counts.
+const FLOOR_RUNS: usize = 3;
+
+/// The fastest of [`FLOOR_RUNS`] runs of `run`, in seconds, and whether
+/// every run returned true.
+fn fastest(run: impl Fn() -> bool) -> (f64, bool) {
+    let mut best = f64::INFINITY;
+    let mut ok = true;
+    for _ in 0..FLOOR_RUNS {
+        let start = Instant::now();
+        ok &= run();
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    (best, ok)
+}
+
 /// `floor`: what the hardware allows on the same export, on every core:
 /// Ed25519 batch verification of its signatures and BLAKE3 of its bytes.
 /// Gathering the keys, hashes and signatures is not timed.
@@ -58,22 +74,25 @@ pub fn floor(input: &Path) -> CliResult<()> {
             (k.0, *h, ed25519_dalek::Signature::from_bytes(&bytes))
         })
         .collect();
-    let start = Instant::now();
-    let all_ok = dalek_items.par_chunks(128).all(|batch| {
-        let messages: Vec<&[u8]> = batch.iter().map(|(_, h, _)| &h.0[..]).collect();
-        let signatures: Vec<_> = batch.iter().map(|(_, _, s)| *s).collect();
-        let keys: Vec<_> = batch.iter().map(|(k, _, _)| *k).collect();
-        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+    // Each timing is the fastest of FLOOR_RUNS: a floor is what the hardware
+    // allows, and one run on a shared machine can be slowed by anything
+    // else (one run of session 9 measured 85,000/s against 127,000/s).
+    let (ed25519_seconds, all_ok) = fastest(|| {
+        dalek_items.par_chunks(128).all(|batch| {
+            let messages: Vec<&[u8]> = batch.iter().map(|(_, h, _)| &h.0[..]).collect();
+            let signatures: Vec<_> = batch.iter().map(|(_, _, s)| *s).collect();
+            let keys: Vec<_> = batch.iter().map(|(k, _, _)| *k).collect();
+            ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+        })
     });
-    let ed25519_seconds = start.elapsed().as_secs_f64();
     // What fundledger's verifier does instead: each key's signatures summed
     // into one term, 512 signatures a batch (not the yardstick: shown so a
     // ratio above the floor can be read).
-    let start = Instant::now();
-    let coalesced_ok = items
-        .par_chunks(512)
-        .all(|batch| verify_batch(batch.iter().map(|(k, h, s)| (k, h, s.as_str()))));
-    let coalesced_seconds = start.elapsed().as_secs_f64();
+    let (coalesced_seconds, coalesced_ok) = fastest(|| {
+        items
+            .par_chunks(512)
+            .all(|batch| verify_batch(batch.iter().map(|(k, h, s)| (k, h, s.as_str()))))
+    });
     let start = Instant::now();
     let mut hasher = blake3::Hasher::new();
     hasher.update_rayon(&bytes);
