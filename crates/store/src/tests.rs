@@ -1,0 +1,110 @@
+//! The store on a real sled database in a temporary directory.
+
+use super::*;
+
+/// Records of `len` bytes (the store does not check them).
+fn records(from: u64, count: u64, len: usize) -> Vec<SealedRecord> {
+    (from..from + count)
+        .map(|seq| SealedRecord {
+            seq,
+            hash: Hash32([seq as u8; 32]),
+            event_id: String::new(),
+            // The acknowledgement check reads the `hash` member back.
+            bytes: format!(
+                "{{\"seq\":{seq},\"pad\":\"{}\",\"hash\":\"{}\"}}",
+                "x".repeat(len),
+                Hash32([seq as u8; 32])
+            )
+            .into_bytes(),
+        })
+        .collect()
+}
+
+#[test]
+fn grouped_and_blob_records_read_back_after_a_reopen_and_blobs_are_synced() {
+    let dir = std::env::temp_dir().join(format!("fundledger-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = Store::create(&dir).unwrap();
+    // Small records, grouped; then records of 500 KB, of which a leaf
+    // holds more than a quarter segment: sled writes blobs.
+    let mut all = records(0, 300, 700);
+    all.extend(records(300, 6, 500 << 10));
+    all.extend(records(306, 1, 10));
+    store.append_unflushed(&all[..250]).unwrap();
+    store.append_unflushed(&all[250..]).unwrap();
+    store.flush().unwrap();
+    let blobs = std::fs::read_dir(dir.join("blobs")).unwrap().count();
+    assert!(blobs > 0, "the test means to make sled write blobs");
+    assert_eq!(store.synced_blobs.lock().unwrap().len(), blobs);
+    drop(store);
+    let store = Store::open_raw(&dir).unwrap();
+    assert_eq!(store.len(), 307);
+    let read: Vec<(u64, Vec<u8>)> = store.records(0).map(Result::unwrap).collect();
+    assert_eq!(read.len(), 307);
+    for ((seq, bytes), record) in read.iter().zip(&all) {
+        assert_eq!((*seq, bytes), (record.seq, &record.bytes));
+    }
+    for seq in [0, 1, 63, 64, 249, 250, 299, 300, 305, 306] {
+        assert_eq!(
+            store.record(seq).unwrap().as_ref(),
+            Some(&all[seq as usize].bytes)
+        );
+    }
+    assert_eq!(store.record(307).unwrap(), None);
+    let reader = store.reader();
+    let range = reader.range(60, 70, 4).unwrap();
+    assert_eq!(
+        range.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [60, 61, 62, 63]
+    );
+    assert!(reader.range(306, 400, 10).unwrap().len() == 1);
+    drop((store, reader));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A store written before groups: sled's default 512 KiB segments, one bare
+/// record per key. It opens with the segment size in its `conf`, reads as
+/// before, takes grouped batches after its bare records, and reads them all
+/// back after a reopen.
+#[test]
+fn a_store_written_before_groups_opens_reads_and_takes_groups() {
+    let dir = std::env::temp_dir().join(format!("fundledger-store-old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let old = records(0, 40, 300);
+    {
+        let db = sled::Config::new()
+            .path(&dir)
+            .segment_size(512 * 1024)
+            .open()
+            .unwrap();
+        for record in &old {
+            db.insert(key(record.seq), record.bytes.as_slice()).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    assert_eq!(segment_bytes(&dir), 512 * 1024);
+    let mut store = Store::open_raw(&dir).unwrap();
+    assert_eq!(store.len(), 40);
+    assert_eq!(store.record(39).unwrap().as_ref(), Some(&old[39].bytes));
+    let new = records(40, 100, 300);
+    store.append(&new).unwrap();
+    drop(store);
+    let store = Store::open_raw(&dir).unwrap();
+    assert_eq!(store.len(), 140);
+    let all: Vec<&SealedRecord> = old.iter().chain(&new).collect();
+    let read: Vec<(u64, Vec<u8>)> = store.records(0).map(Result::unwrap).collect();
+    assert_eq!(read.len(), 140);
+    for ((seq, bytes), record) in read.iter().zip(&all) {
+        assert_eq!((*seq, bytes), (record.seq, &record.bytes));
+    }
+    // A range across the last bare record and the first group.
+    let range = store.reader().range(38, 45, 100).unwrap();
+    assert_eq!(
+        range.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (38..45).collect::<Vec<_>>()
+    );
+    // The new records went in as groups: fewer keys than records.
+    assert!(store.tree.len() < 140);
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
