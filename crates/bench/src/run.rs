@@ -171,9 +171,10 @@ fn ledger_phases(
     let status = phases.last().map_or(String::new(), |p| p.stdout.clone());
     if let Some(program) = last_program(&status) {
         let out = ledger.with_file_name("cold-report.json");
-        // Three fresh processes: one run in several stalls on the kernel
-        // (huge-page compaction), so the summary gives all three and their
-        // median.
+        // Three fresh processes: the first one or two after a multi-GB
+        // process exits can be slow on a VM that hands freed memory back to
+        // its host (BENCHMARKS.md, session 9), so the summary gives all
+        // three and their median.
         for _ in 0..COLD_REPORT_RUNS {
             phases.push(run_phase(
                 "cold report (a fresh process: open + one program's JSON report with its findings)",

@@ -101,7 +101,12 @@ pub(crate) fn records(value: &[u8]) -> Result<Vec<&[u8]>, String> {
         records.push(record);
         at += len;
     }
-    if at != value.len() || n < 2 {
+    if n < 2 {
+        return Err(format!(
+            "a group holds {n} records; a group holds at least 2"
+        ));
+    }
+    if at != value.len() {
         return Err(format!(
             "a group of {n} records has {} bytes, not {at}",
             value.len()
@@ -173,7 +178,17 @@ mod tests {
         assert!(records(&value).unwrap_err().contains("runs past its end"));
         let mut value = values_of(&[40, 50]).remove(0).1;
         value.push(b'}');
-        assert!(records(&value).unwrap_err().contains("not"));
-        assert!(records(&[GROUP_TAG, 1]).is_err());
+        let why = records(&value).unwrap_err();
+        assert!(
+            why.starts_with("a group of 2 records has") && why.contains(", not "),
+            "{why}"
+        );
+        assert!(records(&[GROUP_TAG, 1])
+            .unwrap_err()
+            .contains("ends inside its header"));
+        // A count of one: a lone record is stored bare, never as a group.
+        let mut one = vec![GROUP_TAG, 1, 0, 0, 0, 2, 0, 0, 0];
+        one.extend_from_slice(b"{}");
+        assert!(records(&one).unwrap_err().contains("at least 2"));
     }
 }

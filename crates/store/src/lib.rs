@@ -123,10 +123,17 @@ pub struct Store {
 
 use layout::{key, seq_of, RECORD_PREFIX};
 
+/// sled's error as the store's: corruption it found is `Damaged`.
 fn sled_error(path: &Path, source: sled::Error) -> StoreError {
-    StoreError::Sled {
-        path: path.to_path_buf(),
-        source,
+    match source {
+        sled::Error::Corruption { at, .. } => StoreError::Damaged {
+            path: path.to_path_buf(),
+            message: format!("corrupted data at {at:?}"),
+        },
+        source => StoreError::Sled {
+            path: path.to_path_buf(),
+            source,
+        },
     }
 }
 
@@ -168,14 +175,10 @@ fn records_in<'a>(
     end: u64,
 ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + 'a {
     // The value holding `from` may start before it (a group).
-    let start = match tree.range(key(0)..=key(from)).next_back() {
-        Some(Ok((k, _))) => Ok(seq_of(&k)),
-        Some(Err(e)) => Err(sled_error(path, e)),
-        None => Ok(from),
-    };
-    let (start, failed) = match start {
-        Ok(start) => (start, None),
-        Err(e) => (end, Some(Err(e))),
+    let (start, failed) = match tree.range(key(0)..=key(from)).next_back() {
+        Some(Ok((k, _))) => (seq_of(&k), None),
+        Some(Err(e)) => (end, Some(Err(sled_error(path, e)))),
+        None => (from, None),
     };
     let values = (start < end).then(|| tree.range(key(start)..key(end)));
     failed
@@ -199,12 +202,16 @@ fn records_in<'a>(
         }))
 }
 
-/// One record's bytes, if stored.
+/// One record's bytes, if stored: one lookup, of the value holding it.
 fn record_at(tree: &sled::Db, path: &Path, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-    records_in(tree, path, seq, seq.saturating_add(1))
-        .next()
-        .transpose()
-        .map(|found| found.map(|(_, bytes)| bytes))
+    let Some(entry) = tree.range(key(0)..=key(seq)).next_back() else {
+        return Ok(None);
+    };
+    let (k, value) = entry.map_err(|e| sled_error(path, e))?;
+    let first = seq_of(&k);
+    let records = layout::records(&value).map_err(|why| damaged_value(path, first, why))?;
+    let at = usize::try_from(seq - first).unwrap_or(usize::MAX);
+    Ok(records.get(at).map(|bytes| bytes.to_vec()))
 }
 
 impl Store {
@@ -344,16 +351,7 @@ impl Store {
     }
 
     fn sled_err(&self, source: sled::Error) -> StoreError {
-        match source {
-            sled::Error::Corruption { at, .. } => StoreError::Damaged {
-                path: self.path.clone(),
-                message: format!("corrupted data at {at:?}"),
-            },
-            source => StoreError::Sled {
-                path: self.path.clone(),
-                source,
-            },
-        }
+        sled_error(&self.path, source)
     }
 
     /// Creates an empty store; fails if the directory already holds a ledger.
@@ -635,9 +633,7 @@ impl Store {
         }
         Ok(())
     }
-}
 
-impl Store {
     /// sled writes an item over a quarter of a segment (a leaf of large
     /// records) to a file of its own in `blobs/`, and never syncs it: its
     /// log then points to a file a power cut may empty. Every blob not yet
