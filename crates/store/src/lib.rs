@@ -273,14 +273,7 @@ impl Store {
                         message: source.to_string(),
                     }
                 }
-                sled::Error::Corruption { at, .. } => StoreError::Damaged {
-                    path: path.to_path_buf(),
-                    message: format!("corrupted data at {at:?}"),
-                },
-                source => StoreError::Sled {
-                    path: path.to_path_buf(),
-                    source,
-                },
+                source => sled_error(path, source),
             })
     }
 
