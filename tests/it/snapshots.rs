@@ -420,9 +420,9 @@ fn the_demo_snapshot_body_is_pinned() {
     let bytes = std::fs::read(file).unwrap();
     let header_end = bytes.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
     let header: serde_json::Value = serde_json::from_slice(&bytes[20..header_end - 1]).unwrap();
-    assert_eq!(header["format"], 6);
+    assert_eq!(header["format"], 7);
     assert_eq!(
-        header["body_blake3"], "c655d2eb3a6374acc3d7d73fd2f01b53b94d90cae928cc32681a2d261fefc2cb",
+        header["body_blake3"], "8ffed1c3fec740ef0f17847aca8dde0cc9780441d3ee57e6497fc2a600aa1d25",
         "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
     );
 }

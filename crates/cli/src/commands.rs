@@ -87,8 +87,8 @@ pub fn create_ledger(dir: &Path, event: &Value, key: &SecretKey) -> CliResult<Se
         .map_err(|r| CliError::usage(format!("ledger_opened: {r}")))?;
     let store = Store::create(dir)?;
     let mut session = Session {
+        ledger: store.new_ledger(),
         store,
-        ledger: Ledger::new(),
         future_skew: crate::session::default_future_skew(),
     };
     session.append(

@@ -87,6 +87,7 @@ impl Mirror {
             self.store = Some(Store::create(&self.dir)?);
         }
         self.store.as_mut().expect("created").append(batch)?;
+        self.ledger.mark_stored();
         Ok(())
     }
 }

@@ -107,6 +107,7 @@ impl Session {
             })?;
         self.store.append(&decided.records)?;
         self.ledger = decided.ledger;
+        self.ledger.mark_stored();
         let mut outcome = BatchOutcome::default();
         let mut new_records = decided.records.iter();
         for (submission, item) in batch.iter().zip(decided.outcomes) {

@@ -9,7 +9,6 @@
 //! again, so a hash collision costs a read and can never give a wrong answer.
 
 use hashbrown::HashTable;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 /// Reads back an earlier record, its canonical line, by seq. The core does
 /// no I/O: the caller that owns the source (a file, a store) provides it.
@@ -32,10 +31,28 @@ const BLOCK_LEN: usize = 1 << 16;
 /// Tables, chosen by a key's top bits: one grows at a time, so growing
 /// never holds two copies of the whole index.
 const SHARDS: usize = 16;
+/// Ids indexed in the tail, while the frozen part is shared with a clone,
+/// before the tail is merged into it.
+const TAIL_MAX: usize = 4096;
 
 /// Seq by id hash, and id hash by seq.
+///
+/// Cloning is cheap: the bulk of the index is shared, behind an `Arc`, and
+/// only the ids indexed since it was last merged (at most [`TAIL_MAX`]) are
+/// copied. A ledger is cloned for every batch it decides, and a server
+/// publishes a clone after every group commit.
 #[derive(Clone, Debug, Default)]
 pub struct CompactIndex {
+    frozen: std::sync::Arc<Frozen>,
+    /// The keys of the records after the frozen part, in seq order.
+    tail_keys: Vec<u32>,
+    /// Their seqs, hashed by key.
+    tail_table: HashTable<u32>,
+}
+
+/// The shared part of a [`CompactIndex`].
+#[derive(Clone, Debug, Default)]
+struct Frozen {
     /// The id hash of record `seq` is `blocks[seq / BLOCK_LEN][seq % BLOCK_LEN]`.
     blocks: Vec<Vec<u32>>,
     len: usize,
@@ -43,12 +60,17 @@ pub struct CompactIndex {
     tables: [HashTable<u32>; SHARDS],
 }
 
-/// The index's 32-bit hash of an event id. Fixed keys: the index lives in
-/// memory only, and a collision (about one in 4,000 lookups at a million
-/// records) costs a read, never a wrong answer.
+/// The index's 32-bit hash of an event id: FNV-1a (64 bits), its high half.
+/// Written here, not taken from the standard library, because snapshots
+/// keep these hashes: they must not change with the compiler. A collision
+/// costs a read, never a wrong answer.
 pub fn id_hash(id: &str) -> u32 {
-    let full = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
-    (full >> 32) as u32
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash >> 32) as u32 ^ hash as u32
 }
 
 /// Spreads a 32-bit key over the 64 bits hashbrown reads (its bucket from the
@@ -61,31 +83,14 @@ fn shard(key: u32) -> usize {
     (key >> 28) as usize
 }
 
-impl CompactIndex {
-    /// Records indexed so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
+impl Frozen {
     fn key_at(blocks: &[Vec<u32>], seq: u32) -> u32 {
         let seq = seq as usize;
         blocks[seq / BLOCK_LEN][seq % BLOCK_LEN]
     }
 
-    /// Adds the id of record `seq`, which must be the next one.
-    ///
-    /// # Panics
-    /// If `seq` is not the next record or exceeds `u32::MAX` (callers check
-    /// [`CompactIndex::has_room`] first).
-    pub fn push(&mut self, seq: u64, id: &str) {
-        assert_eq!(seq, self.len as u64, "the compact index grows by one seq");
-        let seq = u32::try_from(seq).expect("the compact index holds up to 2^32 records");
-        let key = id_hash(id);
+    fn push(&mut self, key: u32) {
+        let seq = self.len as u32;
         if self.len % BLOCK_LEN == 0 {
             self.blocks.push(Vec::with_capacity(BLOCK_LEN));
         }
@@ -97,19 +102,127 @@ impl CompactIndex {
         });
     }
 
+    fn candidates(&self, key: u32) -> impl Iterator<Item = u64> + '_ {
+        self.tables[shard(key)]
+            .iter_hash(table_hash(key))
+            .filter(move |s| Self::key_at(&self.blocks, **s) == key)
+            .map(|s| u64::from(*s))
+    }
+}
+
+impl CompactIndex {
+    /// Records indexed so far.
+    pub fn len(&self) -> usize {
+        self.frozen.len + self.tail_keys.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds the id of record `seq`, which must be the next one.
+    ///
+    /// # Panics
+    /// If `seq` is not the next record or exceeds `u32::MAX` (callers check
+    /// [`CompactIndex::has_room`] first).
+    pub fn push(&mut self, seq: u64, id: &str) {
+        assert_eq!(seq, self.len() as u64, "the compact index grows by one seq");
+        u32::try_from(seq).expect("the compact index holds up to 2^32 records");
+        self.push_key(id_hash(id));
+    }
+
+    fn push_key(&mut self, key: u32) {
+        // Not shared (as when verifying): straight into the frozen part.
+        if self.tail_keys.is_empty() {
+            if let Some(frozen) = std::sync::Arc::get_mut(&mut self.frozen) {
+                frozen.push(key);
+                return;
+            }
+        }
+        let seq = self.len() as u32;
+        let base = self.frozen.len as u32;
+        self.tail_keys.push(key);
+        let keys = &self.tail_keys;
+        self.tail_table.insert_unique(table_hash(key), seq, |s| {
+            table_hash(keys[(s - base) as usize])
+        });
+        if self.tail_keys.len() >= TAIL_MAX {
+            self.merge_tail();
+        }
+    }
+
+    /// Moves the tail into the frozen part (copying the frozen part first if
+    /// a clone shares it).
+    fn merge_tail(&mut self) {
+        let frozen = std::sync::Arc::make_mut(&mut self.frozen);
+        for key in self.tail_keys.drain(..) {
+            frozen.push(key);
+        }
+        self.tail_table.clear();
+    }
+
     /// Can one more record be indexed?
     pub fn has_room(&self) -> bool {
-        self.len < u32::MAX as usize
+        self.len() < u32::MAX as usize
     }
 
     /// The seqs whose id hash equals that of `id`: almost always none or the
     /// one record with that id; the caller confirms by reading it back.
     pub fn candidates(&self, id: &str) -> impl Iterator<Item = u64> + '_ {
         let key = id_hash(id);
-        self.tables[shard(key)]
+        let base = self.frozen.len as u32;
+        let tail = self
+            .tail_table
             .iter_hash(table_hash(key))
-            .filter(move |s| Self::key_at(&self.blocks, **s) == key)
-            .map(|s| u64::from(*s))
+            .filter(move |s| self.tail_keys[(**s - base) as usize] == key)
+            .map(|s| u64::from(*s));
+        self.frozen.candidates(key).chain(tail)
+    }
+
+    /// Every key, in seq order.
+    fn keys(&self) -> impl Iterator<Item = u32> + '_ {
+        self.frozen
+            .blocks
+            .iter()
+            .flatten()
+            .chain(self.tail_keys.iter())
+            .copied()
+    }
+}
+
+/// A snapshot keeps the keys in seq order, four bytes each (little-endian);
+/// the tables are built again when it is read.
+impl serde::Serialize for CompactIndex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(self.len() * 4);
+        for key in self.keys() {
+            bytes.extend_from_slice(&key.to_le_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CompactIndex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl serde::de::Visitor<'_> for Keys {
+            type Value = CompactIndex;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the index's keys, four bytes each")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<CompactIndex, E> {
+                if bytes.len() % 4 != 0 || bytes.len() / 4 > u32::MAX as usize {
+                    return Err(E::custom("the index's keys are not whole"));
+                }
+                let mut index = CompactIndex::default();
+                for key in bytes.chunks_exact(4) {
+                    index.push_key(u32::from_le_bytes(key.try_into().expect("four bytes")));
+                }
+                Ok(index)
+            }
+        }
+        d.deserialize_bytes(Keys)
     }
 }
 
@@ -136,6 +249,52 @@ mod tests {
             strangers < 10,
             "{strangers} of 10,000 new ids had candidates"
         );
+    }
+
+    #[test]
+    fn a_clone_shares_the_past_and_not_the_future() {
+        let mut index = CompactIndex::default();
+        for seq in 0..100_000u64 {
+            index.push(seq, &format!("ev-{seq}"));
+        }
+        let before = index.clone();
+        // Past the tail's limit, so the shared part is copied once.
+        for seq in 100_000..110_000u64 {
+            index.push(seq, &format!("ev-{seq}"));
+        }
+        assert_eq!((before.len(), index.len()), (100_000, 110_000));
+        for seq in [0u64, 99_999, 100_000, 104_095, 104_096, 109_999] {
+            let id = format!("ev-{seq}");
+            assert!(index.candidates(&id).any(|s| s == seq), "{id}");
+            assert_eq!(
+                before.candidates(&id).any(|s| s == seq),
+                seq < 100_000,
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_back_what_it_wrote_and_its_hash_is_pinned() {
+        // A snapshot keeps the keys: the hash must never change.
+        // FNV-1a-64 of "e1" is 0x088e7b07_b539b883 (computed by hand).
+        assert_eq!(id_hash("e1"), 0x088e_7b07 ^ 0xb539_b883);
+        assert_eq!(id_hash(""), 0xcbf2_9ce4 ^ 0x8422_2325);
+        let mut index = CompactIndex::default();
+        let shared = index.clone();
+        for seq in 0..5_000u64 {
+            index.push(seq, &format!("ev-{seq}"));
+        }
+        drop(shared);
+        let bytes = postcard::to_allocvec(&index).expect("encodes");
+        assert_eq!(bytes.len(), 5_000 * 4 + 3);
+        let read: CompactIndex = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(
+            read.keys().collect::<Vec<_>>(),
+            index.keys().collect::<Vec<_>>()
+        );
+        assert!(read.candidates("ev-4321").any(|s| s == 4321));
+        assert!(postcard::from_bytes::<CompactIndex>(&[3, 1, 2, 3]).is_err());
     }
 
     #[test]

@@ -395,6 +395,7 @@ impl State {
             stats.record(committed_jobs, sealed.len() as u64);
         }
         self.ledger = group.ledger;
+        self.ledger.mark_stored();
         if let Some(seal) = sealed.last() {
             self.checkpoint = seal_checkpoint(&seal.bytes).map(Arc::new);
         }

@@ -421,6 +421,12 @@ impl Store {
         Ok((store, ledger))
     }
 
+    /// An empty ledger that reads its earlier records back from this store
+    /// ([`Ledger::recalling`]): what every open of a store folds into.
+    pub fn new_ledger(&self) -> Ledger {
+        Ledger::recalling(std::sync::Arc::new(self.reader()))
+    }
+
     /// The ledger directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -451,9 +457,9 @@ impl Store {
                     "snapshot {}: {refusal}; replaying the whole chain instead",
                     path.display()
                 );
-                Ledger::new()
+                self.new_ledger()
             }
-            Found::None => Ledger::new(),
+            Found::None => self.new_ledger(),
         };
         let from = start.size();
         self.opened_from
@@ -478,7 +484,7 @@ impl Store {
         recorded_by: Option<Timestamp>,
         each: impl FnMut(&Ledger, u64, &StoredRecord) + Send,
     ) -> Result<Ledger, StoreError> {
-        self.fold_from(Ledger::new(), records_max, recorded_by, each)
+        self.fold_from(self.new_ledger(), records_max, recorded_by, each)
     }
 
     /// Folds the records after `ledger` (from seq `ledger.size()`) into it.
@@ -678,6 +684,15 @@ impl Store {
             path: self.path.clone(),
             tree: self.tree.clone(),
         }
+    }
+}
+
+/// A ledger opened from this store reads its earlier records back here.
+impl fundledger_core::event_index::Recall for StoreReader {
+    fn recall(&self, seq: u64) -> Result<Vec<u8>, String> {
+        self.record(seq)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the store has no record {seq}"))
     }
 }
 

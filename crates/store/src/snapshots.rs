@@ -100,7 +100,10 @@ impl Store {
                 return Ok(Found::Refused(path, refusal));
             }
             return Ok(match decode_on_every_core(&header, body) {
-                Ok(ledger) => Found::Ledger(Box::new(ledger), path),
+                Ok(mut ledger) => {
+                    ledger.set_recall(std::sync::Arc::new(self.reader()));
+                    Found::Ledger(Box::new(ledger), path)
+                }
                 Err(refusal) => Found::Refused(path, refusal),
             });
         }
@@ -189,7 +192,7 @@ impl Store {
                 );
                 self.opened_from
                     .store(0, std::sync::atomic::Ordering::Relaxed);
-                self.fold_from(Ledger::new(), records_max, recorded_by, |_, _, _| {})
+                self.fold_from(self.new_ledger(), records_max, recorded_by, |_, _, _| {})
                     .map(whole)
             }
             None => self.replay_until(records_max, recorded_by).map(whole),
@@ -294,7 +297,10 @@ impl StoreReader {
     pub fn write_snapshot(&self, ledger: &Ledger) -> Result<Option<PathBuf>, StoreError> {
         let dir = self.path.join(DIR);
         let path = dir.join(format!("at-{}{SUFFIX}", ledger.size()));
-        if path.exists() {
+        // One at that seal already, which this version reads whole: kept.
+        // One it refuses (another version's, or damaged) is replaced, else
+        // every open would replay the chain again.
+        if std::fs::read(&path).is_ok_and(|bytes| snapshot::open(&bytes).is_ok()) {
             return Ok(None);
         }
         match self.encode_snapshot(ledger) {

@@ -110,3 +110,132 @@ fn a_store_written_before_groups_opens_reads_and_takes_groups() {
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A ledger that reads earlier records back from its store (what every open
+/// gives) decides every batch as a full ledger holding every id does:
+/// reversals (also of an event in the same batch, not yet stored), identical
+/// retries, conflicting reuses of an id; and a reopened store folds into the
+/// same books.
+#[test]
+fn a_ledger_reading_back_from_its_store_decides_as_a_full_one() {
+    use fundledger_core::ledger::{BatchItem, RecordClock};
+    use fundledger_core::workload::{actor_key, Workload, WorkloadSpec, OPERATOR};
+    use serde_json::Value;
+    let dir = std::env::temp_dir().join(format!("fundledger-recall-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = Store::create(&dir).unwrap();
+    let spec = WorkloadSpec {
+        counties: 70,
+        years: 2,
+        first_year: 2030,
+        seed: 11,
+        trainees_min: 2,
+        trainees_max: 5,
+    };
+    let operator = actor_key(spec.seed, OPERATOR);
+    let mut full = Ledger::new();
+    let mut recalling = store.new_ledger();
+    let mut events: Vec<(Value, String)> = Vec::new();
+    let (mut batches, mut reversed_in_batch, mut retries, mut conflicts) = (0, 0, 0, 0);
+    let mut generated = Workload::new(spec).peekable();
+    while generated.peek().is_some() {
+        // Batches of 1 to 9 events.
+        let mut batch: Vec<(Value, String)> = Vec::new();
+        for _ in 0..=(batches % 9) {
+            let Some(mut g) = generated.next() else { break };
+            if let Some(id) = full.ledger_id() {
+                g.event["ledger"] = Value::from(id.to_hex());
+            }
+            let sig = actor_key(spec.seed, &g.actor).sign_event(&g.event).unwrap();
+            batch.push((g.event, sig));
+        }
+        // Now and then an identical retry of an earlier event, or its id
+        // with other content (which refuses the whole batch).
+        if batches % 5 == 4 {
+            let (event, sig) = events[events.len() / 2].clone();
+            batch.push((event.clone(), sig));
+            retries += 1;
+            if batches % 10 == 9 {
+                let mut other = event;
+                other["at"] = Value::from("2031-12-30T08:00:00+08:00");
+                batch.insert(0, (other, "00".repeat(64)));
+                conflicts += 1;
+            }
+        }
+        let ids: Vec<&str> = batch
+            .iter()
+            .map(|(e, _)| e["id"].as_str().unwrap())
+            .collect();
+        reversed_in_batch += batch
+            .iter()
+            .filter(|(e, _)| {
+                e["body"]["event_id"]
+                    .as_str()
+                    .is_some_and(|reversed| ids.contains(&reversed))
+            })
+            .count();
+        let items: Vec<BatchItem<'_>> = batch
+            .iter()
+            .map(|(event, sig)| BatchItem { event, sig })
+            .collect();
+        let by_full = full.append_batch(&items, RecordClock::EventAt, &operator);
+        let by_recalling = recalling.append_batch(&items, RecordClock::EventAt, &operator);
+        match (by_full, by_recalling) {
+            (Ok(a), Ok(b)) => {
+                let bytes = |d: &fundledger_core::ledger::DecidedBatch| {
+                    d.records
+                        .iter()
+                        .map(|r| r.bytes.clone())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(bytes(&a), bytes(&b), "batch {batches}");
+                assert_eq!(a.outcomes, b.outcomes, "batch {batches}");
+                store.append(&b.records).unwrap();
+                (full, recalling) = (a.ledger, b.ledger);
+                recalling.mark_stored();
+                events.extend(batch);
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b, "batch {batches}");
+                // The conflicting item was first: the rest go in next time.
+                assert_eq!(a.index, 0, "batch {batches}: {}", a.rejection);
+                batch.remove(0);
+                let items: Vec<BatchItem<'_>> = batch
+                    .iter()
+                    .map(|(event, sig)| BatchItem { event, sig })
+                    .collect();
+                let a = full
+                    .append_batch(&items, RecordClock::EventAt, &operator)
+                    .unwrap();
+                let b = recalling
+                    .append_batch(&items, RecordClock::EventAt, &operator)
+                    .unwrap();
+                store.append(&b.records).unwrap();
+                (full, recalling) = (a.ledger, b.ledger);
+                recalling.mark_stored();
+                events.extend(batch);
+            }
+            (a, b) => panic!(
+                "batch {batches}: the full ledger gave {a:?}, the other {b:?}",
+                a = a.map(|d| d.outcomes),
+                b = b.map(|d| d.outcomes)
+            ),
+        }
+        batches += 1;
+    }
+    assert!(reversed_in_batch > 0 && retries > 0 && conflicts > 0);
+    assert_eq!(recalling.head(), full.head());
+    let books = |l: &Ledger| {
+        l.books()
+            .programs()
+            .map(|(id, p)| (id.clone(), serde_json::to_string(p).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(books(&recalling), books(&full));
+    // The ledger reads from the store: it holds it open too.
+    drop((store, recalling));
+    let (_store, reopened) = Store::open(&dir).unwrap();
+    assert_eq!(reopened.head(), full.head());
+    assert_eq!(books(&reopened), books(&full));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -47,10 +47,7 @@ impl RecallSource {
 impl Recall for RecallSource {
     fn recall(&self, seq: u64) -> Result<Vec<u8>, String> {
         match self {
-            RecallSource::Store(reader) => reader
-                .record(seq)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("the store has no record {seq}")),
+            RecallSource::Store(reader) => reader.recall(seq),
             RecallSource::File { file, offsets } => {
                 let offset = usize::try_from(seq / LINES_PER_OFFSET)
                     .ok()

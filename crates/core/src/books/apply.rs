@@ -111,7 +111,7 @@ impl Books {
             }
             Body::SpotCheckPlanned(b) => self.apply_plan(applied.seq, &id, b),
             Body::EventReversed(b) => {
-                let contribution = if self.rules_only {
+                let contribution = if self.reads_back_contributions() {
                     applied.reversed_original.map(contribution_of)
                 } else {
                     self.contributions.remove(&b.event_id)
@@ -155,8 +155,9 @@ impl Books {
                 _ => {}
             }
             let contribution = contribution_of(body);
-            if !matches!(contribution, Contribution::Unreversible)
-                || applied.kind == EventKind::ProgramOpened
+            if !self.recalled
+                && (!matches!(contribution, Contribution::Unreversible)
+                    || applied.kind == EventKind::ProgramOpened)
             {
                 self.contributions.insert(id, contribution);
             }

@@ -391,7 +391,7 @@ impl Books {
     ) -> Result<(), Rejection> {
         let field = "body.event_id";
         let contribution = match original {
-            Some(body) if self.rules_only => Some(contribution_of(body)),
+            Some(body) if self.reads_back_contributions() => Some(contribution_of(body)),
             _ => self.contributions.get(event_id).cloned(),
         };
         // Reversing the closing reopens the program; nothing else of a

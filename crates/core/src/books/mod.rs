@@ -427,6 +427,9 @@ pub struct Books {
     /// year before read of it.
     openings: imbl::OrdMap<String, (i32, imbl::Vector<u64>)>,
     rules_only: bool,
+    /// No per-event contributions: a reversal is given the reversed event's
+    /// body, read back ([`Books::recalling`]; always so when rules-only).
+    recalled: bool,
 }
 
 /// What `event` contributed to the books, derived from its body.
@@ -485,6 +488,26 @@ impl Books {
         }
     }
 
+    /// Books with every projection but no per-event contributions: a
+    /// reversal is given the reversed event's body, which the ledger reads
+    /// back from its store (see [`crate::ledger::Ledger::recalling`]).
+    pub fn recalling() -> Books {
+        Books {
+            recalled: true,
+            ..Books::default()
+        }
+    }
+
+    /// Books that keep only what the rules read ([`Books::rules_only`])?
+    pub fn is_rules_only(&self) -> bool {
+        self.rules_only
+    }
+
+    /// Does a reversal need the reversed event's body?
+    pub(crate) fn reads_back_contributions(&self) -> bool {
+        self.rules_only || self.recalled
+    }
+
     /// The instant a program's report is as of when none is asked for:
     /// once the program is evaluated (scored or closed), the latest record
     /// of the program — the report is dated like the evaluation it reports;
@@ -536,6 +559,7 @@ impl Books {
             reversal_seqs: self.reversal_seqs.clone(),
             openings: self.openings.clone(),
             rules_only: self.rules_only,
+            recalled: self.recalled,
             ..Books::default()
         }
     }

@@ -94,7 +94,6 @@ pub struct Ledger {
     #[serde(with = "crate::snapshot::sorted_map")]
     events: imbl::HashMap<String, EventEntry>,
     /// Every event id, in compact mode (then `events` stays empty).
-    #[serde(skip)]
     compact: Option<CompactIndex>,
     /// In compact mode: the seqs of reversed events, with the reversal's id.
     #[serde(with = "crate::snapshot::sorted_map")]
@@ -108,11 +107,35 @@ pub struct Ledger {
     /// ([`crate::snapshot::decode_programs`]): for reports, never for records.
     #[serde(skip)]
     partial: bool,
+    /// Where a compact ledger reads its earlier records back, when it reads
+    /// from its own store ([`Ledger::recalling`]).
+    #[serde(skip)]
+    recall: OwnRecall,
+    /// The records this compact ledger appended that its store may not
+    /// hold yet, by seq, until [`Ledger::mark_stored`].
+    #[serde(skip)]
+    unstored: imbl::OrdMap<u64, std::sync::Arc<Vec<u8>>>,
+}
+
+/// A ledger's own [`Recall`], shared by its clones.
+#[derive(Clone, Default)]
+struct OwnRecall(Option<std::sync::Arc<dyn Recall + Send + Sync>>);
+
+impl std::fmt::Debug for OwnRecall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "OwnRecall(..)"
+        } else {
+            "OwnRecall(none)"
+        })
+    }
 }
 
 /// What the rules need of an earlier event.
 struct Earlier {
     seq: u64,
+    /// Its event hash (an identical retry has the same one).
+    event_hash: Hash32,
     actor: String,
     kind: EventKind,
     reversed_by: Option<String>,
@@ -145,7 +168,38 @@ impl Ledger {
             merkle: Merkle::Full(crate::merkle::MerkleTree::default()),
             last_seal: None,
             partial: false,
+            recall: OwnRecall::default(),
+            unstored: imbl::OrdMap::new(),
         }
+    }
+
+    /// An empty ledger that keeps everything a full one does for reports
+    /// (every program's books) but, like [`Ledger::compact`], indexes its
+    /// event ids by a 32-bit hash and reads an earlier record back through
+    /// `recall` (its own store) when a rule needs it — an id that may appear
+    /// again, a reversal (whose contribution it takes back from the
+    /// reversed event's body). What a store opens into: a million records'
+    /// ids take 9 MB, not a map of strings. It decides exactly as a full
+    /// ledger does, appends included; [`Ledger::event`] knows nothing.
+    pub fn recalling(recall: std::sync::Arc<dyn Recall + Send + Sync>) -> Ledger {
+        Ledger {
+            compact: Some(CompactIndex::default()),
+            books: Books::recalling(),
+            recall: OwnRecall(Some(recall)),
+            ..Ledger::new()
+        }
+    }
+
+    /// Gives a ledger decoded from a snapshot its store to read back from
+    /// (a compact one needs it to decide anything).
+    pub fn set_recall(&mut self, recall: std::sync::Arc<dyn Recall + Send + Sync>) {
+        self.recall = OwnRecall(Some(recall));
+    }
+
+    /// Tells a compact ledger that its store now holds every record it
+    /// appended (they were kept to be read back until then).
+    pub fn mark_stored(&mut self) {
+        self.unstored = imbl::OrdMap::new();
     }
 
     /// An empty ledger in compact mode, for verifying a long chain in little
@@ -287,12 +341,12 @@ impl Ledger {
                 )));
             }
         }
-        if self.compact.is_some() {
+        if self.compact.is_some() && self.recall.0.is_none() {
             return Err(Rejection::rule(
                 "a compact ledger only verifies; open the full ledger to append".to_string(),
             ));
         }
-        let (decided, pending) = self.decide_event(event, sig, deferred.is_none())?;
+        let (decided, pending, original) = self.decide_event(event, sig, deferred.is_none())?;
         let mut record = Map::new();
         record.insert("v".into(), Value::from(FORMAT_VERSION));
         record.insert("seq".into(), Value::from(self.size));
@@ -322,7 +376,11 @@ impl Ledger {
             event_id: decided.id.clone(),
             bytes,
         };
-        self.apply(&decided, hash, recorded_at, None);
+        if self.compact.is_some() {
+            self.unstored
+                .insert(sealed.seq, std::sync::Arc::new(sealed.bytes.clone()));
+        }
+        self.apply(&decided, hash, recorded_at, original);
         if let (Some(deferred), Some(pending)) = (deferred, pending) {
             deferred.push(pending);
         }
@@ -334,16 +392,23 @@ impl Ledger {
         let Some(id) = event.get("id").and_then(Value::as_str) else {
             return Ok(None);
         };
-        let Some(entry) = self.events.get(id) else {
-            return Ok(None);
+        let (seq, earlier_hash) = if self.compact.is_some() {
+            match self.earlier(id, &NoRecall, false)? {
+                Some(earlier) => (earlier.seq, earlier.event_hash),
+                None => return Ok(None),
+            }
+        } else {
+            match self.events.get(id) {
+                Some(entry) => (entry.seq, entry.event_hash),
+                None => return Ok(None),
+            }
         };
         let hash = crate::crypto::event_hash(event).map_err(Rejection::from)?;
-        if hash == entry.event_hash {
-            Ok(Some(entry.seq))
+        if hash == earlier_hash {
+            Ok(Some(seq))
         } else {
             Err(Rejection::conflict(format!(
-                "event id {id:?} is already in the ledger at seq {} with other content; a correction needs a new id",
-                entry.seq
+                "event id {id:?} is already in the ledger at seq {seq} with other content; a correction needs a new id"
             ))
             .with_field("event.id"))
         }
@@ -353,7 +418,14 @@ impl Ledger {
     /// record, and folds it in. On error `self` is unchanged.
     pub fn verify_line(&mut self, line: &[u8]) -> Result<Hash32, Rejection> {
         let checked = precheck_line(line)?;
-        self.accept(checked, true).map(|(hash, _)| hash)
+        let seq = self.size;
+        let (hash, _) = self.accept(checked, true)?;
+        // Kept to be read back until its store holds it (see `mark_stored`).
+        if self.recall.0.is_some() {
+            self.unstored
+                .insert(seq, std::sync::Arc::new(line.to_vec()));
+        }
+        Ok(hash)
     }
 
     /// The checks of a [`CheckedRecord`] that need the state — seq, prev,
@@ -407,6 +479,7 @@ impl Ledger {
         let Some(index) = &self.compact else {
             return Ok(self.events.get(id).map(|entry| Earlier {
                 seq: entry.seq,
+                event_hash: entry.event_hash,
                 actor: entry.actor.clone(),
                 kind: entry.kind,
                 reversed_by: entry.reversed_by.clone(),
@@ -416,7 +489,7 @@ impl Ledger {
         for seq in index.candidates(id) {
             let unreadable =
                 |why: String| Rejection::chain(format!("record {seq} cannot be read back: {why}"));
-            let line = recall.recall(seq).map_err(unreadable)?;
+            let line = self.read_back(seq, recall).map_err(unreadable)?;
             let record: Value =
                 serde_json::from_slice(&line).map_err(|e| unreadable(format!("not JSON: {e}")))?;
             let event = &record["event"];
@@ -435,8 +508,11 @@ impl Ledger {
             } else {
                 None
             };
+            let event_hash = crate::crypto::event_hash(event)
+                .map_err(|e| unreadable(format!("its event: {e}")))?;
             return Ok(Some(Earlier {
                 seq,
+                event_hash,
                 actor: event["actor"].as_str().unwrap_or_default().to_string(),
                 kind,
                 reversed_by: self.reversed.get(&seq).cloned(),
@@ -444,6 +520,18 @@ impl Ledger {
             }));
         }
         Ok(None)
+    }
+
+    /// Record `seq`'s line, read back: one this ledger appended and its store
+    /// may not hold yet, or from its own store, or through `recall`.
+    fn read_back(&self, seq: u64, recall: &dyn Recall) -> Result<Vec<u8>, String> {
+        if let Some(line) = self.unstored.get(&seq) {
+            return Ok(line.to_vec());
+        }
+        match &self.recall.0 {
+            Some(own) => own.recall(seq),
+            None => recall.recall(seq),
+        }
     }
 
     /// Replays a record this ledger's own store wrote (it passed every check
@@ -534,10 +622,11 @@ impl Ledger {
         event: &Value,
         sig: &str,
         verify_signature: bool,
-    ) -> Result<(CheckedEvent, Option<PendingSignature>), Rejection> {
+    ) -> Result<(CheckedEvent, Option<PendingSignature>, Option<Earlier>), Rejection> {
         let checked = precheck_event(event)?;
-        let (pending, _) = self.decide_checked(&checked, sig, verify_signature, &NoRecall)?;
-        Ok((checked, pending))
+        let (pending, original) =
+            self.decide_checked(&checked, sig, verify_signature, &NoRecall)?;
+        Ok((checked, pending, original))
     }
 
     /// The checks of a checked event that need the state: enrolment,
