@@ -73,9 +73,8 @@ impl Books {
                 self.district_mut(&b.program, b.district_code).spent += b.amount_cny;
             }
             Body::FundUseReported(b) => {
-                self.district_mut(&b.program, b.district_code)
-                    .fund_use_reports
-                    .insert(id.clone(), filing);
+                let district = self.district_mut(&b.program, b.district_code);
+                Arc::make_mut(&mut district.fund_use_reports).insert(id.clone(), filing);
             }
             Body::SettlementFiled(b) => {
                 self.district_mut(&b.program, b.district_code).settlement =
@@ -228,7 +227,7 @@ impl Books {
             Arc::new(signed)
         };
         let district = self.district_mut(&b.program, b.district_code);
-        district.rosters.insert(
+        Arc::make_mut(&mut district.rosters).insert(
             id,
             RosterFacts {
                 filing,
@@ -258,7 +257,7 @@ impl Books {
         self.rosters_in_force
             .remove(&roster_key(program, code, event_id));
         let district = self.district_mut(program, code);
-        let Some(roster) = district.rosters.remove(event_id) else {
+        let Some(roster) = Arc::make_mut(&mut district.rosters).remove(event_id) else {
             return;
         };
         drop(roster);
@@ -287,9 +286,8 @@ impl Books {
             }
             Contribution::Roster(p, code) => self.take_back_roster(&p, code, event_id),
             Contribution::FundUse(p, code) => {
-                self.district_mut(&p, code)
-                    .fund_use_reports
-                    .remove(event_id);
+                let district = self.district_mut(&p, code);
+                Arc::make_mut(&mut district.fund_use_reports).remove(event_id);
             }
             Contribution::Settlement(p, code) => self.district_mut(&p, code).settlement = None,
             Contribution::Offset(p, code, surplus, into) => {

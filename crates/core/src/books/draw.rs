@@ -75,7 +75,7 @@ impl ProgramBooks {
                         })
                         .collect();
                     let mut rest = then.clone();
-                    rest.rosters = imbl::OrdMap::new();
+                    rest.rosters = Default::default();
                     (*code, rest, rosters)
                 })
                 .collect(),
@@ -101,7 +101,7 @@ impl ProgramBooks {
                                 format!("its draw basis names roster {id} of district {code}, which its books do not hold")
                             })?,
                     };
-                    then.rosters.insert(id, roster);
+                    Arc::make_mut(&mut then.rosters).insert(id, roster);
                 }
                 districts.insert(code, then);
             }
@@ -344,14 +344,11 @@ mod tests {
         let code = |c: &str| DistrictCode::parse(c).unwrap();
         let mut books = books();
         let mut kept = DistrictBooks::default();
-        kept.rosters
-            .insert("r1".into(), roster(20, &[1, 2, 3], &[1, 2, 3]));
-        kept.rosters.insert("r2".into(), roster(21, &[4, 5], &[4]));
+        Arc::make_mut(&mut kept.rosters).insert("r1".into(), roster(20, &[1, 2, 3], &[1, 2, 3]));
+        Arc::make_mut(&mut kept.rosters).insert("r2".into(), roster(21, &[4, 5], &[4]));
         let mut changed = DistrictBooks::default();
-        changed.rosters.insert("r3".into(), roster(22, &[6], &[6]));
-        changed
-            .rosters
-            .insert("r4".into(), roster(23, &[7, 8], &[]));
+        Arc::make_mut(&mut changed.rosters).insert("r3".into(), roster(22, &[6], &[6]));
+        Arc::make_mut(&mut changed.rosters).insert("r4".into(), roster(23, &[7, 8], &[]));
         let mut then = books.districts.clone();
         then.insert(code("530103"), kept.clone());
         then.insert(code("530102"), changed.clone());
@@ -362,8 +359,8 @@ mod tests {
             districts: then,
         }));
         // After the seal: r3 reversed, r4 refiled under the same id.
-        changed.rosters.remove("r3");
-        changed.rosters.insert("r4".into(), roster(40, &[7], &[7]));
+        Arc::make_mut(&mut changed.rosters).remove("r3");
+        Arc::make_mut(&mut changed.rosters).insert("r4".into(), roster(40, &[7], &[7]));
         books.districts.insert(code("530103"), kept);
         books.districts.insert(code("530102"), changed);
 
@@ -404,7 +401,7 @@ mod tests {
         let code = DistrictCode::parse("530103").unwrap();
         let mut books = books();
         let mut district = DistrictBooks::default();
-        district.rosters.insert("r1".into(), roster(20, &[1], &[1]));
+        Arc::make_mut(&mut district.rosters).insert("r1".into(), roster(20, &[1], &[1]));
         books.districts.insert(code, district.clone());
         books.draw_basis = Some(Arc::new(DrawBasis {
             seal_seq: 30,

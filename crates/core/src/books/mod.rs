@@ -117,6 +117,12 @@ impl From<RosterFactsWire> for RosterFacts {
     }
 }
 
+/// A district's few rosters or filings. A persistent map would allocate a
+/// node of 64 entries for one roster (a third of a million-record ledger's
+/// memory went to such nodes); a shared B-tree is copied, when one of its
+/// few entries changes, only if a clone still holds it.
+pub type SmallMap<K, V> = Arc<std::collections::BTreeMap<K, V>>;
+
 /// One district's books in one program.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DistrictBooks {
@@ -127,14 +133,14 @@ pub struct DistrictBooks {
     /// Reported expenditure.
     pub spent: Money,
     /// Rosters by event id.
-    pub rosters: imbl::OrdMap<String, RosterFacts>,
+    pub rosters: SmallMap<String, RosterFacts>,
     /// Distinct people across its rosters in force.
     pub people_count: u32,
     /// Those among them who signed a roster in force: the people trained
     /// (the others are listed only).
     pub signed_count: u32,
     /// Fund-use reports by event id.
-    pub fund_use_reports: imbl::OrdMap<String, Filing>,
+    pub fund_use_reports: SmallMap<String, Filing>,
     /// The settlement in force.
     pub settlement: Option<Box<Settlement>>,
     /// The offset out of this program in force.
