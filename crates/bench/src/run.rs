@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Requests of the report timed on an open ledger.
-const REPORT_REQUESTS: usize = 20;
+/// Requests of each path to the served ledger: five paths, 1,000 requests
+/// in all (#16 asks for the server's memory after 1,000).
+const REPORT_REQUESTS: usize = 200;
 
 /// What `floor` measured on the same export.
 #[derive(Clone, Copy)]
@@ -30,6 +32,9 @@ struct ReportLatency {
     first_report_ms: f64,
     /// (path, first ms, p50 ms of the rest, max ms of the rest).
     paths: Vec<(String, f64, f64, f64)>,
+    /// The server's resident memory (MiB) when it was ready, and after every request.
+    rss_ready_mib: Option<f64>,
+    rss_after_mib: Option<f64>,
 }
 
 /// The workload every phase reads.
@@ -218,6 +223,7 @@ fn report_on_open_ledger(ledger: &Path, status: &str) -> CliResult<Option<Report
     let start = Instant::now();
     let server = Server::start(ledger, None)?;
     let open_seconds = start.elapsed().as_secs_f64();
+    let rss_ready_mib = server.rss_mib();
     let agent = agent();
     // The first report of a program gathers its records from the store.
     let start = Instant::now();
@@ -256,12 +262,15 @@ fn report_on_open_ledger(ledger: &Path, status: &str) -> CliResult<Option<Report
         times.sort_by(|a, b| a.total_cmp(b));
         timed.push((path, first, times[times.len() / 2], times[times.len() - 1]));
     }
+    let rss_after_mib = server.rss_mib();
     drop(server);
     Ok(Some(ReportLatency {
         program: program.to_string(),
         open_seconds,
         first_report_ms,
         paths: timed,
+        rss_ready_mib,
+        rss_after_mib,
     }))
 }
 
@@ -349,6 +358,13 @@ fn print_results(
         for (path, first, p50, max) in &r.paths {
             println!("| `{path}` | {first:.1} | {p50:.1} | {max:.1} |");
         }
+        let mib = |m: Option<f64>| m.map_or("?".to_string(), |m| format!("{m:.0} MiB"));
+        println!(
+            "`serve`'s resident memory: {} when ready, {} after all {} requests",
+            mib(r.rss_ready_mib),
+            mib(r.rss_after_mib),
+            REPORT_REQUESTS * r.paths.len()
+        );
     }
     let seconds = |name: &str| {
         phases
