@@ -254,11 +254,6 @@ impl Ledger {
         self.partial
     }
 
-    /// Is this a compact ledger ([`Ledger::compact`])?
-    pub fn is_compact(&self) -> bool {
-        self.compact.is_some()
-    }
-
     /// Number of records.
     pub fn size(&self) -> u64 {
         self.size
@@ -331,6 +326,13 @@ impl Ledger {
         recorded_at: Timestamp,
         deferred: Option<&mut Vec<PendingSignature>>,
     ) -> Result<Appended, Rejection> {
+        // Checked first: without its store, a compact ledger cannot even
+        // read an earlier record back to tell a retry from a conflict.
+        if self.compact.is_some() && self.recall.0.is_none() {
+            return Err(Rejection::rule(
+                "a compact ledger only verifies; open the full ledger to append".to_string(),
+            ));
+        }
         if let Some(seq) = self.existing(event)? {
             return Ok(Appended::Exists(seq));
         }
@@ -340,11 +342,6 @@ impl Ledger {
                     "recorded_at {recorded_at} would be earlier than the last record's {last}; the ledger's time never decreases"
                 )));
             }
-        }
-        if self.compact.is_some() && self.recall.0.is_none() {
-            return Err(Rejection::rule(
-                "a compact ledger only verifies; open the full ledger to append".to_string(),
-            ));
         }
         let (decided, pending, original) = self.decide_event(event, sig, deferred.is_none())?;
         let mut record = Map::new();
