@@ -269,6 +269,18 @@ impl SnapshotHeader {
         wanted.extend(self.section(&format!("findings:{program}")));
         Some(wanted)
     }
+
+    /// The section holding `program`'s findings fold, if there is one.
+    pub fn findings_section(&self, program: &str) -> Option<&Section> {
+        self.section(&format!("findings:{program}"))
+    }
+}
+
+/// A program's findings fold from its section ([`SnapshotHeader::findings_section`]),
+/// read apart from the body: whole and hashing to its header's hash.
+pub fn decode_findings(section: &Section, bytes: &[u8]) -> Result<Findings, Refusal> {
+    check_section(section, bytes)?;
+    decode_part(section, bytes)
 }
 
 /// A section read apart from the body (a report's): whole, and hashing

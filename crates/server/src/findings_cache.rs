@@ -1,10 +1,12 @@
 //! The findings of the programs the server is asked about. A program's
-//! records are gathered once (the first request reads them from the store,
-//! by the seqs the books keep) and then
-//! only the records appended since are added; a report computed for the
-//! same ledger size, for an instant less than [`REPORT_REUSE`] apart, is
-//! reused for up to [`REPORT_REUSE`], so a burst of requests costs one
-//! computation (deadlines are judged at that computation's instant).
+//! records are gathered once (the newest snapshot's findings section, and
+//! the records after it read from the store by the seqs the books keep)
+//! and then only the records appended since are added; a report computed
+//! for the same ledger size, for an instant less than [`REPORT_REUSE`]
+//! apart, is reused for up to [`REPORT_REUSE`], so a burst of requests
+//! costs one computation (deadlines are judged at that computation's
+//! instant). The [`PROGRAMS_KEPT`] programs asked about last are kept; a
+//! fold is about as large as its program's snapshot sections.
 
 use fundledger_core::findings::{audited, Finding, Findings};
 use fundledger_core::ids::Timestamp;
@@ -18,6 +20,11 @@ use std::time::{Duration, Instant};
 /// How long a report for an unchanged ledger is reused.
 pub const REPORT_REUSE: Duration = Duration::from_secs(60);
 
+/// Programs whose fold and last report are kept (each about 100 MB for a
+/// program of 100,000 records); asking about another drops the one asked
+/// about longest ago.
+pub const PROGRAMS_KEPT: usize = 2;
+
 /// A program's figures and findings, as one report shows them.
 pub type Audited = Arc<(ProgramFigures, Vec<Finding>)>;
 
@@ -27,6 +34,8 @@ struct Entry {
     size: u64,
     /// The last report: for which size and instant, computed when, what.
     last: Option<(u64, Timestamp, Instant, Audited)>,
+    /// When it was last asked about.
+    used: Instant,
 }
 
 /// Per-program folds of the records findings need.
@@ -51,11 +60,22 @@ impl FindingsCache {
         }
         let size = ledger.size();
         let mut entries = self.entries.lock().map_err(|e| e.to_string())?;
+        if !entries.contains_key(program) && entries.len() >= PROGRAMS_KEPT {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.used)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
         let entry = entries.entry(program.to_string()).or_insert_with(|| Entry {
             fold: Findings::new(program),
             size: 0,
             last: None,
+            used: Instant::now(),
         });
+        entry.used = Instant::now();
         if let Some((at_size, instant, when, report)) = &entry.last {
             let apart = (now.datetime() - instant.datetime())
                 .num_seconds()
@@ -67,17 +87,22 @@ impl FindingsCache {
         // A snapshot older than what was gathered (a request that raced a
         // commit) is computed apart, from the store.
         if size < entry.size {
-            let mut fold = Findings::new(program);
-            reader
-                .add_findings(&mut fold, ledger, 0..size)
+            let fold = reader
+                .findings_until(ledger, program, size)
                 .map_err(|e| e.to_string())?;
             return Ok(
                 audited(ledger.books(), &fold, program, ledger.utc_offset(), now).map(Arc::new),
             );
         }
-        reader
-            .add_findings(&mut entry.fold, ledger, entry.size..size)
-            .map_err(|e| e.to_string())?;
+        if entry.size == 0 {
+            entry.fold = reader
+                .findings_until(ledger, program, size)
+                .map_err(|e| e.to_string())?;
+        } else {
+            reader
+                .add_findings(&mut entry.fold, ledger, entry.size..size)
+                .map_err(|e| e.to_string())?;
+        }
         entry.size = size;
         let report = audited(
             ledger.books(),

@@ -276,6 +276,17 @@ impl Store {
 
     /// Is the snapshot's seal in this chain?
     fn check_binding(&self, header: &SnapshotHeader) -> Result<Result<(), Refusal>, StoreError> {
+        self.reader().check_binding(header, self.len)
+    }
+}
+
+impl StoreReader {
+    /// Is the snapshot's seal among this store's first `len` records?
+    fn check_binding(
+        &self,
+        header: &SnapshotHeader,
+        len: u64,
+    ) -> Result<Result<(), Refusal>, StoreError> {
         let hash_at = |seq: u64| -> Result<Option<Hash32>, StoreError> {
             Ok(self.record(seq)?.as_deref().and_then(crate::record_hash))
         };
@@ -283,14 +294,93 @@ impl Store {
             return Ok(Err(Refusal::Stale("this store holds no records".into())));
         };
         let seal = match header.size.checked_sub(1) {
-            Some(seq) if seq < self.len => hash_at(seq)?,
+            Some(seq) if seq < len => hash_at(seq)?,
             _ => None,
         };
         Ok(header.check(ledger_id, seal))
     }
-}
 
-impl StoreReader {
+    /// `program`'s findings fold over this store's first `end` records
+    /// (`ledger` holds at least those; its books say which seqs are the
+    /// program's): the newest snapshot covering at most `end` records gives
+    /// the records it covers (only its findings section is read), the
+    /// store the records after it. Without such a snapshot, or when it is
+    /// refused (one line on stderr), every record comes from the store.
+    ///
+    /// The difference is memory as much as time: sled keeps what it reads
+    /// (its cache limit does not hold for this store's values), so a server
+    /// that read a program's whole history from sled for every report, or
+    /// for every snapshot it writes, would grow by the size of the chain.
+    pub fn findings_until(
+        &self,
+        ledger: &Ledger,
+        program: &str,
+        end: u64,
+    ) -> Result<Findings, StoreError> {
+        let (mut findings, from) = self
+            .snapshot_findings(program, end)?
+            .unwrap_or_else(|| (Findings::new(program), 0));
+        self.add_findings(&mut findings, ledger, from..end)?;
+        Ok(findings)
+    }
+
+    /// [`StoreReader::findings_until`]'s snapshot part: the fold and the
+    /// records it covers.
+    pub(crate) fn snapshot_findings(
+        &self,
+        program: &str,
+        end: u64,
+    ) -> Result<Option<(Findings, u64)>, StoreError> {
+        let Some((_, path)) = listed(&self.path.join(DIR))
+            .into_iter()
+            .find(|(size, _)| (1..=end).contains(size))
+        else {
+            return Ok(None);
+        };
+        let refused = |refusal: Refusal| {
+            eprintln!(
+                "snapshot {}: {refusal}; reading {program}'s records from the store instead",
+                path.display()
+            );
+            Ok(None)
+        };
+        let (header, body_start, mut file) = match header_of(&path) {
+            Ok(read) => read,
+            Err(refusal) => return refused(refusal),
+        };
+        if header.size > end {
+            return refused(Refusal::Corrupted(format!(
+                "its header says it covers {} records, more than its name",
+                header.size
+            )));
+        }
+        if let Err(refusal) = self.check_binding(&header, end)? {
+            return refused(refusal);
+        }
+        let Some(section) = header.findings_section(program) else {
+            return Ok(None);
+        };
+        let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
+        let read = std::io::Seek::seek(
+            &mut file,
+            std::io::SeekFrom::Start(body_start as u64 + section.offset),
+        )
+        .and_then(|_| std::io::Read::read_exact(&mut file, &mut bytes));
+        if read.is_err() {
+            return refused(Refusal::Truncated {
+                got: 0,
+                expected: header.body_bytes,
+            });
+        }
+        match snapshot::decode_findings(section, &bytes) {
+            Ok(findings) if findings.program() == program => Ok(Some((findings, header.size))),
+            Ok(_) => refused(Refusal::Corrupted(format!(
+                "its section findings:{program} holds another program's findings"
+            ))),
+            Err(refusal) => refused(refusal),
+        }
+    }
+
     /// [`Store::write_snapshot`] from any thread (the server writes one
     /// beside its writer thread), with each program's findings read back
     /// from the store. The caller makes sure `ledger`'s records are durable.
@@ -303,16 +393,22 @@ impl StoreReader {
         if std::fs::read(&path).is_ok_and(|bytes| snapshot::open(&bytes).is_ok()) {
             return Ok(None);
         }
-        match self.encode_snapshot(ledger) {
+        // Each program's findings: the newest snapshot's, and the records
+        // after it from the store.
+        let encoded = snapshot::encode_with(ledger, |program| {
+            self.findings_until(ledger, program, ledger.size()).ok()
+        });
+        match encoded {
             Some(bytes) => write_file(&dir, &path, ledger.size(), &bytes).map(Some),
             None => Ok(None),
         }
     }
 
     /// The snapshot file of `ledger` (this store's chain up to a seal), each
-    /// program's findings read back from the store: what
-    /// [`StoreReader::write_snapshot`] writes and `verify --check-snapshot`
-    /// compares with.
+    /// program's findings read back from the whole store: what
+    /// [`StoreReader::write_snapshot`] writes (which takes the findings of
+    /// the records an earlier snapshot covers from it) and `verify
+    /// --check-snapshot` compares with.
     pub fn encode_snapshot(&self, ledger: &Ledger) -> Option<Vec<u8>> {
         // A program whose records cannot be read back gets no findings
         // section: its reports read them from the store instead.

@@ -239,3 +239,105 @@ fn a_ledger_reading_back_from_its_store_decides_as_a_full_one() {
     assert_eq!(books(&reopened), books(&full));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A program's findings taken from the newest snapshot and the records
+/// after it are those read from the whole store, at every size; a snapshot
+/// whose findings section was damaged is refused and the store read instead.
+#[test]
+fn findings_from_a_snapshot_and_the_records_after_it_are_those_of_the_store() {
+    use fundledger_core::findings::Findings;
+    use fundledger_core::ledger::{BatchItem, RecordClock};
+    use fundledger_core::workload::{actor_key, Workload, WorkloadSpec, OPERATOR};
+    let dir = std::env::temp_dir().join(format!("fundledger-findings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = Store::create(&dir).unwrap();
+    let spec = WorkloadSpec {
+        counties: 40,
+        years: 2,
+        first_year: 2030,
+        seed: 5,
+        trainees_min: 2,
+        trainees_max: 4,
+    };
+    let operator = actor_key(spec.seed, OPERATOR);
+    let mut ledger = Ledger::new();
+    let mut sizes = Vec::new();
+    let mut generated = Workload::new(spec).peekable();
+    while generated.peek().is_some() {
+        let mut batch = Vec::new();
+        // The first batch is the ledger's opening alone: later events name it.
+        let take = if ledger.size() == 0 { 1 } else { 7 };
+        for g in generated.by_ref().take(take) {
+            let mut event = g.event;
+            if let Some(id) = ledger.ledger_id() {
+                event["ledger"] = serde_json::Value::from(id.to_hex());
+            }
+            let sig = actor_key(spec.seed, &g.actor).sign_event(&event).unwrap();
+            batch.push((event, sig));
+        }
+        let items: Vec<BatchItem<'_>> = batch
+            .iter()
+            .map(|(event, sig)| BatchItem { event, sig })
+            .collect();
+        let decided = ledger
+            .append_batch(&items, RecordClock::EventAt, &operator)
+            .unwrap();
+        store.append(&decided.records).unwrap();
+        ledger = decided.ledger;
+        // A snapshot at every seal (the newest two are kept).
+        if store.write_snapshot(&ledger).unwrap().is_some() {
+            sizes.push(ledger.size());
+        }
+    }
+    assert!(sizes.len() >= 2, "the workload has seals: {sizes:?}");
+    let reader = store.reader();
+    let programs: Vec<String> = ledger
+        .books()
+        .programs()
+        .map(|(id, _)| id.clone())
+        .collect();
+    let kept: Vec<u64> = store.snapshots().iter().map(|(size, _)| *size).collect();
+    let json = |f: &Findings| serde_json::to_string(f).unwrap();
+    let whole = |program: &str, end: u64| {
+        let mut fold = Findings::new(program);
+        reader.add_findings(&mut fold, &ledger, 0..end).unwrap();
+        fold
+    };
+    let mut from_snapshots = 0;
+    for program in &programs {
+        for end in kept
+            .iter()
+            .flat_map(|size| [*size, size + 1, size + 50])
+            .chain([1, ledger.size()])
+            .filter(|end| *end <= ledger.size())
+        {
+            if reader.snapshot_findings(program, end).unwrap().is_some() {
+                from_snapshots += 1;
+            }
+            let (ours, theirs) = (
+                json(&reader.findings_until(&ledger, program, end).unwrap()),
+                json(&whole(program, end)),
+            );
+            assert!(ours == theirs, "{program} at {end}: the folds differ");
+        }
+    }
+    assert!(from_snapshots > programs.len(), "{from_snapshots}");
+    // The newest snapshot's last byte is its last program's findings.
+    let (newest, path) = store.snapshots()[0].clone();
+    let mut bytes = std::fs::read(&path).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let last = programs.last().unwrap();
+    assert!(reader.snapshot_findings(last, newest).unwrap().is_none());
+    assert!(reader
+        .snapshot_findings(&programs[0], newest)
+        .unwrap()
+        .is_some());
+    let (ours, theirs) = (
+        json(&reader.findings_until(&ledger, last, ledger.size()).unwrap()),
+        json(&whole(last, ledger.size())),
+    );
+    assert!(ours == theirs, "{last}: the folds differ");
+    drop((store, reader, ledger));
+    let _ = std::fs::remove_dir_all(&dir);
+}

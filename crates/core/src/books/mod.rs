@@ -9,8 +9,10 @@
 mod apply;
 mod decide;
 mod draw;
+mod sorted_map;
 
 pub use draw::{last_deadline, DrawBasis, SpotCheckPlan};
+pub use sorted_map::SortedMap;
 
 use crate::body::{Body, Measure, ProgramOpened, SurveyRecorded};
 use crate::ids::{DistrictCode, Hash32, Timestamp};
@@ -119,9 +121,10 @@ impl From<RosterFactsWire> for RosterFacts {
 
 /// A district's few rosters or filings. A persistent map would allocate a
 /// node of 64 entries for one roster (a third of a million-record ledger's
-/// memory went to such nodes); a shared B-tree is copied, when one of its
-/// few entries changes, only if a clone still holds it.
-pub type SmallMap<K, V> = Arc<std::collections::BTreeMap<K, V>>;
+/// memory went to such nodes), a B-tree one of eleven; a shared
+/// [`SortedMap`] holds just its entries and is copied, when one of them
+/// changes, only if a clone still holds it.
+pub type SmallMap<K, V> = Arc<SortedMap<K, V>>;
 
 /// One district's books in one program.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
