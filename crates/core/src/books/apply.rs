@@ -74,7 +74,7 @@ impl Books {
             }
             Body::FundUseReported(b) => {
                 let district = self.district_mut(&b.program, b.district_code);
-                Arc::make_mut(&mut district.fund_use_reports).insert(id.clone(), filing);
+                Arc::make_mut(&mut district.fund_use_reports).insert(id.as_str().into(), filing);
             }
             Body::SettlementFiled(b) => {
                 self.district_mut(&b.program, b.district_code).settlement =
@@ -228,7 +228,7 @@ impl Books {
         };
         let district = self.district_mut(&b.program, b.district_code);
         Arc::make_mut(&mut district.rosters).insert(
-            id,
+            id.into(),
             RosterFacts {
                 filing,
                 township: b.township.clone(),

@@ -71,7 +71,7 @@ impl ProgramBooks {
                             let same = now
                                 .and_then(|d| d.rosters.get(id))
                                 .is_some_and(|r| r == roster);
-                            (id.clone(), (!same).then(|| roster.clone()))
+                            (id.to_string(), (!same).then(|| roster.clone()))
                         })
                         .collect();
                     let mut rest = then.clone();
@@ -95,13 +95,13 @@ impl ProgramBooks {
                         None => books
                             .districts
                             .get(&code)
-                            .and_then(|d| d.rosters.get(&id))
+                            .and_then(|d| d.rosters.get(id.as_str()))
                             .cloned()
                             .ok_or_else(|| {
                                 format!("its draw basis names roster {id} of district {code}, which its books do not hold")
                             })?,
                     };
-                    Arc::make_mut(&mut then.rosters).insert(id, roster);
+                    Arc::make_mut(&mut then.rosters).insert(id.into(), roster);
                 }
                 districts.insert(code, then);
             }

@@ -126,6 +126,10 @@ impl From<RosterFactsWire> for RosterFacts {
 /// changes, only if a clone still holds it.
 pub type SmallMap<K, V> = Arc<SortedMap<K, V>>;
 
+/// An event id as a map key: a persistent map's node, copied when an entry
+/// changes, copies pointers instead of strings. Encoded as the string.
+pub type EventKey = Arc<str>;
+
 /// One district's books in one program.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DistrictBooks {
@@ -136,14 +140,14 @@ pub struct DistrictBooks {
     /// Reported expenditure.
     pub spent: Money,
     /// Rosters by event id.
-    pub rosters: SmallMap<String, RosterFacts>,
+    pub rosters: SmallMap<EventKey, RosterFacts>,
     /// Distinct people across its rosters in force.
     pub people_count: u32,
     /// Those among them who signed a roster in force: the people trained
     /// (the others are listed only).
     pub signed_count: u32,
     /// Fund-use reports by event id.
-    pub fund_use_reports: SmallMap<String, Filing>,
+    pub fund_use_reports: SmallMap<EventKey, Filing>,
     /// The settlement in force.
     pub settlement: Option<Box<Settlement>>,
     /// The offset out of this program in force.

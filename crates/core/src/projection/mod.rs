@@ -442,13 +442,17 @@ fn backdated(p: &ProgramBooks) -> Vec<Backdated> {
         let filings = d
             .rosters
             .iter()
-            .map(|(id, r)| (id, &r.filing))
-            .chain(d.fund_use_reports.iter())
-            .chain(d.settlement.as_deref().map(|s| (&s.event_id, &s.filing)));
+            .map(|(id, r)| (&**id, &r.filing))
+            .chain(d.fund_use_reports.iter().map(|(id, f)| (&**id, f)))
+            .chain(
+                d.settlement
+                    .as_deref()
+                    .map(|s| (s.event_id.as_str(), &s.filing)),
+            );
         for (id, f) in filings {
             if f.recorded_at.unix_seconds() - f.at.unix_seconds() > 86_400 {
                 backdated.push(Backdated {
-                    event_id: id.clone(),
+                    event_id: id.to_string(),
                     district_code: *code,
                     at: f.at,
                     recorded_at: f.recorded_at,
