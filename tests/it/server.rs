@@ -966,3 +966,35 @@ fn logged_ids(dir: &Path, ledger: &Path) -> Vec<String> {
     })
     .collect()
 }
+
+/// `fundledger-bench load`'s clients (tasks with their own connections)
+/// get their events appended: the table counts every 201, and the demo
+/// ledger they appended to verifies.
+#[test]
+fn the_load_test_appends_what_it_counts() {
+    let dir = tempdir();
+    let p = dir.path();
+    let out = crate::support::bench_ok(
+        p,
+        &["load", "--dir", "w", "--seconds", "1", "--clients", "1,4"],
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("| 1 |") || l.starts_with("| 4 |"))
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    let mut acknowledged = 0;
+    for row in &rows {
+        // | clients | appends/s | p50 | p99 | requests | flushes | …
+        let requests: u64 = row[5].parse().unwrap();
+        let flushes: u64 = row[6].parse().unwrap();
+        assert!(requests > 0 && flushes > 0 && flushes <= requests, "{out}");
+        acknowledged += requests;
+    }
+    let ledger = p.join("w/load-ledger");
+    let log = ok(p, &["log", "--ledger", ledger.to_str().unwrap(), "--json"]);
+    let appended = log.matches("\"load.").count() as u64;
+    assert_eq!(appended, acknowledged, "every 201 counted is a record");
+    ok(p, &["verify", "--ledger", ledger.to_str().unwrap()]);
+}
