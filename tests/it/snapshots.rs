@@ -426,3 +426,78 @@ fn the_demo_snapshot_body_is_pinned() {
         "the snapshot layout changed: bump SNAPSHOT_FORMAT in crates/core/src/snapshot.rs and update this pin"
     );
 }
+
+/// Opening the whole ledger reads its `ledger` section and each program's
+/// books, each checked against its own hash (the findings folds, half the
+/// file, are not read): a damaged program section is named in one line and
+/// the chain replayed; a damaged findings fold is named by the report that
+/// reads it, and costs the open nothing.
+#[test]
+fn an_open_checks_each_section_it_reads() {
+    let dir = tempdir();
+    let p = dir.path();
+    let (replayed, file) = demo_with_snapshot(p);
+    let good = std::fs::read(&file).unwrap();
+    let header_end = good.iter().skip(20).position(|b| *b == b'\n').unwrap() + 21;
+    let header: serde_json::Value = serde_json::from_slice(&good[20..header_end - 1]).unwrap();
+    let middle_of = |name: &str| {
+        let s = header["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap();
+        header_end + (s["offset"].as_u64().unwrap() + s["bytes"].as_u64().unwrap() / 2) as usize
+    };
+    let status = |p: &Path| {
+        let out = run(p, &["status", "--ledger", "demo"], None);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let books = text
+            .lines()
+            .find(|l| l.starts_with("books "))
+            .unwrap()
+            .to_string();
+        let figures: String = text
+            .lines()
+            .filter(|l| !l.starts_with("books "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        (figures, books, String::from_utf8(out.stderr).unwrap())
+    };
+    let (figures, books, err) = status(p);
+    assert!(books.contains("opened from the snapshot"), "{books}");
+    assert_eq!(err, "");
+
+    let mut books_damaged = good.clone();
+    books_damaged[middle_of("program:kunming-2022")] ^= 0x01;
+    std::fs::write(&file, &books_damaged).unwrap();
+    let (damaged_figures, damaged_books, err) = status(p);
+    assert_eq!(damaged_figures, figures);
+    assert!(
+        !damaged_books.contains("opened from the snapshot"),
+        "{damaged_books}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(": corrupted: its section program:kunming-2022 does not hash to its header's; replaying the whole chain instead"),
+        "{err}"
+    );
+
+    let mut fold_damaged = good.clone();
+    fold_damaged[middle_of("findings:kunming-2022")] ^= 0x01;
+    std::fs::write(&file, &fold_damaged).unwrap();
+    let (fold_figures, fold_books, err) = status(p);
+    assert_eq!(
+        (fold_figures, fold_books, err.as_str()),
+        (figures, books, "")
+    );
+    let (out, err) = report_with_stderr(p, "demo");
+    assert_eq!(out, replayed);
+    assert!(
+        err.contains(
+            ": corrupted: its section findings:kunming-2022 does not hash to its header's"
+        ),
+        "{err}"
+    );
+}

@@ -270,6 +270,21 @@ impl SnapshotHeader {
         Some(wanted)
     }
 
+    /// What opening the whole ledger reads: the `ledger` section and every
+    /// program's books; not the findings folds (a report, or a fold taken
+    /// from the snapshot, checks the one it reads).
+    pub fn open_sections(&self) -> Result<(&Section, Vec<&Section>), Refusal> {
+        let rest = self
+            .section("ledger")
+            .ok_or_else(|| Refusal::Corrupted("it has no ledger section".into()))?;
+        let programs = self
+            .sections
+            .iter()
+            .filter(|s| s.name.starts_with("program:"))
+            .collect();
+        Ok((rest, programs))
+    }
+
     /// The section holding `program`'s findings fold, if there is one.
     pub fn findings_section(&self, program: &str) -> Option<&Section> {
         self.section(&format!("findings:{program}"))
@@ -351,6 +366,23 @@ pub fn decode_rest(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refus
         .section("ledger")
         .ok_or_else(|| Refusal::Corrupted("it has no ledger section".into()))?;
     decode_part(rest, slice(body, rest))
+}
+
+/// The `ledger` section ([`decode_rest`]) read apart from the body: whole
+/// and hashing to its header's hash.
+pub fn decode_ledger_section(section: &Section, bytes: &[u8]) -> Result<Ledger, Refusal> {
+    check_section(section, bytes)?;
+    decode_part(section, bytes)
+}
+
+/// [`decode_program`] of a section read apart from the body: whole and
+/// hashing to its header's hash.
+pub fn decode_program_section(
+    section: &Section,
+    bytes: &[u8],
+) -> Result<(String, ProgramBooks), Refusal> {
+    check_section(section, bytes)?;
+    decode_program(section, bytes)
 }
 
 /// The program sections of a whole body, each with its bytes.

@@ -83,12 +83,11 @@ impl Store {
             .into_iter()
             .filter(|(size, _)| *size <= records_max.unwrap_or(u64::MAX));
         for (_, path) in candidates {
-            let bytes = match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(e) => return Ok(Found::Refused(path, Refusal::Corrupted(e.to_string()))),
-            };
-            let (header, body) = match snapshot::open(&bytes) {
-                Ok(opened) => opened,
+            let (header, body_start, file) = match header_of(&path).and_then(|read| {
+                body_length_matches(&read.0, read.1, &read.2)?;
+                Ok(read)
+            }) {
+                Ok(read) => read,
                 Err(refusal) => return Ok(Found::Refused(path, refusal)),
             };
             if recorded_by
@@ -99,7 +98,7 @@ impl Store {
             if let Err(refusal) = self.check_binding(&header)? {
                 return Ok(Found::Refused(path, refusal));
             }
-            return Ok(match decode_on_every_core(&header, body) {
+            return Ok(match decode_on_every_core(&header, body_start, &file) {
                 Ok(mut ledger) => {
                     ledger.set_recall(std::sync::Arc::new(self.reader()));
                     Found::Ledger(Box::new(ledger), path)
@@ -360,18 +359,10 @@ impl StoreReader {
         let Some(section) = header.findings_section(program) else {
             return Ok(None);
         };
-        let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
-        let read = std::io::Seek::seek(
-            &mut file,
-            std::io::SeekFrom::Start(body_start as u64 + section.offset),
-        )
-        .and_then(|_| std::io::Read::read_exact(&mut file, &mut bytes));
-        if read.is_err() {
-            return refused(Refusal::Truncated {
-                got: 0,
-                expected: header.body_bytes,
-            });
-        }
+        let bytes = match read_section(&mut file, body_start, &header, section) {
+            Ok(bytes) => bytes,
+            Err(refusal) => return refused(refusal),
+        };
         match snapshot::decode_findings(section, &bytes) {
             Ok(findings) if findings.program() == program => Ok(Some((findings, header.size))),
             Ok(_) => refused(Refusal::Corrupted(format!(
@@ -442,18 +433,64 @@ fn write_file(dir: &Path, path: &Path, size: u64, bytes: &[u8]) -> Result<PathBu
 
 /// The whole ledger in a checked body: the programs' sections decoded on every core
 /// beside the rest of the ledger.
-fn decode_on_every_core(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
+/// The whole ledger of a snapshot file: the sections it needs
+/// ([`SnapshotHeader::open_sections`]), each read, checked against its hash
+/// and decoded by one task, on every core. The file is never in memory
+/// whole (its findings folds are half of it, and an open does not read them).
+fn decode_on_every_core(
+    header: &SnapshotHeader,
+    body_start: usize,
+    file: &std::fs::File,
+) -> Result<Ledger, Refusal> {
     use rayon::prelude::*;
+    use std::os::unix::fs::FileExt as _;
+    let read = |section: &snapshot::Section| -> Result<Vec<u8>, Refusal> {
+        let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
+        file.read_exact_at(&mut bytes, body_start as u64 + section.offset)
+            .map_err(|_| Refusal::Truncated {
+                got: 0,
+                expected: header.body_bytes,
+            })?;
+        Ok(bytes)
+    };
+    let (rest, programs) = header.open_sections()?;
     let (rest, programs) = rayon::join(
-        || snapshot::decode_rest(header, body),
+        || read(rest).and_then(|bytes| snapshot::decode_ledger_section(rest, &bytes)),
         || {
-            snapshot::program_sections(header, body)
+            programs
                 .into_par_iter()
-                .map(|(section, bytes)| snapshot::decode_program(section, bytes))
+                .map(|section| {
+                    read(section)
+                        .and_then(|bytes| snapshot::decode_program_section(section, &bytes))
+                })
                 .collect::<Result<Vec<_>, _>>()
         },
     );
     snapshot::assemble(header, rest?, programs?)
+}
+
+/// Is the body in the file as long as its header says?
+fn body_length_matches(
+    header: &SnapshotHeader,
+    body_start: usize,
+    file: &std::fs::File,
+) -> Result<(), Refusal> {
+    let got = file
+        .metadata()
+        .map_or(0, |m| m.len().saturating_sub(body_start as u64));
+    if got < header.body_bytes {
+        return Err(Refusal::Truncated {
+            got,
+            expected: header.body_bytes,
+        });
+    }
+    if got > header.body_bytes {
+        return Err(Refusal::Corrupted(format!(
+            "{} bytes follow its body",
+            got - header.body_bytes
+        )));
+    }
+    Ok(())
 }
 
 /// Removes `.tmp` files a killed writer left.
@@ -486,6 +523,26 @@ fn header_of(path: &Path) -> Result<(SnapshotHeader, usize, std::fs::File), Refu
     Ok((header, body_start, file.into_inner()))
 }
 
+/// One section's bytes of a snapshot file whose body starts at `body_start`.
+fn read_section(
+    file: &mut std::fs::File,
+    body_start: usize,
+    header: &SnapshotHeader,
+    section: &snapshot::Section,
+) -> Result<Vec<u8>, Refusal> {
+    let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
+    std::io::Seek::seek(
+        file,
+        std::io::SeekFrom::Start(body_start as u64 + section.offset),
+    )
+    .and_then(|_| std::io::Read::read_exact(file, &mut bytes))
+    .map_err(|_| Refusal::Truncated {
+        got: 0,
+        expected: header.body_bytes,
+    })?;
+    Ok(bytes)
+}
+
 /// The identity and `program`'s sections of a snapshot, read and decoded
 /// into a ledger for reports ([`snapshot::decode_programs`]); `None` when
 /// the snapshot has no sections for `program`.
@@ -496,30 +553,15 @@ fn decode_report(
     program: &str,
 ) -> Option<Result<(Ledger, Option<Findings>), Refusal>> {
     let sections = header.report_sections(program)?;
-    let got = file
-        .metadata()
-        .map_or(0, |m| m.len().saturating_sub(body_start as u64));
-    if got < header.body_bytes {
-        return Some(Err(Refusal::Truncated {
-            got,
-            expected: header.body_bytes,
-        }));
+    if let Err(refusal) = body_length_matches(header, body_start, &file) {
+        return Some(Err(refusal));
     }
     let mut parts = Vec::with_capacity(sections.len());
     for section in sections {
-        let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
-        let read = std::io::Seek::seek(
-            &mut file,
-            std::io::SeekFrom::Start(body_start as u64 + section.offset),
-        )
-        .and_then(|_| std::io::Read::read_exact(&mut file, &mut bytes));
-        if read.is_err() {
-            return Some(Err(Refusal::Truncated {
-                got: 0,
-                expected: header.body_bytes,
-            }));
+        match read_section(&mut file, body_start, header, section) {
+            Ok(bytes) => parts.push((section, bytes)),
+            Err(refusal) => return Some(Err(refusal)),
         }
-        parts.push((section, bytes));
     }
     Some(snapshot::decode_programs(header, &parts))
 }
