@@ -23,6 +23,18 @@ impl Server {
 
     /// [`Server::start`] with more of `serve`'s flags.
     pub fn start_with(ledger: &Path, flags: &[&str]) -> Server {
+        let operator = key("kunming-dpf");
+        let mut args = vec!["--key", operator.as_str()];
+        args.extend_from_slice(flags);
+        Server::start_flags(ledger, &args)
+    }
+
+    /// `serve` without the operator's key: it only reads (any ledger).
+    pub fn start_reading(ledger: &Path) -> Server {
+        Server::start_flags(ledger, &[])
+    }
+
+    fn start_flags(ledger: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fundledger"))
             .args([
                 "serve",
@@ -30,8 +42,6 @@ impl Server {
                 ledger.to_str().unwrap(),
                 "--addr",
                 "127.0.0.1:0",
-                "--key",
-                &key("kunming-dpf"),
             ])
             .args(flags)
             .stdout(Stdio::piped())

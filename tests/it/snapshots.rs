@@ -569,24 +569,8 @@ fn served_reports_of_more_programs_than_kept_equal_the_cli() {
             ))
         })
         .collect();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fundledger"))
-        .args(["serve", "--ledger", "g", "--addr", "127.0.0.1:0"])
-        .current_dir(p)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let server = crate::server::Server::start_reading(&p.join("g"));
+    let url = server.url.clone();
     let agent = ureq::Agent::new_with_defaults();
     for round in 0..2 {
         for (program, expected) in programs.iter().zip(&cli) {
@@ -604,6 +588,5 @@ fn served_reports_of_more_programs_than_kept_equal_the_cli() {
             );
         }
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.kill();
 }

@@ -119,20 +119,10 @@ fn a_store_written_before_groups_opens_reads_and_takes_groups() {
 #[test]
 fn a_ledger_reading_back_from_its_store_decides_as_a_full_one() {
     use fundledger_core::ledger::{BatchItem, RecordClock};
-    use fundledger_core::workload::{actor_key, Workload, WorkloadSpec, OPERATOR};
+    use fundledger_core::workload::{actor_key, Workload};
     use serde_json::Value;
-    let dir = std::env::temp_dir().join(format!("fundledger-recall-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut store = Store::create(&dir).unwrap();
-    let spec = WorkloadSpec {
-        counties: 70,
-        years: 2,
-        first_year: 2030,
-        seed: 11,
-        trainees_min: 2,
-        trainees_max: 5,
-    };
-    let operator = actor_key(spec.seed, OPERATOR);
+    let (dir, mut store) = fresh_store("recall");
+    let (spec, operator) = small_workload(70, 11, 5);
     let mut full = Ledger::new();
     let mut recalling = store.new_ledger();
     let mut events: Vec<(Value, String)> = Vec::new();
@@ -240,6 +230,36 @@ fn a_ledger_reading_back_from_its_store_decides_as_a_full_one() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A new store in a fresh temporary directory named after `what`.
+fn fresh_store(what: &str) -> (std::path::PathBuf, Store) {
+    let dir = std::env::temp_dir().join(format!("fundledger-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::create(&dir).unwrap();
+    (dir, store)
+}
+
+/// A generated workload of `counties` counties over 2030 and 2031, rosters
+/// of 2 to `trainees_max`, and its operator's key.
+fn small_workload(
+    counties: u32,
+    seed: u64,
+    trainees_max: u32,
+) -> (
+    fundledger_core::workload::WorkloadSpec,
+    fundledger_core::crypto::SecretKey,
+) {
+    use fundledger_core::workload::{actor_key, WorkloadSpec, OPERATOR};
+    let spec = WorkloadSpec {
+        counties,
+        years: 2,
+        first_year: 2030,
+        seed,
+        trainees_min: 2,
+        trainees_max,
+    };
+    (spec, actor_key(seed, OPERATOR))
+}
+
 /// A program's findings taken from the newest snapshot and the records
 /// after it are those read from the whole store, at every size; a snapshot
 /// whose findings section was damaged is refused and the store read instead.
@@ -247,19 +267,9 @@ fn a_ledger_reading_back_from_its_store_decides_as_a_full_one() {
 fn findings_from_a_snapshot_and_the_records_after_it_are_those_of_the_store() {
     use fundledger_core::findings::Findings;
     use fundledger_core::ledger::{BatchItem, RecordClock};
-    use fundledger_core::workload::{actor_key, Workload, WorkloadSpec, OPERATOR};
-    let dir = std::env::temp_dir().join(format!("fundledger-findings-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut store = Store::create(&dir).unwrap();
-    let spec = WorkloadSpec {
-        counties: 40,
-        years: 2,
-        first_year: 2030,
-        seed: 5,
-        trainees_min: 2,
-        trainees_max: 4,
-    };
-    let operator = actor_key(spec.seed, OPERATOR);
+    use fundledger_core::workload::{actor_key, Workload};
+    let (dir, mut store) = fresh_store("findings");
+    let (spec, operator) = small_workload(40, 5, 4);
     let mut ledger = Ledger::new();
     let mut sizes = Vec::new();
     let mut generated = Workload::new(spec).peekable();
