@@ -776,3 +776,46 @@ fn the_future_skew_is_a_flag() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `fundledger bench` (#16's `cargo run --release -- bench`) runs the
+/// benchmarks binary beside it with its arguments, and exits as it did.
+#[test]
+fn bench_runs_the_benchmarks_binary() {
+    let dir = crate::support::tempdir();
+    let p = dir.path();
+    let bench = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fundledger"))
+            .arg("bench")
+            .args(args)
+            // Under cargo it would build fundledger-bench first; the test's
+            // build did.
+            .env_remove("CARGO")
+            .current_dir(p)
+            .output()
+            .unwrap()
+    };
+    let out = bench(&[
+        "gen",
+        "--out",
+        "w.jsonl",
+        "--counties",
+        "1",
+        "--years",
+        "1",
+        "--trainees-min",
+        "2",
+        "--trainees-max",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("generated "));
+    let text = std::fs::read_to_string(p.join("w.jsonl")).unwrap();
+    assert!(text.lines().count() > 10);
+    let out = bench(&["gen", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
+}

@@ -653,3 +653,52 @@ fn summarize(event: &Value) -> String {
         _ => String::new(),
     }
 }
+
+/// `fundledger bench`: the benchmarks binary beside this one (under cargo,
+/// built first), with `args` (none: `run`). It exits as the benchmarks did.
+pub fn bench(args: &[String]) -> CliResult<()> {
+    let own = std::env::current_exe()
+        .map_err(|e| CliError::usage(format!("bench: cannot find this binary: {e}")))?;
+    let bench = own.with_file_name("fundledger-bench");
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut build = std::process::Command::new(cargo);
+        build.args(["build", "--quiet", "--bin", "fundledger-bench"]);
+        if own.components().any(|c| c.as_os_str() == "release") {
+            build.arg("--release");
+        }
+        let built = build
+            .status()
+            .map_err(|e| CliError::usage(format!("bench: cannot run cargo: {e}")))?;
+        if !built.success() {
+            return Err(CliError::usage(
+                "bench: cargo could not build fundledger-bench",
+            ));
+        }
+    }
+    if !bench.exists() {
+        return Err(CliError::usage(format!(
+            "bench: {} is missing: build it with `cargo build --release --bin fundledger-bench`",
+            bench.display()
+        )));
+    }
+    let run = ["run".to_string()];
+    let args = if args.is_empty() { &run[..] } else { args };
+    let status = std::process::Command::new(&bench)
+        .args(args)
+        .status()
+        .map_err(|e| CliError::usage(format!("bench: cannot run {}: {e}", bench.display())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(CliError {
+            code: status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(crate::error::EXIT_REJECTED),
+            message: format!(
+                "bench: fundledger-bench {} failed ({status})",
+                args.join(" ")
+            ),
+        })
+    }
+}

@@ -341,6 +341,17 @@ Exit 0 when the record is in the checkpoint's tree and the checkpoint is signed 
         #[arg(long)]
         operator_key: String,
     },
+    /// The benchmarks: runs `fundledger-bench` (kept out of this binary) with these arguments; with none, its whole run.
+    #[command(
+        after_help = "Examples:\n  cargo run --release -- bench                   # fundledger-bench run: verify, import, open, reports and serve, against the Ed25519 floor and ledger-cli\n  \
+cargo run --release -- bench load --clients 16,64\n\n\
+Under cargo, fundledger-bench is built first; otherwise the one beside this binary runs. `fundledger-bench --help` lists its commands."
+    )]
+    Bench {
+        /// fundledger-bench's arguments (default: `run`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Serve the ledger over HTTP: submissions with group commit, records, checkpoints, reports.
     #[command(
         after_help = "Example:\n  fundledger serve --ledger kunming --addr 127.0.0.1:8080 --key operator.key\n\n\
@@ -754,6 +765,7 @@ fn main() -> ExitCode {
             &file,
         ),
         Command::Program { what } => scaffold::program(&what),
+        Command::Bench { args } => commands::bench(&args),
         Command::Digest { files } => scaffold::digest(&files),
     };
     print_peak_rss_if_asked();
