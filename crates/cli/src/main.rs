@@ -39,11 +39,11 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// 409 MiB peak) against 0.53 s (294 MiB) tuned like the rest
 /// (BENCHMARKS.md, session 8). `import` too: on 299,301 bench records it
 /// took 4.4-4.8 s (520 MiB) against 5.4 s (430 MiB), a sixth of its page
-/// faults (session 9). And `import` never hands freed pages back: sled
-/// takes and frees its buffers over and over, and each purge came back
-/// as fresh pages to clear (5 alternating runs: 3.48-3.80 s and 0.8-1.1 s
-/// of system time, against 3.43-4.78 s and 0.75-2.71 s; 800 minor faults
-/// against 9,000-17,000; session 11).
+/// faults (session 9). And `import` never hands freed pages back: the
+/// storage engine takes and frees its buffers over and over, and each
+/// purge came back as fresh pages to clear (5 alternating runs: 3.48-3.80 s
+/// and 0.8-1.1 s of system time, against 3.43-4.78 s and 0.75-2.71 s; 800
+/// minor faults against 9,000-17,000; session 11).
 fn tune_allocator(command: &Command) {
     if matches!(command, Command::Import { .. }) {
         // SAFETY: sets an integer option before anything is allocated in bulk.
