@@ -334,16 +334,6 @@ fn decode_books(section: &Section, bytes: &[u8]) -> Result<ProgramBooks, Refusal
         .map_err(|e| Refusal::Corrupted(format!("its section {}: {e}", section.name)))
 }
 
-fn slice<'a>(body: &'a [u8], section: &Section) -> &'a [u8] {
-    let start = usize::try_from(section.offset)
-        .unwrap_or(usize::MAX)
-        .min(body.len());
-    let end = start
-        .saturating_add(usize::try_from(section.bytes).unwrap_or(usize::MAX))
-        .min(body.len());
-    &body[start..end]
-}
-
 fn matches_header(ledger: &Ledger, header: &SnapshotHeader) -> Result<(), Refusal> {
     if ledger.size() != header.size
         || ledger.head() != header.head
@@ -357,49 +347,20 @@ fn matches_header(ledger: &Ledger, header: &SnapshotHeader) -> Result<(), Refusa
     Ok(())
 }
 
-/// The ledger without its programs' books (the `ledger` section) of a
-/// body [`open`] checked. With [`program_sections`] and [`decode_program`]
-/// a caller decodes the sections (on several cores), then [`assemble`]s
-/// them into the whole ledger.
-pub fn decode_rest(header: &SnapshotHeader, body: &[u8]) -> Result<Ledger, Refusal> {
-    let rest = header
-        .section("ledger")
-        .ok_or_else(|| Refusal::Corrupted("it has no ledger section".into()))?;
-    decode_part(rest, slice(body, rest))
-}
-
-/// The `ledger` section ([`decode_rest`]) read apart from the body: whole
-/// and hashing to its header's hash.
+/// The ledger without its programs' books, from its `ledger` section
+/// ([`SnapshotHeader::open_sections`]) read apart from the body: whole and
+/// hashing to its header's hash. With [`decode_program`] for each program's
+/// section, a caller decodes the sections (on several cores), then
+/// [`assemble`]s them into the whole ledger.
 pub fn decode_ledger_section(section: &Section, bytes: &[u8]) -> Result<Ledger, Refusal> {
     check_section(section, bytes)?;
     decode_part(section, bytes)
 }
 
-/// [`decode_program`] of a section read apart from the body: whole and
-/// hashing to its header's hash.
-pub fn decode_program_section(
-    section: &Section,
-    bytes: &[u8],
-) -> Result<(String, ProgramBooks), Refusal> {
-    check_section(section, bytes)?;
-    decode_program(section, bytes)
-}
-
-/// The program sections of a whole body, each with its bytes.
-pub fn program_sections<'a>(
-    header: &'a SnapshotHeader,
-    body: &'a [u8],
-) -> Vec<(&'a Section, &'a [u8])> {
-    header
-        .sections
-        .iter()
-        .filter(|s| s.name.starts_with("program:"))
-        .map(|s| (s, slice(body, s)))
-        .collect()
-}
-
-/// One program's books, from its section.
+/// One program's books, from its section read apart from the body: whole
+/// and hashing to its header's hash.
 pub fn decode_program(section: &Section, bytes: &[u8]) -> Result<(String, ProgramBooks), Refusal> {
+    check_section(section, bytes)?;
     let id = section.name.strip_prefix("program:").unwrap_or_default();
     Ok((id.to_string(), decode_books(section, bytes)?))
 }
@@ -460,9 +421,8 @@ fn decode_report_books(
         if section.name == "identity" {
             check_section(section, bytes)?;
             ledger = Some(decode_part(section, bytes)?);
-        } else if let Some(id) = section.name.strip_prefix("program:") {
-            check_section(section, bytes)?;
-            programs.push((id.to_string(), decode_books(section, bytes)?));
+        } else if section.name.starts_with("program:") {
+            programs.push(decode_program(section, bytes)?);
         }
     }
     let ledger = ledger.ok_or_else(|| Refusal::Corrupted("it has no identity section".into()))?;

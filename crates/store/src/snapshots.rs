@@ -343,7 +343,7 @@ impl StoreReader {
             );
             Ok(None)
         };
-        let (header, body_start, mut file) = match header_of(&path) {
+        let (header, body_start, file) = match header_of(&path) {
             Ok(read) => read,
             Err(refusal) => return refused(refusal),
         };
@@ -359,7 +359,7 @@ impl StoreReader {
         let Some(section) = header.findings_section(program) else {
             return Ok(None);
         };
-        let bytes = match read_section(&mut file, body_start, &header, section) {
+        let bytes = match read_section(&file, body_start, &header, section) {
             Ok(bytes) => bytes,
             Err(refusal) => return refused(refusal),
         };
@@ -431,8 +431,6 @@ fn write_file(dir: &Path, path: &Path, size: u64, bytes: &[u8]) -> Result<PathBu
     Ok(path.to_path_buf())
 }
 
-/// The whole ledger in a checked body: the programs' sections decoded on every core
-/// beside the rest of the ledger.
 /// The whole ledger of a snapshot file: the sections it needs
 /// ([`SnapshotHeader::open_sections`]), each read, checked against its hash
 /// and decoded by one task, on every core. The file is never in memory
@@ -443,16 +441,7 @@ fn decode_on_every_core(
     file: &std::fs::File,
 ) -> Result<Ledger, Refusal> {
     use rayon::prelude::*;
-    use std::os::unix::fs::FileExt as _;
-    let read = |section: &snapshot::Section| -> Result<Vec<u8>, Refusal> {
-        let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
-        file.read_exact_at(&mut bytes, body_start as u64 + section.offset)
-            .map_err(|_| Refusal::Truncated {
-                got: 0,
-                expected: header.body_bytes,
-            })?;
-        Ok(bytes)
-    };
+    let read = |section| read_section(file, body_start, header, section);
     let (rest, programs) = header.open_sections()?;
     let (rest, programs) = rayon::join(
         || read(rest).and_then(|bytes| snapshot::decode_ledger_section(rest, &bytes)),
@@ -460,8 +449,7 @@ fn decode_on_every_core(
             programs
                 .into_par_iter()
                 .map(|section| {
-                    read(section)
-                        .and_then(|bytes| snapshot::decode_program_section(section, &bytes))
+                    read(section).and_then(|bytes| snapshot::decode_program(section, &bytes))
                 })
                 .collect::<Result<Vec<_>, _>>()
         },
@@ -523,23 +511,21 @@ fn header_of(path: &Path) -> Result<(SnapshotHeader, usize, std::fs::File), Refu
     Ok((header, body_start, file.into_inner()))
 }
 
-/// One section's bytes of a snapshot file whose body starts at `body_start`.
+/// One section's bytes of a snapshot file whose body starts at
+/// `body_start` (a positioned read: tasks share the file).
 fn read_section(
-    file: &mut std::fs::File,
+    file: &std::fs::File,
     body_start: usize,
     header: &SnapshotHeader,
     section: &snapshot::Section,
 ) -> Result<Vec<u8>, Refusal> {
+    use std::os::unix::fs::FileExt as _;
     let mut bytes = vec![0; usize::try_from(section.bytes).unwrap_or(0)];
-    std::io::Seek::seek(
-        file,
-        std::io::SeekFrom::Start(body_start as u64 + section.offset),
-    )
-    .and_then(|_| std::io::Read::read_exact(file, &mut bytes))
-    .map_err(|_| Refusal::Truncated {
-        got: 0,
-        expected: header.body_bytes,
-    })?;
+    file.read_exact_at(&mut bytes, body_start as u64 + section.offset)
+        .map_err(|_| Refusal::Truncated {
+            got: 0,
+            expected: header.body_bytes,
+        })?;
     Ok(bytes)
 }
 
@@ -547,7 +533,7 @@ fn read_section(
 /// into a ledger for reports ([`snapshot::decode_programs`]); `None` when
 /// the snapshot has no sections for `program`.
 fn decode_report(
-    mut file: std::fs::File,
+    file: std::fs::File,
     body_start: usize,
     header: &SnapshotHeader,
     program: &str,
@@ -558,7 +544,7 @@ fn decode_report(
     }
     let mut parts = Vec::with_capacity(sections.len());
     for section in sections {
-        match read_section(&mut file, body_start, header, section) {
+        match read_section(&file, body_start, header, section) {
             Ok(bytes) => parts.push((section, bytes)),
             Err(refusal) => return Some(Err(refusal)),
         }
